@@ -1,0 +1,14 @@
+//! One module per resource. Functions take `&mut AnyConnection`, so the same
+//! function works inside a write transaction (`&mut *tx`) and on a pooled
+//! read connection (`&mut *datastore.conn().await?`).
+
+pub mod api_token;
+pub mod audit;
+pub mod information_system;
+pub mod institution;
+pub mod role;
+pub mod session;
+pub mod throttle;
+pub mod user;
+
+pub use sqlx::AnyConnection as Conn;

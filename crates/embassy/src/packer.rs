@@ -1,0 +1,209 @@
+//! Pack assembly and upload, shared by backup, copy, prune and repair.
+//!
+//! Sealed blobs are appended to an in-memory pack per blob type (data and
+//! trees are kept apart so tree-only reads touch few packs). A full pack gets
+//! its sealed header, is named by its BLAKE3 hash and handed to uploader
+//! threads through a bounded queue. Only after a pack is stored are its
+//! blobs added to the pending index; index files are written periodically
+//! and at the end. This order (packs, then index, then snapshot) is what
+//! makes a killed process harmless: at worst packs without index remain.
+
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Sender, bounded};
+
+use crate::backend::FileType;
+use crate::error::{Error, Result};
+use crate::format::{self, BlobType, IndexFile, IndexPack, PackBlob};
+use crate::id::Id;
+use crate::repo::Repository;
+
+/// Write an index file after this many packs or this much time.
+const INDEX_EVERY_PACKS: usize = 64;
+const INDEX_EVERY: Duration = Duration::from_secs(120);
+
+struct Building {
+    buf: Vec<u8>,
+    blobs: Vec<PackBlob>,
+}
+
+impl Building {
+    fn new() -> Self {
+        Building {
+            buf: Vec::new(),
+            blobs: Vec::new(),
+        }
+    }
+}
+
+/// Totals after [`PackSink::finish`].
+#[derive(Debug, Clone, Default)]
+pub struct SinkStats {
+    pub packs: u64,
+    pub blobs: u64,
+    pub bytes: u64,
+    pub index_files: Vec<Id>,
+    /// Every pack written, with its blobs.
+    pub written: Vec<IndexPack>,
+}
+
+struct IndexState {
+    pending: Vec<IndexPack>,
+    last_write: Instant,
+    stats: SinkStats,
+}
+
+/// Accepts sealed blobs; produces packs and index files.
+pub struct PackSink {
+    repo: Repository,
+    target: usize,
+    data: Building,
+    tree: Building,
+    tx: Option<Sender<(Vec<u8>, Vec<PackBlob>)>>,
+    uploaders: Vec<JoinHandle<()>>,
+    state: Arc<Mutex<IndexState>>,
+    error: Arc<Mutex<Option<Error>>>,
+}
+
+impl PackSink {
+    pub fn new(repo: &Repository, uploaders: usize) -> PackSink {
+        let (tx, rx) = bounded::<(Vec<u8>, Vec<PackBlob>)>(uploaders.max(1));
+        let state = Arc::new(Mutex::new(IndexState {
+            pending: Vec::new(),
+            last_write: Instant::now(),
+            stats: SinkStats::default(),
+        }));
+        let error = Arc::new(Mutex::new(None));
+        let handles = (0..uploaders.max(1))
+            .map(|_| {
+                let rx = rx.clone();
+                let repo = repo.clone();
+                let state = state.clone();
+                let error = error.clone();
+                std::thread::spawn(move || {
+                    for (bytes, blobs) in rx {
+                        if error.lock().map(|e| e.is_some()).unwrap_or(true) {
+                            continue; // drain so producers never block
+                        }
+                        if let Err(e) = upload(&repo, &state, bytes, blobs) {
+                            if let Ok(mut g) = error.lock() {
+                                g.get_or_insert(e);
+                            }
+                        }
+                    }
+                })
+            })
+            .collect();
+        PackSink {
+            repo: repo.clone(),
+            target: repo.config().pack_size as usize,
+            data: Building::new(),
+            tree: Building::new(),
+            tx: Some(tx),
+            uploaders: handles,
+            state,
+            error,
+        }
+    }
+
+    fn check_error(&self) -> Result<()> {
+        match self.error.lock() {
+            Ok(mut g) => match g.take() {
+                Some(e) => Err(e),
+                None => Ok(()),
+            },
+            Err(_) => Err(Error::InvalidArgument("uploader thread panicked".into())),
+        }
+    }
+
+    /// Add one sealed blob.
+    pub fn add(&mut self, t: BlobType, id: Id, sealed: &[u8], raw_len: u32) -> Result<()> {
+        self.check_error()?;
+        let target = self.target;
+        let b = match t {
+            BlobType::Data => &mut self.data,
+            BlobType::Tree => &mut self.tree,
+        };
+        if b.buf.capacity() == 0 {
+            b.buf.reserve(target + target / 4);
+        }
+        b.blobs.push(PackBlob {
+            blob_type: t,
+            id,
+            offset: b.buf.len() as u32,
+            length: sealed.len() as u32,
+            raw_len,
+        });
+        b.buf.extend_from_slice(sealed);
+        if b.buf.len() >= target {
+            self.seal_pack(t)?;
+        }
+        Ok(())
+    }
+
+    fn seal_pack(&mut self, t: BlobType) -> Result<()> {
+        let b = match t {
+            BlobType::Data => &mut self.data,
+            BlobType::Tree => &mut self.tree,
+        };
+        if b.blobs.is_empty() {
+            return Ok(());
+        }
+        let mut buf = std::mem::take(&mut b.buf);
+        let blobs = std::mem::take(&mut b.blobs);
+        buf.extend_from_slice(&format::encode_pack_header(self.repo.key(), &blobs)?);
+        self.tx
+            .as_ref()
+            .expect("sink open")
+            .send((buf, blobs))
+            .map_err(|_| Error::InvalidArgument("uploader threads ended early".into()))?;
+        Ok(())
+    }
+
+    /// Flush partial packs, wait for uploads, write the final index file.
+    pub fn finish(mut self) -> Result<SinkStats> {
+        self.seal_pack(BlobType::Data)?;
+        self.seal_pack(BlobType::Tree)?;
+        drop(self.tx.take());
+        for h in self.uploaders.drain(..) {
+            h.join()
+                .map_err(|_| Error::InvalidArgument("uploader thread panicked".into()))?;
+        }
+        self.check_error()?;
+        let mut st = self.state.lock().map_err(|_| Error::InvalidArgument("poisoned".into()))?;
+        flush_index(&self.repo, &mut st)?;
+        Ok(std::mem::take(&mut st.stats))
+    }
+}
+
+fn upload(repo: &Repository, state: &Mutex<IndexState>, bytes: Vec<u8>, blobs: Vec<PackBlob>) -> Result<()> {
+    let id = Id::of_bytes(&bytes);
+    repo.backend().write(FileType::Pack, &id.to_hex(), &bytes)?;
+    let mut st = state.lock().map_err(|_| Error::InvalidArgument("poisoned".into()))?;
+    st.stats.packs += 1;
+    st.stats.blobs += blobs.len() as u64;
+    st.stats.bytes += bytes.len() as u64;
+    let p = IndexPack { pack: id, blobs };
+    st.stats.written.push(p.clone());
+    st.pending.push(p);
+    if st.pending.len() >= INDEX_EVERY_PACKS || st.last_write.elapsed() >= INDEX_EVERY {
+        flush_index(repo, &mut st)?;
+    }
+    Ok(())
+}
+
+fn flush_index(repo: &Repository, st: &mut IndexState) -> Result<()> {
+    st.last_write = Instant::now();
+    if st.pending.is_empty() {
+        return Ok(());
+    }
+    let f = IndexFile {
+        supersedes: Vec::new(),
+        packs: std::mem::take(&mut st.pending),
+    };
+    let id = repo.save_index_file(&f)?;
+    st.stats.index_files.push(id);
+    Ok(())
+}
