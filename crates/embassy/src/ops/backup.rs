@@ -1,0 +1,512 @@
+//! Backup of directories, files or a byte stream into a new snapshot.
+//!
+//! The calling thread walks the sources, reads and chunks files and hashes
+//! each chunk; chunks not yet in the repository go through a bounded queue
+//! to worker threads that compress and seal them into the shared
+//! [`PackSink`]. Queue capacity bounds memory: at most
+//! `2 × workers` chunks (≤ 8 MiB each) are in flight, plus one pack per blob
+//! type being filled and `workers` packs queued for upload.
+//!
+//! With a parent snapshot, a file whose size, mtime and inode are unchanged
+//! reuses the parent's chunk list without being read.
+
+use std::collections::HashSet;
+use std::fs;
+use std::io::Read;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use crossbeam_channel::{Sender, bounded};
+
+use crate::chunker::{Chunker, ChunkerParams};
+use crate::error::{Error, Result};
+use crate::format::{self, BlobType};
+use crate::id::Id;
+use crate::index::Index;
+use crate::lock;
+use crate::packer::PackSink;
+use crate::progress::Progress;
+use crate::repo::Repository;
+use crate::snapshot::{Snapshot, SnapshotSummary};
+use crate::tree::{Node, NodeKind, Tree};
+
+/// Which snapshot to compare against for unchanged files.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum ParentChoice {
+    /// The newest snapshot with the same host and paths.
+    #[default]
+    Auto,
+    /// Read every file.
+    None,
+    Snapshot(Id),
+}
+
+#[derive(Debug, Clone)]
+pub struct BackupOptions {
+    pub parent: ParentChoice,
+    pub tags: Vec<String>,
+    /// Override the recorded host name.
+    pub hostname: Option<String>,
+    /// Override the snapshot time (imports, tests).
+    pub time: Option<chrono::DateTime<chrono::Utc>>,
+    /// Compression/encryption workers; 0 = number of CPUs.
+    pub threads: usize,
+    /// How long to wait for a conflicting (exclusive) lock.
+    pub lock_wait: Duration,
+}
+
+impl Default for BackupOptions {
+    fn default() -> Self {
+        BackupOptions {
+            parent: ParentChoice::Auto,
+            tags: Vec::new(),
+            hostname: None,
+            time: None,
+            threads: 0,
+            lock_wait: Duration::ZERO,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct BackupResult {
+    pub snapshot: Snapshot,
+    pub summary: SnapshotSummary,
+}
+
+struct Job {
+    t: BlobType,
+    id: Id,
+    data: Vec<u8>,
+}
+
+/// Shared state of the worker pool.
+struct Pipeline<'a> {
+    tx: Option<Sender<Job>>,
+    failed: &'a AtomicBool,
+    error: &'a Mutex<Option<Error>>,
+}
+
+impl Pipeline<'_> {
+    fn send(&self, job: Job) -> Result<()> {
+        if self.failed.load(Ordering::Relaxed) {
+            return Err(self.take_error());
+        }
+        self.tx
+            .as_ref()
+            .expect("open")
+            .send(job)
+            .map_err(|_| self.take_error())
+    }
+
+    fn take_error(&self) -> Error {
+        self.error
+            .lock()
+            .ok()
+            .and_then(|mut e| e.take())
+            .unwrap_or_else(|| Error::InvalidArgument("backup workers stopped".into()))
+    }
+}
+
+struct Walker<'a, 'p> {
+    repo: &'a Repository,
+    index: &'a Index,
+    seen: HashSet<Id>,
+    pipe: &'a Pipeline<'p>,
+    params: ChunkerParams,
+    seed: u64,
+    summary: SnapshotSummary,
+    progress: &'a dyn Progress,
+}
+
+fn mtime_ns(md: &fs::Metadata) -> i64 {
+    md.mtime().saturating_mul(1_000_000_000).saturating_add(md.mtime_nsec())
+}
+
+fn node_from(name: Vec<u8>, md: &fs::Metadata, kind: NodeKind) -> Node {
+    Node {
+        name,
+        kind,
+        mode: md.mode() & 0o7777,
+        uid: md.uid(),
+        gid: md.gid(),
+        mtime_ns: mtime_ns(md),
+        inode: md.ino(),
+        dev: md.dev(),
+    }
+}
+
+impl Walker<'_, '_> {
+    fn known(&mut self, id: &Id) -> bool {
+        self.index.has(id) || self.seen.contains(id)
+    }
+
+    fn store(&mut self, t: BlobType, id: Id, data: Vec<u8>) -> Result<()> {
+        if self.known(&id) {
+            return Ok(());
+        }
+        self.seen.insert(id);
+        match t {
+            BlobType::Data => self.summary.data_blobs_added += 1,
+            BlobType::Tree => self.summary.tree_blobs_added += 1,
+        }
+        self.summary.bytes_added += data.len() as u64;
+        self.pipe.send(Job { t, id, data })
+    }
+
+    /// Chunk a stream; returns (chunk ids, bytes).
+    fn chunk_stream(&mut self, r: impl Read) -> std::io::Result<Result<(Vec<Id>, u64)>> {
+        let mut ch = Chunker::new(r, self.params, self.seed);
+        let mut ids = Vec::new();
+        let mut total = 0u64;
+        loop {
+            let chunk = match ch.next_chunk() {
+                Ok(Some(c)) => c,
+                Ok(None) => break,
+                Err(e) => return Err(e),
+            };
+            let id = self.repo.key().blob_id(&chunk);
+            let n = chunk.len() as u64;
+            total += n;
+            ids.push(id);
+            if let Err(e) = self.store(BlobType::Data, id, chunk) {
+                return Ok(Err(e));
+            }
+            self.summary.bytes_read += n;
+            self.progress.inc(n);
+        }
+        Ok(Ok((ids, total)))
+    }
+
+    fn skip(&mut self, path: &Path, e: impl std::fmt::Display) {
+        let msg = e.to_string();
+        self.progress.warn(&format!("{}: {msg}", path.display()));
+        self.summary.errors.push((path.display().to_string(), msg));
+    }
+
+    fn save_tree(&mut self, mut tree: Tree) -> Result<Id> {
+        tree.sort();
+        let bytes = tree.encode();
+        let id = self.repo.key().blob_id(&bytes);
+        self.store(BlobType::Tree, id, bytes)?;
+        Ok(id)
+    }
+
+    fn file(&mut self, path: &Path, md: &fs::Metadata, name: Vec<u8>, parent: Option<&Node>) -> Result<Option<Node>> {
+        if let Some(p) = parent
+            && let NodeKind::File { size, content } = &p.kind
+            && *size == md.len()
+            && p.mtime_ns == mtime_ns(md)
+            && p.inode == md.ino()
+            && content.iter().all(|id| self.index.has(id) || self.seen.contains(id))
+        {
+            self.summary.files_unmodified += 1;
+            self.summary.total_bytes += size;
+            self.progress.inc(*size);
+            return Ok(Some(node_from(
+                name,
+                md,
+                NodeKind::File {
+                    size: *size,
+                    content: content.clone(),
+                },
+            )));
+        }
+        let f = match fs::File::open(path) {
+            Ok(f) => f,
+            Err(e) => {
+                self.skip(path, e);
+                return Ok(None);
+            }
+        };
+        match self.chunk_stream(f) {
+            Ok(r) => {
+                let (content, size) = r?;
+                if parent.is_some() {
+                    self.summary.files_changed += 1;
+                } else {
+                    self.summary.files_new += 1;
+                }
+                self.summary.total_bytes += size;
+                Ok(Some(node_from(name, md, NodeKind::File { size, content })))
+            }
+            Err(e) => {
+                self.skip(path, e);
+                Ok(None)
+            }
+        }
+    }
+
+    fn entry(&mut self, path: &Path, name: Vec<u8>, parent: Option<&Node>) -> Result<Option<Node>> {
+        let md = match fs::symlink_metadata(path) {
+            Ok(m) => m,
+            Err(e) => {
+                self.skip(path, e);
+                return Ok(None);
+            }
+        };
+        let ft = md.file_type();
+        if ft.is_file() {
+            self.file(path, &md, name, parent)
+        } else if ft.is_dir() {
+            self.dir(path, &md, name, parent)
+        } else if ft.is_symlink() {
+            match fs::read_link(path) {
+                Ok(t) => Ok(Some(node_from(
+                    name,
+                    &md,
+                    NodeKind::Symlink {
+                        target: t.as_os_str().as_bytes().to_vec(),
+                    },
+                ))),
+                Err(e) => {
+                    self.skip(path, e);
+                    Ok(None)
+                }
+            }
+        } else {
+            self.skip(path, "unsupported file type (device, socket or fifo); skipped");
+            Ok(None)
+        }
+    }
+
+    fn dir(&mut self, path: &Path, md: &fs::Metadata, name: Vec<u8>, parent: Option<&Node>) -> Result<Option<Node>> {
+        let parent_tree = match parent.map(|p| &p.kind) {
+            Some(NodeKind::Dir { subtree }) => self.repo.load_tree(self.index, subtree).ok(),
+            _ => None,
+        };
+        let rd = match fs::read_dir(path) {
+            Ok(rd) => rd,
+            Err(e) => {
+                self.skip(path, e);
+                return Ok(None);
+            }
+        };
+        let mut names: Vec<std::ffi::OsString> = Vec::new();
+        for ent in rd {
+            match ent {
+                Ok(e) => names.push(e.file_name()),
+                Err(e) => self.skip(path, e),
+            }
+        }
+        names.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+        let mut tree = Tree::default();
+        for n in names {
+            let child_parent = parent_tree.as_ref().and_then(|t| t.find(n.as_bytes()));
+            if let Some(node) = self.entry(&path.join(&n), n.as_bytes().to_vec(), child_parent)? {
+                tree.nodes.push(node);
+            }
+        }
+        self.summary.dirs += 1;
+        let subtree = self.save_tree(tree)?;
+        Ok(Some(node_from(name, md, NodeKind::Dir { subtree })))
+    }
+}
+
+/// Sum of file sizes under `paths`, for the progress total.
+fn scan_size(paths: &[PathBuf]) -> u64 {
+    fn walk(p: &Path) -> u64 {
+        match fs::symlink_metadata(p) {
+            Ok(m) if m.is_file() => m.len(),
+            Ok(m) if m.is_dir() => fs::read_dir(p)
+                .map(|rd| rd.flatten().map(|e| walk(&e.path())).sum())
+                .unwrap_or(0),
+            _ => 0,
+        }
+    }
+    paths.iter().map(|p| walk(p)).sum()
+}
+
+fn choose_parent(repo: &Repository, opts: &BackupOptions, host: &str, paths: &[String]) -> Result<Option<Snapshot>> {
+    match &opts.parent {
+        ParentChoice::None => Ok(None),
+        ParentChoice::Snapshot(id) => Ok(Some(repo.load_snapshot(&id.to_hex())?)),
+        ParentChoice::Auto => {
+            let (snaps, _) = repo.list_snapshots_lenient()?;
+            Ok(snaps
+                .into_iter()
+                .rev()
+                .find(|s| s.hostname == host && s.paths == paths))
+        }
+    }
+}
+
+enum Source<'r> {
+    Paths(Vec<(PathBuf, Vec<u8>)>),
+    Stream(Box<dyn Read + 'r>, String),
+}
+
+/// Back up files and directories. Each source becomes an entry of the
+/// snapshot's root tree named by its last path component.
+pub fn backup(repo: &Repository, paths: &[PathBuf], opts: &BackupOptions, progress: &dyn Progress) -> Result<BackupResult> {
+    if paths.is_empty() {
+        return Err(Error::InvalidArgument("nothing to back up".into()));
+    }
+    let mut sources = Vec::new();
+    let mut names = HashSet::new();
+    for p in paths {
+        let abs = std::path::absolute(p).map_err(|e| Error::io(p, e))?;
+        fs::symlink_metadata(&abs).map_err(|e| Error::io(&abs, e))?;
+        let name = abs
+            .file_name()
+            .map(|n| n.as_bytes().to_vec())
+            .unwrap_or_else(|| b"root".to_vec());
+        if !names.insert(name.clone()) {
+            return Err(Error::InvalidArgument(format!(
+                "two sources share the name {:?}; back them up separately",
+                String::from_utf8_lossy(&name)
+            )));
+        }
+        sources.push((abs, name));
+    }
+    run(repo, Source::Paths(sources), opts, progress)
+}
+
+/// Back up a byte stream (stdin, a block device, a database dump) as a
+/// single file called `name` at the snapshot root.
+pub fn backup_reader(
+    repo: &Repository,
+    reader: impl Read,
+    name: &str,
+    opts: &BackupOptions,
+    progress: &dyn Progress,
+) -> Result<BackupResult> {
+    if name.is_empty() || name.contains('/') {
+        return Err(Error::InvalidArgument(format!("bad stream name {name:?}")));
+    }
+    run(repo, Source::Stream(Box::new(reader), name.to_string()), opts, progress)
+}
+
+fn run(repo: &Repository, source: Source<'_>, opts: &BackupOptions, progress: &dyn Progress) -> Result<BackupResult> {
+    let _lock = lock::lock(repo, false, opts.lock_wait)?;
+    let index = repo.load_index()?;
+    let host = opts.hostname.clone().unwrap_or_else(crate::util::hostname);
+    let mut snap_paths: Vec<String> = match &source {
+        Source::Paths(s) => s.iter().map(|(p, _)| p.display().to_string()).collect(),
+        Source::Stream(_, n) => vec![format!("stdin:{n}")],
+    };
+    snap_paths.sort();
+    let parent = choose_parent(repo, opts, &host, &snap_paths)?;
+    let parent_root = match &parent {
+        Some(p) => match repo.load_tree(&index, &p.tree) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                progress.warn(&format!("parent snapshot {} unusable, reading all files: {e}", p.id.short()));
+                None
+            }
+        },
+        None => None,
+    };
+
+    let threads = if opts.threads == 0 { crate::util::cpu_threads() } else { opts.threads };
+    let sink = Mutex::new(PackSink::new(repo, 2));
+    let failed = AtomicBool::new(false);
+    let error: Mutex<Option<Error>> = Mutex::new(None);
+    let stored = AtomicU64::new(0);
+    let level = repo.config().zstd_level;
+    let (tx, rx) = bounded::<Job>(threads * 2);
+
+    let (root, mut summary) = std::thread::scope(|s| -> Result<(Id, SnapshotSummary)> {
+        if let Source::Paths(srcs) = &source {
+            let paths: Vec<PathBuf> = srcs.iter().map(|(p, _)| p.clone()).collect();
+            s.spawn(move || progress.set_total(scan_size(&paths)));
+        }
+        for _ in 0..threads {
+            let rx = rx.clone();
+            let (sink, failed, error, stored) = (&sink, &failed, &error, &stored);
+            s.spawn(move || {
+                for job in rx {
+                    let r = format::encode_blob(repo.key(), job.t, &job.id, &job.data, level).and_then(|sealed| {
+                        stored.fetch_add(sealed.len() as u64, Ordering::Relaxed);
+                        let raw = job.data.len() as u32;
+                        drop(job.data);
+                        sink.lock()
+                            .map_err(|_| Error::InvalidArgument("pack sink poisoned".into()))?
+                            .add(job.t, job.id, &sealed, raw)
+                    });
+                    if let Err(e) = r {
+                        if let Ok(mut g) = error.lock() {
+                            g.get_or_insert(e);
+                        }
+                        failed.store(true, Ordering::Relaxed);
+                        return;
+                    }
+                }
+            });
+        }
+        drop(rx);
+        let pipe = Pipeline {
+            tx: Some(tx),
+            failed: &failed,
+            error: &error,
+        };
+        let mut w = Walker {
+            repo,
+            index: &index,
+            seen: HashSet::new(),
+            pipe: &pipe,
+            params: repo.chunker_params(),
+            seed: repo.key().chunker_seed(),
+            summary: SnapshotSummary::default(),
+            progress,
+        };
+        let mut root = Tree::default();
+        match source {
+            Source::Paths(srcs) => {
+                for (path, name) in srcs {
+                    let p = parent_root.as_ref().and_then(|t| t.find(&name));
+                    if let Some(n) = w.entry(&path, name, p)? {
+                        root.nodes.push(n);
+                    }
+                }
+            }
+            Source::Stream(r, name) => {
+                let (content, size) = w.chunk_stream(r).map_err(|e| Error::io(format!("stdin:{name}"), e))??;
+                w.summary.files_new += 1;
+                w.summary.total_bytes += size;
+                let now = chrono::Utc::now();
+                root.nodes.push(Node {
+                    name: name.into_bytes(),
+                    kind: NodeKind::File { size, content },
+                    mode: 0o600,
+                    uid: 0,
+                    gid: 0,
+                    mtime_ns: now.timestamp_nanos_opt().unwrap_or(0),
+                    inode: 0,
+                    dev: 0,
+                });
+            }
+        }
+        let root_id = w.save_tree(root)?;
+        let summary = std::mem::take(&mut w.summary);
+        drop(w);
+        drop(pipe);
+        Ok((root_id, summary))
+    })?;
+    if failed.load(Ordering::Relaxed) {
+        return Err(error
+            .lock()
+            .ok()
+            .and_then(|mut e| e.take())
+            .unwrap_or_else(|| Error::InvalidArgument("backup worker failed".into())));
+    }
+    let sink = sink.into_inner().map_err(|_| Error::InvalidArgument("pack sink poisoned".into()))?;
+    sink.finish()?;
+    summary.bytes_stored = stored.load(Ordering::Relaxed);
+
+    let mut snap = Snapshot::new(root, snap_paths);
+    snap.hostname = host;
+    snap.tags = opts.tags.clone();
+    snap.parent = parent.map(|p| p.id);
+    if let Some(t) = opts.time {
+        snap.time = t;
+    }
+    snap.summary = Some(summary.clone());
+    snap.id = repo.save_snapshot(&snap)?;
+    progress.finish();
+    Ok(BackupResult { snapshot: snap, summary })
+}

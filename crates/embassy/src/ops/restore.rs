@@ -1,0 +1,298 @@
+//! Restore a snapshot (or a sub-path of it) into a directory.
+//!
+//! Directories, symlinks and empty files are created while walking the
+//! trees; file contents are then restored *pack by pack*: every needed blob
+//! of a pack is fetched with as few range reads as possible, opened and
+//! written (with positional writes) to every file offset that uses it. Packs
+//! are processed in parallel, so reads, decryption and decompression overlap.
+//! Metadata (permissions, mtimes, ownership when permitted) is applied last,
+//! directories deepest-first so writing into them doesn't change their mtime.
+
+use std::collections::HashMap;
+use std::ffi::OsStr;
+use std::fs::{self, OpenOptions};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{FileExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rayon::prelude::*;
+
+use crate::backend::FileType;
+use crate::error::{Error, Result};
+use crate::format::{self, BlobType};
+use crate::id::Id;
+use crate::index::{BlobLocation, Index};
+use crate::progress::Progress;
+use crate::repo::Repository;
+use crate::snapshot::Snapshot;
+use crate::tree::{Node, NodeKind, Tree};
+
+#[derive(Debug, Clone, Default)]
+pub struct RestoreOptions {
+    pub target: PathBuf,
+    /// Restore only this path inside the snapshot (e.g. `src/lib`); it is
+    /// placed at `target/<last component>`.
+    pub subpath: Option<String>,
+    /// Parallel pack readers; 0 = number of CPUs (at least 2).
+    pub threads: usize,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct RestoreSummary {
+    pub files: u64,
+    pub dirs: u64,
+    pub symlinks: u64,
+    pub bytes: u64,
+    /// Entries that could not be fully restored, with the reason.
+    pub errors: Vec<(String, String)>,
+}
+
+struct Meta {
+    path: PathBuf,
+    node: Node,
+    depth: usize,
+}
+
+/// Where one blob's plaintext goes.
+struct Target {
+    file: usize,
+    offset: u64,
+}
+
+struct Plan<'a> {
+    repo: &'a Repository,
+    index: &'a Index,
+    files: Vec<PathBuf>,
+    blobs: HashMap<Id, (BlobLocation, Vec<Target>)>,
+    meta: Vec<Meta>,
+    summary: RestoreSummary,
+}
+
+impl Plan<'_> {
+    fn err(&mut self, p: &Path, e: impl std::fmt::Display) {
+        self.summary.errors.push((p.display().to_string(), e.to_string()));
+    }
+
+    fn node(&mut self, dir: &Path, node: &Node, depth: usize) -> Result<()> {
+        let name = OsStr::from_bytes(&node.name);
+        if node.name.is_empty() || node.name.contains(&b'/') || name == ".." || name == "." {
+            // Never let a (malicious or corrupt) tree escape the target.
+            return Err(Error::corrupt("tree", node.name_lossy(), "invalid file name"));
+        }
+        let path = dir.join(name);
+        match &node.kind {
+            NodeKind::Dir { subtree } => {
+                if let Err(e) = fs::create_dir(&path)
+                    && e.kind() != std::io::ErrorKind::AlreadyExists
+                {
+                    return Err(Error::io(&path, e));
+                }
+                self.summary.dirs += 1;
+                let tree = self.repo.load_tree(self.index, subtree)?;
+                for child in &tree.nodes {
+                    self.node(&path, child, depth + 1)?;
+                }
+            }
+            NodeKind::Symlink { target } => {
+                let _ = fs::remove_file(&path);
+                std::os::unix::fs::symlink(OsStr::from_bytes(target), &path).map_err(|e| Error::io(&path, e))?;
+                self.summary.symlinks += 1;
+            }
+            NodeKind::File { size, content } => {
+                let f = OpenOptions::new()
+                    .write(true)
+                    .create(true)
+                    .truncate(true)
+                    .open(&path)
+                    .map_err(|e| Error::io(&path, e))?;
+                // Pre-size so positional writes can land in any order.
+                f.set_len(*size).map_err(|e| Error::io(&path, e))?;
+                let file_no = self.files.len();
+                self.files.push(path.clone());
+                let mut offset = 0u64;
+                for id in content {
+                    let Some(loc) = self.index.get(id) else {
+                        self.err(&path, format!("data blob {id} missing from index"));
+                        break;
+                    };
+                    let raw = u64::from(loc.raw_len);
+                    self.blobs
+                        .entry(*id)
+                        .or_insert_with(|| (loc, Vec::new()))
+                        .1
+                        .push(Target { file: file_no, offset });
+                    offset += raw;
+                }
+                if offset != *size && !self.summary.errors.iter().any(|(p, _)| Path::new(p) == path) {
+                    self.err(&path, format!("chunks add up to {offset} bytes, node says {size}"));
+                }
+                self.summary.files += 1;
+                self.summary.bytes += size;
+            }
+        }
+        self.meta.push(Meta {
+            path,
+            node: node.clone(),
+            depth,
+        });
+        Ok(())
+    }
+}
+
+fn find_subpath(repo: &Repository, index: &Index, root: Tree, sub: &str) -> Result<Node> {
+    let mut tree = root;
+    let parts: Vec<&str> = sub.split('/').filter(|p| !p.is_empty() && *p != ".").collect();
+    for (i, part) in parts.iter().enumerate() {
+        let node = tree
+            .find(part.as_bytes())
+            .cloned()
+            .ok_or_else(|| Error::PathNotFound(sub.to_string()))?;
+        if i + 1 == parts.len() {
+            return Ok(node);
+        }
+        match &node.kind {
+            NodeKind::Dir { subtree } => tree = repo.load_tree(index, subtree)?,
+            _ => return Err(Error::PathNotFound(sub.to_string())),
+        }
+    }
+    Err(Error::PathNotFound(sub.to_string()))
+}
+
+/// Restore `snap` under `opts.target` (created if missing).
+pub fn restore(repo: &Repository, snap: &Snapshot, opts: &RestoreOptions, progress: &dyn Progress) -> Result<RestoreSummary> {
+    let index = repo.load_index()?;
+    fs::create_dir_all(&opts.target).map_err(|e| Error::io(&opts.target, e))?;
+    let root = repo.load_tree(&index, &snap.tree)?;
+    let mut plan = Plan {
+        repo,
+        index: &index,
+        files: Vec::new(),
+        blobs: HashMap::new(),
+        meta: Vec::new(),
+        summary: RestoreSummary::default(),
+    };
+    match opts.subpath.as_deref().filter(|s| !s.trim_matches('/').is_empty()) {
+        Some(sub) => {
+            let node = find_subpath(repo, &index, root, sub)?;
+            plan.node(&opts.target, &node, 0)?;
+        }
+        None => {
+            for n in &root.nodes {
+                plan.node(&opts.target, n, 0)?;
+            }
+        }
+    }
+    progress.set_total(plan.summary.bytes);
+
+    // Group blobs by pack.
+    let mut by_pack: HashMap<Id, Vec<(Id, BlobLocation, Vec<Target>)>> = HashMap::new();
+    for (id, (loc, targets)) in std::mem::take(&mut plan.blobs) {
+        by_pack.entry(loc.pack).or_default().push((id, loc, targets));
+    }
+    let mut packs: Vec<(Id, Vec<(Id, BlobLocation, Vec<Target>)>)> = by_pack.into_iter().collect();
+    // Biggest first keeps all threads busy until the end.
+    packs.sort_by_key(|(_, b)| std::cmp::Reverse(b.len()));
+
+    let threads = if opts.threads == 0 { crate::util::cpu_threads().max(2) } else { opts.threads };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| Error::InvalidArgument(format!("thread pool: {e}")))?;
+    let errors = Mutex::new(Vec::new());
+    let files = &plan.files;
+    pool.install(|| {
+        packs.par_iter_mut().for_each(|(pack, blobs)| {
+            if let Err((p, e)) = restore_pack(repo, pack, blobs, files, progress) {
+                if let Ok(mut g) = errors.lock() {
+                    g.push((p, e));
+                }
+            }
+        })
+    });
+    plan.summary
+        .errors
+        .extend(errors.into_inner().unwrap_or_default());
+
+    // Metadata, deepest first.
+    let mut meta = std::mem::take(&mut plan.meta);
+    meta.sort_by_key(|m| std::cmp::Reverse(m.depth));
+    for m in &meta {
+        if let Err(e) = apply_meta(m) {
+            plan.err(&m.path, e);
+        }
+    }
+    progress.finish();
+    Ok(plan.summary)
+}
+
+/// Contiguous byte ranges of a pack to fetch: blobs closer than this are
+/// read together rather than with a second request.
+const MERGE_GAP: u64 = 256 * 1024;
+
+fn restore_pack(
+    repo: &Repository,
+    pack: &Id,
+    blobs: &mut [(Id, BlobLocation, Vec<Target>)],
+    files: &[PathBuf],
+    progress: &dyn Progress,
+) -> std::result::Result<(), (String, String)> {
+    blobs.sort_by_key(|b| b.1.offset);
+    let name = pack.to_hex();
+    let mut i = 0;
+    while i < blobs.len() {
+        let start = u64::from(blobs[i].1.offset);
+        let mut end = start + u64::from(blobs[i].1.length);
+        let mut j = i + 1;
+        while j < blobs.len() && u64::from(blobs[j].1.offset) <= end + MERGE_GAP {
+            end = end.max(u64::from(blobs[j].1.offset) + u64::from(blobs[j].1.length));
+            j += 1;
+        }
+        let buf = repo
+            .backend()
+            .read_range(FileType::Pack, &name, start, end - start)
+            .map_err(|e| (format!("pack {name}"), e.to_string()))?;
+        for (id, loc, targets) in &blobs[i..j] {
+            let s = (u64::from(loc.offset) - start) as usize;
+            let sealed = &buf[s..s + loc.length as usize];
+            let data = format::decode_blob(repo.key(), BlobType::Data, id, sealed, loc.raw_len)
+                .map_err(|e| (format!("pack {name}"), e.to_string()))?;
+            for t in targets {
+                let path = &files[t.file];
+                let f = OpenOptions::new()
+                    .write(true)
+                    .open(path)
+                    .map_err(|e| (path.display().to_string(), e.to_string()))?;
+                f.write_all_at(&data, t.offset)
+                    .map_err(|e| (path.display().to_string(), Error::io(path, e).to_string()))?;
+                progress.inc(data.len() as u64);
+            }
+        }
+        i = j;
+    }
+    Ok(())
+}
+
+fn apply_meta(m: &Meta) -> std::io::Result<()> {
+    let n = &m.node;
+    let mtime = if n.mtime_ns >= 0 {
+        UNIX_EPOCH + Duration::from_nanos(n.mtime_ns as u64)
+    } else {
+        UNIX_EPOCH - Duration::from_nanos(n.mtime_ns.unsigned_abs())
+    };
+    match &n.kind {
+        NodeKind::Symlink { .. } => {
+            // Ownership of the link itself; failure (not root) is expected.
+            let _ = std::os::unix::fs::lchown(&m.path, Some(n.uid), Some(n.gid));
+            Ok(())
+        }
+        _ => {
+            let _ = std::os::unix::fs::chown(&m.path, Some(n.uid), Some(n.gid));
+            // Times first: opening may be impossible once the mode is applied.
+            let f = fs::File::open(&m.path)?;
+            f.set_times(fs::FileTimes::new().set_modified(mtime).set_accessed(SystemTime::now()))?;
+            fs::set_permissions(&m.path, fs::Permissions::from_mode(n.mode))
+        }
+    }
+}
