@@ -1,1 +1,101 @@
-//! placeholder
+//! Mākonis use cases. Every public function takes an [`OpContext`] (who is
+//! asking, for which institution, under which request id), asks the one
+//! authorisation policy in [`authz`] before it reads or writes anything, and
+//! writes its audit record in the same transaction as its change. HTTP
+//! handlers and the CLI call these functions and nothing below them.
+
+pub mod audit;
+pub mod authn;
+pub mod authz;
+mod context;
+pub mod demo;
+mod error;
+pub mod information_systems;
+pub mod institutions;
+pub mod secrets;
+pub mod users;
+
+use std::sync::Arc;
+
+pub use context::{Actor, OpContext};
+pub use error::{Error, Result};
+use makonis_db::Datastore;
+
+/// Settings the use cases need.
+#[derive(Debug, Clone)]
+pub struct AppConfig {
+    /// Sessions end after this long without a request.
+    pub session_idle: chrono::Duration,
+    /// …and after this long in any case.
+    pub session_absolute: chrono::Duration,
+    /// Failed logins per account within `throttle_window` before a lockout.
+    pub max_failures_per_account: i64,
+    /// Failed logins per client address within `throttle_window`.
+    pub max_failures_per_address: i64,
+    pub throttle_window: chrono::Duration,
+    pub lockout: chrono::Duration,
+    /// Issuer name shown in authenticator apps.
+    pub totp_issuer: String,
+}
+
+impl Default for AppConfig {
+    fn default() -> Self {
+        Self {
+            session_idle: chrono::Duration::minutes(60),
+            session_absolute: chrono::Duration::hours(12),
+            max_failures_per_account: 5,
+            max_failures_per_address: 30,
+            throttle_window: chrono::Duration::minutes(15),
+            lockout: chrono::Duration::minutes(15),
+            totp_issuer: "Mākonis".into(),
+        }
+    }
+}
+
+/// The application: storage, secrets and settings. Cheap to clone.
+#[derive(Clone)]
+pub struct App {
+    inner: Arc<AppInner>,
+}
+
+struct AppInner {
+    datastore: Datastore,
+    secrets: secrets::SecretBox,
+    config: AppConfig,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App").field("backend", &self.inner.datastore.backend()).finish()
+    }
+}
+
+impl App {
+    pub fn new(datastore: Datastore, secrets: secrets::SecretBox, config: AppConfig) -> Self {
+        Self { inner: Arc::new(AppInner { datastore, secrets, config }) }
+    }
+
+    pub fn datastore(&self) -> &Datastore {
+        &self.inner.datastore
+    }
+
+    pub(crate) fn secrets(&self) -> &secrets::SecretBox {
+        &self.inner.secrets
+    }
+
+    pub fn config(&self) -> &AppConfig {
+        &self.inner.config
+    }
+
+    /// Readiness: the database answers.
+    pub async fn ready(&self) -> Result<()> {
+        self.inner.datastore.ping().await.map_err(|e| Error::Unavailable {
+            message: "the database does not answer".into(),
+            detail: e.to_string(),
+        })
+    }
+}
+
+pub(crate) fn now() -> chrono::DateTime<chrono::Utc> {
+    chrono::Utc::now()
+}

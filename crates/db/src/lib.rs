@@ -16,7 +16,7 @@ mod store;
 pub mod testing;
 
 pub use error::{Error, Result};
-pub use store::{Backend, Datastore, Tx};
+pub use store::{commit, redact, Backend, Datastore, Tx};
 
 pub use datastore::*;
 

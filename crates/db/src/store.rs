@@ -17,6 +17,11 @@ use crate::{Error, Result};
 
 pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
 
+/// Commits a transaction, with the error in this crate's terms.
+pub async fn commit(tx: Tx) -> Result<()> {
+    Ok(tx.commit().await?)
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,

@@ -30,6 +30,8 @@ CREATE TABLE users (
     search_folded TEXT NOT NULL,
     totp_secret TEXT,
     totp_pending_secret TEXT,
+    -- Last TOTP time step accepted, so a code cannot be replayed.
+    totp_last_step BIGINT,
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL
 );

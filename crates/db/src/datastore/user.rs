@@ -142,7 +142,7 @@ pub async fn set_totp_pending(conn: &mut Conn, id: UserId, sealed: Option<&str>)
 /// Turns the pending secret into the active one (or clears MFA with `None`).
 pub async fn set_totp(conn: &mut Conn, id: UserId, sealed: Option<&str>, now: DateTime<Utc>) -> Result<()> {
     sqlx::query(
-        "UPDATE users SET totp_secret = $2, totp_pending_secret = NULL, updated_at = $3 WHERE id = $1",
+        "UPDATE users SET totp_secret = $2, totp_pending_secret = NULL, totp_last_step = NULL, updated_at = $3 WHERE id = $1",
     )
     .bind(id.to_string())
     .bind(sealed)
@@ -229,4 +229,17 @@ pub async fn list(
         limit: page.limit(),
         offset: page.offset(),
     })
+}
+
+/// Records that a TOTP code of time step `step` was used. Fails (false) if
+/// that step or a later one was already used: codes are single-use.
+pub async fn claim_totp_step(conn: &mut Conn, id: UserId, step: i64) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE users SET totp_last_step = $2 WHERE id = $1 AND (totp_last_step IS NULL OR totp_last_step < $2)",
+    )
+    .bind(id.to_string())
+    .bind(step)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
