@@ -184,7 +184,11 @@ mod tests {
         let a = chunks(&data, 1);
         let b = chunks(&edited, 1);
         let shared = b.iter().filter(|c| a.contains(c)).count();
-        assert!(shared >= a.len() - 3, "only {shared} of {} chunks shared", a.len());
+        assert!(
+            shared >= a.len() - 3,
+            "only {shared} of {} chunks shared",
+            a.len()
+        );
         let other_seed = chunks(&data, 2);
         assert_ne!(a, other_seed, "the seed must move boundaries");
     }

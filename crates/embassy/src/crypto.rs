@@ -212,7 +212,12 @@ pub struct KeyFile {
 }
 
 impl KeyFile {
-    pub fn create(master: &MasterKey, repo_id: &Id, password: &[u8], params: KdfParams) -> Result<Self> {
+    pub fn create(
+        master: &MasterKey,
+        repo_id: &Id,
+        password: &[u8],
+        params: KdfParams,
+    ) -> Result<Self> {
         use base64::Engine as _;
         let mut salt = [0u8; 16];
         random_fill(&mut salt)?;
@@ -258,7 +263,11 @@ impl KeyFile {
             });
         }
         if kf.kdf != "argon2id" {
-            return Err(Error::corrupt("key file", name, format!("unknown KDF {:?}", kf.kdf)));
+            return Err(Error::corrupt(
+                "key file",
+                name,
+                format!("unknown KDF {:?}", kf.kdf),
+            ));
         }
         Ok(kf)
     }
@@ -278,7 +287,11 @@ impl KeyFile {
             return Ok(None);
         };
         if plain.len() != 4 + 64 + 32 || &plain[..4] != KEYFILE_MAGIC {
-            return Err(Error::corrupt("key file", name, "unexpected plaintext layout"));
+            return Err(Error::corrupt(
+                "key file",
+                name,
+                "unexpected plaintext layout",
+            ));
         }
         let mut dk = [0u8; 32];
         let mut ik = [0u8; 32];
@@ -306,7 +319,10 @@ mod tests {
         assert!(k.open(b"a", &flipped).is_none(), "bit flip must fail");
         let other = MasterKey::generate().unwrap();
         assert!(other.open(b"a", &s).is_none(), "other key must fail");
-        assert!(k.open(b"a", &s[..10]).is_none(), "short input must fail cleanly");
+        assert!(
+            k.open(b"a", &s[..10]).is_none(),
+            "short input must fail cleanly"
+        );
     }
 
     #[test]
@@ -317,7 +333,10 @@ mod tests {
         let (k2, rid2) = kf.unlock("x", b"pw").unwrap().unwrap();
         assert_eq!(rid, rid2);
         assert!(k.same_ids_as(&k2));
-        assert_eq!(k2.open(b"z", &k.seal(b"z", b"data").unwrap()).unwrap(), b"data");
+        assert_eq!(
+            k2.open(b"z", &k.seal(b"z", b"data").unwrap()).unwrap(),
+            b"data"
+        );
         assert!(kf.unlock("x", b"wrong").unwrap().is_none());
     }
 

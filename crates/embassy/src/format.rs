@@ -79,7 +79,11 @@ pub fn encode_config(key: &MasterKey, body: &ConfigBody) -> Result<Vec<u8>> {
 /// Checks magic and version only.
 pub fn config_version(bytes: &[u8]) -> Result<u32> {
     if bytes.len() < 12 || &bytes[..8] != CONFIG_MAGIC {
-        return Err(Error::corrupt("config", "config", "bad magic; not an embassy repository"));
+        return Err(Error::corrupt(
+            "config",
+            "config",
+            "bad magic; not an embassy repository",
+        ));
     }
     let v = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes"));
     if !(MIN_FORMAT_VERSION..=FORMAT_VERSION).contains(&v) {
@@ -145,7 +149,13 @@ fn worth_it(raw: usize, compressed: usize) -> bool {
 ///
 /// Incompressible input (media, encrypted dumps) is detected on a 64 KiB
 /// sample at zstd level 1 so it costs a fraction of a full compression.
-pub fn encode_blob(key: &MasterKey, t: BlobType, id: &Id, data: &[u8], level: i32) -> Result<Vec<u8>> {
+pub fn encode_blob(
+    key: &MasterKey,
+    t: BlobType,
+    id: &Id,
+    data: &[u8],
+    level: i32,
+) -> Result<Vec<u8>> {
     let mut plain: Option<Vec<u8>> = None;
     if level != 0 && data.len() >= 128 {
         let sample_ok = if data.len() > 256 * 1024 {
@@ -175,10 +185,20 @@ pub fn encode_blob(key: &MasterKey, t: BlobType, id: &Id, data: &[u8], level: i3
 
 /// Open, decompress and length-check one blob. The AEAD tag covers the
 /// blob's type and id, so a successful open also proves the id.
-pub fn decode_blob(key: &MasterKey, t: BlobType, id: &Id, sealed: &[u8], raw_len: u32) -> Result<Vec<u8>> {
-    let plain = key
-        .open(&blob_aad(t, id), sealed)
-        .ok_or_else(|| Error::corrupt("blob", id, "authentication failed (damaged data or wrong key)"))?;
+pub fn decode_blob(
+    key: &MasterKey,
+    t: BlobType,
+    id: &Id,
+    sealed: &[u8],
+    raw_len: u32,
+) -> Result<Vec<u8>> {
+    let plain = key.open(&blob_aad(t, id), sealed).ok_or_else(|| {
+        Error::corrupt(
+            "blob",
+            id,
+            "authentication failed (damaged data or wrong key)",
+        )
+    })?;
     let (tag, payload) = plain
         .split_first()
         .ok_or_else(|| Error::corrupt("blob", id, "empty plaintext"))?;
@@ -191,7 +211,13 @@ pub fn decode_blob(key: &MasterKey, t: BlobType, id: &Id, sealed: &[u8], raw_len
             zstd::bulk::decompress(payload, raw_len as usize)
                 .map_err(|e| Error::corrupt("blob", id, format!("zstd: {e}")))?
         }
-        other => return Err(Error::corrupt("blob", id, format!("unknown encoding {other}"))),
+        other => {
+            return Err(Error::corrupt(
+                "blob",
+                id,
+                format!("unknown encoding {other}"),
+            ));
+        }
     };
     if data.len() != raw_len as usize {
         return Err(Error::corrupt(
@@ -257,7 +283,12 @@ pub fn pack_header_len(pack: &str, trailer: &[u8], pack_size: u64) -> Result<u32
 /// Open and parse a sealed pack header (without the 4-byte trailer).
 /// `data_len` is the number of bytes before the header; the listed blobs
 /// must cover exactly that range.
-pub fn decode_pack_header(key: &MasterKey, pack: &str, sealed: &[u8], data_len: u64) -> Result<Vec<PackBlob>> {
+pub fn decode_pack_header(
+    key: &MasterKey,
+    pack: &str,
+    sealed: &[u8],
+    data_len: u64,
+) -> Result<Vec<PackBlob>> {
     let p = key
         .open(PACK_HEADER_AAD, sealed)
         .ok_or_else(|| Error::corrupt("pack", pack, "header authentication failed"))?;
@@ -336,7 +367,9 @@ pub struct IndexFile {
 /// offset u32, length u32, raw_len u32)). Sealed as a whole.
 pub fn encode_index(key: &MasterKey, idx: &IndexFile) -> Result<Vec<u8>> {
     let n: usize = idx.packs.iter().map(|p| p.blobs.len()).sum();
-    let mut p = Vec::with_capacity(16 + idx.supersedes.len() * 32 + idx.packs.len() * 36 + n * INDEX_ENTRY_LEN);
+    let mut p = Vec::with_capacity(
+        16 + idx.supersedes.len() * 32 + idx.packs.len() * 36 + n * INDEX_ENTRY_LEN,
+    );
     p.extend_from_slice(INDEX_MAGIC);
     p.extend_from_slice(&[1, 0, 0, 0]);
     p.extend_from_slice(&(idx.supersedes.len() as u32).to_le_bytes());
@@ -423,7 +456,9 @@ pub fn parse_index(name: &str, p: &[u8]) -> Result<IndexFile> {
         }
         let mut blobs = Vec::with_capacity(k);
         for _ in 0..k {
-            let e = r.take(INDEX_ENTRY_LEN).ok_or_else(|| bad("truncated blob entry"))?;
+            let e = r
+                .take(INDEX_ENTRY_LEN)
+                .ok_or_else(|| bad("truncated blob entry"))?;
             let blob_type = BlobType::from_u8(e[0]).ok_or_else(|| bad("unknown blob type"))?;
             let id = Id(e[1..33].try_into().expect("32"));
             let offset = u32::from_le_bytes(e[33..37].try_into().expect("4"));
@@ -456,7 +491,11 @@ mod tests {
     fn sample_blobs() -> Vec<PackBlob> {
         (0..5u8)
             .map(|i| PackBlob {
-                blob_type: if i % 2 == 0 { BlobType::Data } else { BlobType::Tree },
+                blob_type: if i % 2 == 0 {
+                    BlobType::Data
+                } else {
+                    BlobType::Tree
+                },
                 id: Id([i; 32]),
                 offset: u32::from(i) * 100,
                 length: 100,
@@ -472,13 +511,23 @@ mod tests {
         let id = k.blob_id(&text);
         let s = encode_blob(&k, BlobType::Data, &id, &text, 3).unwrap();
         assert!(s.len() < text.len() / 10, "text must be compressed");
-        assert_eq!(decode_blob(&k, BlobType::Data, &id, &s, text.len() as u32).unwrap(), text);
+        assert_eq!(
+            decode_blob(&k, BlobType::Data, &id, &s, text.len() as u32).unwrap(),
+            text
+        );
         let mut rnd = vec![0u8; 300_000];
         crate::crypto::random_fill(&mut rnd).unwrap();
         let id2 = k.blob_id(&rnd);
         let s2 = encode_blob(&k, BlobType::Data, &id2, &rnd, 3).unwrap();
-        assert_eq!(s2.len(), rnd.len() + 1 + SEAL_OVERHEAD, "random data stored raw");
-        assert_eq!(decode_blob(&k, BlobType::Data, &id2, &s2, rnd.len() as u32).unwrap(), rnd);
+        assert_eq!(
+            s2.len(),
+            rnd.len() + 1 + SEAL_OVERHEAD,
+            "random data stored raw"
+        );
+        assert_eq!(
+            decode_blob(&k, BlobType::Data, &id2, &s2, rnd.len() as u32).unwrap(),
+            rnd
+        );
         // Wrong id or type fails authentication: blobs can't be swapped.
         assert!(decode_blob(&k, BlobType::Tree, &id2, &s2, rnd.len() as u32).is_err());
         assert!(decode_blob(&k, BlobType::Data, &id, &s2, rnd.len() as u32).is_err());
@@ -523,7 +572,10 @@ mod tests {
         b.extend_from_slice(&99u32.to_le_bytes());
         b.extend_from_slice(&[0; 40]);
         let e = config_version(&b).unwrap_err();
-        assert!(matches!(e, Error::UnsupportedVersion { found: 99, .. }), "{e}");
+        assert!(
+            matches!(e, Error::UnsupportedVersion { found: 99, .. }),
+            "{e}"
+        );
         assert!(e.to_string().contains("version 99"));
     }
 
@@ -560,8 +612,18 @@ mod tests {
 
     #[test]
     fn plain_fixtures_parse() {
-        assert_eq!(parse_index("x", &plain_index()).unwrap().packs[0].blobs.len(), 2);
-        assert_eq!(parse_pack_header("x", &plain_pack_header(), 192).unwrap().len(), 3);
+        assert_eq!(
+            parse_index("x", &plain_index()).unwrap().packs[0]
+                .blobs
+                .len(),
+            2
+        );
+        assert_eq!(
+            parse_pack_header("x", &plain_pack_header(), 192)
+                .unwrap()
+                .len(),
+            3
+        );
     }
 
     // Stand-in for cargo-fuzz (needs nightly, unavailable here): mutate

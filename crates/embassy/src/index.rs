@@ -91,7 +91,7 @@ impl Index {
     pub fn finish(&mut self) {
         if !self.sorted {
             self.entries
-                .sort_unstable_by(|a, b| (a.id, a.pack, a.offset).cmp(&(b.id, b.pack, b.offset)));
+                .sort_unstable_by_key(|e| (e.id, e.pack, e.offset));
             self.entries.dedup();
             self.entries.shrink_to_fit();
             self.sorted = true;
@@ -145,13 +145,15 @@ impl Index {
     pub fn by_pack(&self) -> HashMap<Id, Vec<PackBlob>> {
         let mut m: HashMap<Id, Vec<PackBlob>> = HashMap::new();
         for e in &self.entries {
-            m.entry(self.packs[e.pack as usize]).or_default().push(PackBlob {
-                blob_type: e.blob_type,
-                id: e.id,
-                offset: e.offset,
-                length: e.length,
-                raw_len: e.raw_len,
-            });
+            m.entry(self.packs[e.pack as usize])
+                .or_default()
+                .push(PackBlob {
+                    blob_type: e.blob_type,
+                    id: e.id,
+                    offset: e.offset,
+                    length: e.length,
+                    raw_len: e.raw_len,
+                });
         }
         for v in m.values_mut() {
             v.sort_by_key(|b| b.offset);
@@ -212,7 +214,10 @@ mod tests {
                 blobs: vec![pb(6, 0)],
             }],
         };
-        let idx = Index::from_files(vec![(Id([0xaa; 32]), old.clone()), (Id([0xbb; 32]), new.clone())]);
+        let idx = Index::from_files(vec![
+            (Id([0xaa; 32]), old.clone()),
+            (Id([0xbb; 32]), new.clone()),
+        ]);
         assert!(!idx.has(&Id([5; 32])));
         assert_eq!(idx.get(&Id([6; 32])).unwrap().pack, Id([2; 32]));
         assert_eq!(idx.files, vec![Id([0xbb; 32])]);

@@ -32,6 +32,11 @@ pub struct LockInfo {
 }
 
 impl LockInfo {
+    /// This machine's host name as recorded in locks.
+    pub fn current_host() -> String {
+        crate::util::hostname()
+    }
+
     fn is_stale(&self) -> bool {
         let age = chrono::Utc::now().signed_duration_since(self.time);
         if age.to_std().is_ok_and(|a| a > STALE_AFTER) {
@@ -43,7 +48,11 @@ impl LockInfo {
     fn describe(&self) -> String {
         format!(
             "{} lock by {}@{} pid {} since {}",
-            if self.exclusive { "exclusive" } else { "shared" },
+            if self.exclusive {
+                "exclusive"
+            } else {
+                "shared"
+            },
             self.username,
             self.hostname,
             self.pid,
@@ -156,7 +165,9 @@ fn try_lock(repo: &Repository, exclusive: bool) -> Result<LockGuard> {
     let refresher = std::thread::Builder::new()
         .name("embassy-lock-refresh".into())
         .spawn(move || {
-            while let Err(crossbeam_channel::RecvTimeoutError::Timeout) = rx.recv_timeout(REFRESH_EVERY) {
+            while let Err(crossbeam_channel::RecvTimeoutError::Timeout) =
+                rx.recv_timeout(REFRESH_EVERY)
+            {
                 let mut i = info.clone();
                 i.time = chrono::Utc::now();
                 if let Ok(new) = write_lock(&r2, &i)
@@ -174,6 +185,12 @@ fn try_lock(repo: &Repository, exclusive: bool) -> Result<LockGuard> {
         stop: Some(tx),
         refresher: Some(refresher),
     })
+}
+
+/// Write a lock file as is, without conflict checks or refreshing (tests
+/// and tools that need to simulate other processes).
+pub fn write_raw(repo: &Repository, info: &LockInfo) -> Result<String> {
+    write_lock(repo, info)
 }
 
 /// Remove every lock, live or not (operator override after a crash on

@@ -172,16 +172,26 @@ impl PackSink {
                 .map_err(|_| Error::InvalidArgument("uploader thread panicked".into()))?;
         }
         self.check_error()?;
-        let mut st = self.state.lock().map_err(|_| Error::InvalidArgument("poisoned".into()))?;
+        let mut st = self
+            .state
+            .lock()
+            .map_err(|_| Error::InvalidArgument("poisoned".into()))?;
         flush_index(&self.repo, &mut st)?;
         Ok(std::mem::take(&mut st.stats))
     }
 }
 
-fn upload(repo: &Repository, state: &Mutex<IndexState>, bytes: Vec<u8>, blobs: Vec<PackBlob>) -> Result<()> {
+fn upload(
+    repo: &Repository,
+    state: &Mutex<IndexState>,
+    bytes: Vec<u8>,
+    blobs: Vec<PackBlob>,
+) -> Result<()> {
     let id = Id::of_bytes(&bytes);
     repo.backend().write(FileType::Pack, &id.to_hex(), &bytes)?;
-    let mut st = state.lock().map_err(|_| Error::InvalidArgument("poisoned".into()))?;
+    let mut st = state
+        .lock()
+        .map_err(|_| Error::InvalidArgument("poisoned".into()))?;
     st.stats.packs += 1;
     st.stats.blobs += blobs.len() as u64;
     st.stats.bytes += bytes.len() as u64;

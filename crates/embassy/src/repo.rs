@@ -16,6 +16,12 @@ use crate::index::Index;
 use crate::snapshot::Snapshot;
 use crate::tree::Tree;
 
+/// Objects that loaded, and the names of those that did not with why.
+pub type Loaded<T> = (Vec<T>, Vec<(String, Error)>);
+
+/// Tree ids, data blob ids, and unreadable trees reachable from snapshots.
+pub type Reachable = (HashSet<Id>, HashSet<Id>, Vec<(Id, Error)>);
+
 /// Settings for a new repository.
 #[derive(Debug, Clone)]
 pub struct InitOptions {
@@ -59,11 +65,23 @@ impl Repository {
             return Err(Error::AlreadyExists(backend.location()));
         }
         let c = opts.chunker;
-        if c.min % 2 != 0 || c.avg % 2 != 0 || c.max % 2 != 0 || !(64..=c.avg).contains(&c.min) || c.avg > c.max {
+        if c.min % 2 != 0
+            || c.avg % 2 != 0
+            || c.max % 2 != 0
+            || !(64..=c.avg).contains(&c.min)
+            || c.avg > c.max
+        {
             return Err(Error::InvalidArgument(format!("bad chunker sizes {c:?}")));
         }
-        if c.max > 16 * 1024 * 1024 || c.avg > 4 * 1024 * 1024 || c.min > 1024 * 1024 || c.avg < 256 || c.max < 1024 {
-            return Err(Error::InvalidArgument(format!("chunker sizes {c:?} outside FastCDC limits")));
+        if c.max > 16 * 1024 * 1024
+            || c.avg > 4 * 1024 * 1024
+            || c.min > 1024 * 1024
+            || c.avg < 256
+            || c.max < 1024
+        {
+            return Err(Error::InvalidArgument(format!(
+                "chunker sizes {c:?} outside FastCDC limits"
+            )));
         }
         backend.create()?;
         let key = match &opts.share_ids_with {
@@ -83,7 +101,11 @@ impl Repository {
         // Key first, config last: a location with a config is complete.
         let kf = KeyFile::create(&key, &body.repo_id, password.as_bytes(), opts.kdf)?;
         let key_name = write_keyfile(backend.as_ref(), &kf)?;
-        backend.write(FileType::Config, "config", &format::encode_config(&key, &body)?)?;
+        backend.write(
+            FileType::Config,
+            "config",
+            &format::encode_config(&key, &body)?,
+        )?;
         Ok(Repository {
             backend,
             key,
@@ -106,7 +128,10 @@ impl Repository {
         let mut tried = 0;
         let mut last_err = None;
         for k in &keys {
-            let kf = match backend.read(FileType::Key, &k.name).and_then(|b| KeyFile::parse(&k.name, &b)) {
+            let kf = match backend
+                .read(FileType::Key, &k.name)
+                .and_then(|b| KeyFile::parse(&k.name, &b))
+            {
                 Ok(kf) => kf,
                 Err(e) => {
                     last_err = Some(e);
@@ -117,10 +142,19 @@ impl Repository {
             let Some((key, repo_id)) = kf.unlock(&k.name, password.as_bytes())? else {
                 continue;
             };
-            let body = format::decode_config(&key, &cfg)?
-                .ok_or_else(|| Error::corrupt("config", "config", "authentication failed with an unlocked key"))?;
+            let body = format::decode_config(&key, &cfg)?.ok_or_else(|| {
+                Error::corrupt(
+                    "config",
+                    "config",
+                    "authentication failed with an unlocked key",
+                )
+            })?;
             if body.repo_id != repo_id {
-                return Err(Error::corrupt("key file", &k.name, "belongs to another repository"));
+                return Err(Error::corrupt(
+                    "key file",
+                    &k.name,
+                    "belongs to another repository",
+                ));
             }
             return Ok(Repository {
                 backend,
@@ -182,11 +216,14 @@ impl Repository {
         }
         if name == self.key_name {
             return Err(Error::InvalidArgument(
-                "refusing to remove the key this session is using; open with another password".into(),
+                "refusing to remove the key this session is using; open with another password"
+                    .into(),
             ));
         }
         if keys.len() < 2 {
-            return Err(Error::InvalidArgument("refusing to remove the last key".into()));
+            return Err(Error::InvalidArgument(
+                "refusing to remove the last key".into(),
+            ));
         }
         self.backend.delete(FileType::Key, name)
     }
@@ -197,7 +234,7 @@ impl Repository {
             let b = self.backend.read(FileType::Key, &f.name)?;
             out.push((f.name.clone(), KeyFile::parse(&f.name, &b)?));
         }
-        out.sort_by(|a, b| a.1.created.cmp(&b.1.created));
+        out.sort_by_key(|a| a.1.created);
         Ok(out)
     }
 
@@ -207,7 +244,11 @@ impl Repository {
     pub fn read_index_file(&self, name: &str) -> Result<IndexFile> {
         let bytes = self.backend.read(FileType::Index, name)?;
         if Id::of_bytes(&bytes).to_hex() != name {
-            return Err(Error::corrupt("index", name, "content hash does not match the file name"));
+            return Err(Error::corrupt(
+                "index",
+                name,
+                "content hash does not match the file name",
+            ));
         }
         format::decode_index(&self.key, name, &bytes)
     }
@@ -223,7 +264,7 @@ impl Repository {
 
     /// Like [`Repository::load_index`] but returns unreadable files
     /// separately instead of failing (for check and repair).
-    pub fn load_index_files(&self) -> Result<(Vec<(Id, IndexFile)>, Vec<(String, Error)>)> {
+    pub fn load_index_files(&self) -> Result<Loaded<(Id, IndexFile)>> {
         let names = self.backend.list(FileType::Index)?;
         let results: Vec<(String, Result<IndexFile>)> = names
             .par_iter()
@@ -235,7 +276,10 @@ impl Repository {
             match (r, Id::from_hex(&name)) {
                 (Ok(f), Ok(id)) => ok.push((id, f)),
                 (Err(e), _) => bad.push((name, e)),
-                (Ok(_), Err(_)) => bad.push((name.clone(), Error::corrupt("index", &name, "file name is not an id"))),
+                (Ok(_), Err(_)) => bad.push((
+                    name.clone(),
+                    Error::corrupt("index", &name, "file name is not an id"),
+                )),
             }
         }
         Ok((ok, bad))
@@ -260,12 +304,20 @@ impl Repository {
             None => self.backend.size(FileType::Pack, &name)?,
         };
         if size < 4 {
-            return Err(Error::corrupt("pack", &name, format!("only {size} bytes (truncated)")));
+            return Err(Error::corrupt(
+                "pack",
+                &name,
+                format!("only {size} bytes (truncated)"),
+            ));
         }
-        let trailer = self.backend.read_range(FileType::Pack, &name, size - 4, 4)?;
+        let trailer = self
+            .backend
+            .read_range(FileType::Pack, &name, size - 4, 4)?;
         let hlen = format::pack_header_len(&name, &trailer, size)?;
         let data_len = size - 4 - u64::from(hlen);
-        let sealed = self.backend.read_range(FileType::Pack, &name, data_len, u64::from(hlen))?;
+        let sealed = self
+            .backend
+            .read_range(FileType::Pack, &name, data_len, u64::from(hlen))?;
         format::decode_pack_header(&self.key, &name, &sealed, data_len)
     }
 
@@ -274,7 +326,11 @@ impl Repository {
         let locs = index.get_all(id);
         if locs.is_empty() {
             return Err(Error::Missing {
-                kind: if t == BlobType::Tree { "tree blob" } else { "data blob" },
+                kind: if t == BlobType::Tree {
+                    "tree blob"
+                } else {
+                    "data blob"
+                },
                 id: id.to_hex(),
             });
         }
@@ -284,7 +340,12 @@ impl Repository {
         for loc in locs {
             let r = self
                 .backend
-                .read_range(FileType::Pack, &loc.pack.to_hex(), u64::from(loc.offset), u64::from(loc.length))
+                .read_range(
+                    FileType::Pack,
+                    &loc.pack.to_hex(),
+                    u64::from(loc.offset),
+                    u64::from(loc.length),
+                )
                 .and_then(|sealed| format::decode_blob(&self.key, t, id, &sealed, loc.raw_len))
                 .map_err(|e| annotate_pack(e, &loc.pack));
             match r {
@@ -308,7 +369,8 @@ impl Repository {
         let json = serde_json::to_vec(snap).map_err(|e| Error::InvalidArgument(e.to_string()))?;
         let bytes = self.key.seal(format::SNAPSHOT_AAD, &json)?;
         let id = Id::of_bytes(&bytes);
-        self.backend.write(FileType::Snapshot, &id.to_hex(), &bytes)?;
+        self.backend
+            .write(FileType::Snapshot, &id.to_hex(), &bytes)?;
         Ok(id)
     }
 
@@ -316,7 +378,11 @@ impl Repository {
         let bytes = self.backend.read(FileType::Snapshot, name)?;
         let id = Id::of_bytes(&bytes);
         if id.to_hex() != name {
-            return Err(Error::corrupt("snapshot", name, "content hash does not match the file name"));
+            return Err(Error::corrupt(
+                "snapshot",
+                name,
+                "content hash does not match the file name",
+            ));
         }
         let json = self
             .key
@@ -338,7 +404,7 @@ impl Repository {
         Ok(ok)
     }
 
-    pub fn list_snapshots_lenient(&self) -> Result<(Vec<Snapshot>, Vec<(String, Error)>)> {
+    pub fn list_snapshots_lenient(&self) -> Result<Loaded<Snapshot>> {
         let names = self.backend.list(FileType::Snapshot)?;
         let results: Vec<(String, Result<Snapshot>)> = names
             .par_iter()
@@ -359,10 +425,9 @@ impl Repository {
     /// Resolve `latest`, a full id or a unique id prefix.
     pub fn find_snapshot(&self, spec: &str) -> Result<Snapshot> {
         if spec == "latest" {
-            return self
-                .list_snapshots()?
-                .pop()
-                .ok_or_else(|| Error::SnapshotNotFound("latest (repository has no snapshots)".into()));
+            return self.list_snapshots()?.pop().ok_or_else(|| {
+                Error::SnapshotNotFound("latest (repository has no snapshots)".into())
+            });
         }
         let names: Vec<String> = self
             .backend
@@ -374,17 +439,15 @@ impl Repository {
         match names.as_slice() {
             [one] => self.load_snapshot(one),
             [] => Err(Error::SnapshotNotFound(spec.into())),
-            _ => Err(Error::InvalidArgument(format!("snapshot prefix {spec} is ambiguous"))),
+            _ => Err(Error::InvalidArgument(format!(
+                "snapshot prefix {spec} is ambiguous"
+            ))),
         }
     }
 
     /// Every blob reachable from the given snapshots (trees and data).
     /// Unreadable trees are returned as errors when `lenient`.
-    pub fn reachable_blobs(
-        &self,
-        index: &Index,
-        snaps: &[Snapshot],
-    ) -> Result<(HashSet<Id>, HashSet<Id>, Vec<(Id, Error)>)> {
+    pub fn reachable_blobs(&self, index: &Index, snaps: &[Snapshot]) -> Result<Reachable> {
         let mut trees = HashSet::new();
         let mut data = HashSet::new();
         let mut errors = Vec::new();
@@ -425,7 +488,11 @@ fn write_keyfile(b: &dyn Backend, kf: &KeyFile) -> Result<String> {
 /// Blob errors are more useful when they name the pack too.
 fn annotate_pack(e: Error, pack: &Id) -> Error {
     match e {
-        Error::Corrupt { kind: "blob", id, reason } => Error::Corrupt {
+        Error::Corrupt {
+            kind: "blob",
+            id,
+            reason,
+        } => Error::Corrupt {
             kind: "blob",
             id,
             reason: format!("{reason} (in pack {pack})"),

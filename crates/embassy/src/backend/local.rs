@@ -127,7 +127,8 @@ impl Backend for LocalBackend {
                 format!("range {offset}+{len} beyond end of file ({size} bytes); truncated?"),
             ));
         }
-        f.seek(SeekFrom::Start(offset)).map_err(|e| Error::io(&p, e))?;
+        f.seek(SeekFrom::Start(offset))
+            .map_err(|e| Error::io(&p, e))?;
         let mut buf = vec![0u8; len as usize];
         f.read_exact(&mut buf).map_err(|e| Error::io(&p, e))?;
         Ok(buf)

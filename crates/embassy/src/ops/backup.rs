@@ -16,8 +16,8 @@ use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use crossbeam_channel::{Sender, bounded};
@@ -124,7 +124,9 @@ struct Walker<'a, 'p> {
 }
 
 fn mtime_ns(md: &fs::Metadata) -> i64 {
-    md.mtime().saturating_mul(1_000_000_000).saturating_add(md.mtime_nsec())
+    md.mtime()
+        .saturating_mul(1_000_000_000)
+        .saturating_add(md.mtime_nsec())
 }
 
 fn node_from(name: Vec<u8>, md: &fs::Metadata, kind: NodeKind) -> Node {
@@ -196,13 +198,21 @@ impl Walker<'_, '_> {
         Ok(id)
     }
 
-    fn file(&mut self, path: &Path, md: &fs::Metadata, name: Vec<u8>, parent: Option<&Node>) -> Result<Option<Node>> {
+    fn file(
+        &mut self,
+        path: &Path,
+        md: &fs::Metadata,
+        name: Vec<u8>,
+        parent: Option<&Node>,
+    ) -> Result<Option<Node>> {
         if let Some(p) = parent
             && let NodeKind::File { size, content } = &p.kind
             && *size == md.len()
             && p.mtime_ns == mtime_ns(md)
             && p.inode == md.ino()
-            && content.iter().all(|id| self.index.has(id) || self.seen.contains(id))
+            && content
+                .iter()
+                .all(|id| self.index.has(id) || self.seen.contains(id))
         {
             self.summary.files_unmodified += 1;
             self.summary.total_bytes += size;
@@ -269,12 +279,21 @@ impl Walker<'_, '_> {
                 }
             }
         } else {
-            self.skip(path, "unsupported file type (device, socket or fifo); skipped");
+            self.skip(
+                path,
+                "unsupported file type (device, socket or fifo); skipped",
+            );
             Ok(None)
         }
     }
 
-    fn dir(&mut self, path: &Path, md: &fs::Metadata, name: Vec<u8>, parent: Option<&Node>) -> Result<Option<Node>> {
+    fn dir(
+        &mut self,
+        path: &Path,
+        md: &fs::Metadata,
+        name: Vec<u8>,
+        parent: Option<&Node>,
+    ) -> Result<Option<Node>> {
         let parent_tree = match parent.map(|p| &p.kind) {
             Some(NodeKind::Dir { subtree }) => self.repo.load_tree(self.index, subtree).ok(),
             _ => None,
@@ -321,7 +340,12 @@ fn scan_size(paths: &[PathBuf]) -> u64 {
     paths.iter().map(|p| walk(p)).sum()
 }
 
-fn choose_parent(repo: &Repository, opts: &BackupOptions, host: &str, paths: &[String]) -> Result<Option<Snapshot>> {
+fn choose_parent(
+    repo: &Repository,
+    opts: &BackupOptions,
+    host: &str,
+    paths: &[String],
+) -> Result<Option<Snapshot>> {
     match &opts.parent {
         ParentChoice::None => Ok(None),
         ParentChoice::Snapshot(id) => Ok(Some(repo.load_snapshot(&id.to_hex())?)),
@@ -342,7 +366,12 @@ enum Source<'r> {
 
 /// Back up files and directories. Each source becomes an entry of the
 /// snapshot's root tree named by its last path component.
-pub fn backup(repo: &Repository, paths: &[PathBuf], opts: &BackupOptions, progress: &dyn Progress) -> Result<BackupResult> {
+pub fn backup(
+    repo: &Repository,
+    paths: &[PathBuf],
+    opts: &BackupOptions,
+    progress: &dyn Progress,
+) -> Result<BackupResult> {
     if paths.is_empty() {
         return Err(Error::InvalidArgument("nothing to back up".into()));
     }
@@ -378,10 +407,20 @@ pub fn backup_reader(
     if name.is_empty() || name.contains('/') {
         return Err(Error::InvalidArgument(format!("bad stream name {name:?}")));
     }
-    run(repo, Source::Stream(Box::new(reader), name.to_string()), opts, progress)
+    run(
+        repo,
+        Source::Stream(Box::new(reader), name.to_string()),
+        opts,
+        progress,
+    )
 }
 
-fn run(repo: &Repository, source: Source<'_>, opts: &BackupOptions, progress: &dyn Progress) -> Result<BackupResult> {
+fn run(
+    repo: &Repository,
+    source: Source<'_>,
+    opts: &BackupOptions,
+    progress: &dyn Progress,
+) -> Result<BackupResult> {
     let _lock = lock::lock(repo, false, opts.lock_wait)?;
     let index = repo.load_index()?;
     let host = opts.hostname.clone().unwrap_or_else(crate::util::hostname);
@@ -395,14 +434,21 @@ fn run(repo: &Repository, source: Source<'_>, opts: &BackupOptions, progress: &d
         Some(p) => match repo.load_tree(&index, &p.tree) {
             Ok(t) => Some(t),
             Err(e) => {
-                progress.warn(&format!("parent snapshot {} unusable, reading all files: {e}", p.id.short()));
+                progress.warn(&format!(
+                    "parent snapshot {} unusable, reading all files: {e}",
+                    p.id.short()
+                ));
                 None
             }
         },
         None => None,
     };
 
-    let threads = if opts.threads == 0 { crate::util::cpu_threads() } else { opts.threads };
+    let threads = if opts.threads == 0 {
+        crate::util::cpu_threads()
+    } else {
+        opts.threads
+    };
     let sink = Mutex::new(PackSink::new(repo, 2));
     let failed = AtomicBool::new(false);
     let error: Mutex<Option<Error>> = Mutex::new(None);
@@ -420,14 +466,15 @@ fn run(repo: &Repository, source: Source<'_>, opts: &BackupOptions, progress: &d
             let (sink, failed, error, stored) = (&sink, &failed, &error, &stored);
             s.spawn(move || {
                 for job in rx {
-                    let r = format::encode_blob(repo.key(), job.t, &job.id, &job.data, level).and_then(|sealed| {
-                        stored.fetch_add(sealed.len() as u64, Ordering::Relaxed);
-                        let raw = job.data.len() as u32;
-                        drop(job.data);
-                        sink.lock()
-                            .map_err(|_| Error::InvalidArgument("pack sink poisoned".into()))?
-                            .add(job.t, job.id, &sealed, raw)
-                    });
+                    let r = format::encode_blob(repo.key(), job.t, &job.id, &job.data, level)
+                        .and_then(|sealed| {
+                            stored.fetch_add(sealed.len() as u64, Ordering::Relaxed);
+                            let raw = job.data.len() as u32;
+                            drop(job.data);
+                            sink.lock()
+                                .map_err(|_| Error::InvalidArgument("pack sink poisoned".into()))?
+                                .add(job.t, job.id, &sealed, raw)
+                        });
                     if let Err(e) = r {
                         if let Ok(mut g) = error.lock() {
                             g.get_or_insert(e);
@@ -465,7 +512,9 @@ fn run(repo: &Repository, source: Source<'_>, opts: &BackupOptions, progress: &d
                 }
             }
             Source::Stream(r, name) => {
-                let (content, size) = w.chunk_stream(r).map_err(|e| Error::io(format!("stdin:{name}"), e))??;
+                let (content, size) = w
+                    .chunk_stream(r)
+                    .map_err(|e| Error::io(format!("stdin:{name}"), e))??;
                 w.summary.files_new += 1;
                 w.summary.total_bytes += size;
                 let now = chrono::Utc::now();
@@ -494,7 +543,9 @@ fn run(repo: &Repository, source: Source<'_>, opts: &BackupOptions, progress: &d
             .and_then(|mut e| e.take())
             .unwrap_or_else(|| Error::InvalidArgument("backup worker failed".into())));
     }
-    let sink = sink.into_inner().map_err(|_| Error::InvalidArgument("pack sink poisoned".into()))?;
+    let sink = sink
+        .into_inner()
+        .map_err(|_| Error::InvalidArgument("pack sink poisoned".into()))?;
     sink.finish()?;
     summary.bytes_stored = stored.load(Ordering::Relaxed);
 
@@ -508,5 +559,8 @@ fn run(repo: &Repository, source: Source<'_>, opts: &BackupOptions, progress: &d
     snap.summary = Some(summary.clone());
     snap.id = repo.save_snapshot(&snap)?;
     progress.finish();
-    Ok(BackupResult { snapshot: snap, summary })
+    Ok(BackupResult {
+        snapshot: snap,
+        summary,
+    })
 }

@@ -42,8 +42,12 @@ pub enum Problem {
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Problem::IndexUnreadable { index, reason } => write!(f, "index {index} unreadable: {reason}"),
-            Problem::PackMissing { pack } => write!(f, "pack {pack} is listed in the index but missing"),
+            Problem::IndexUnreadable { index, reason } => {
+                write!(f, "index {index} unreadable: {reason}")
+            }
+            Problem::PackMissing { pack } => {
+                write!(f, "pack {pack} is listed in the index but missing")
+            }
             Problem::PackDamaged { pack, reason } => write!(f, "pack {pack} damaged: {reason}"),
             Problem::BlobDamaged { pack, blob, reason } => {
                 write!(f, "blob {blob} in pack {pack} damaged: {reason}")
@@ -51,9 +55,14 @@ impl fmt::Display for Problem {
             Problem::SnapshotUnreadable { snapshot, reason } => {
                 write!(f, "snapshot {snapshot} unreadable: {reason}")
             }
-            Problem::TreeUnreadable { tree, reason } => write!(f, "tree {tree} unreadable: {reason}"),
+            Problem::TreeUnreadable { tree, reason } => {
+                write!(f, "tree {tree} unreadable: {reason}")
+            }
             Problem::BlobMissing { blob } => {
-                write!(f, "data blob {blob} is referenced by a snapshot but not in any index")
+                write!(
+                    f,
+                    "data blob {blob} is referenced by a snapshot but not in any index"
+                )
             }
         }
     }
@@ -63,9 +72,9 @@ impl Problem {
     /// The pack this problem makes suspect, if any (repair uses this).
     pub fn pack(&self) -> Option<Id> {
         match self {
-            Problem::PackMissing { pack } | Problem::PackDamaged { pack, .. } | Problem::BlobDamaged { pack, .. } => {
-                Some(*pack)
-            }
+            Problem::PackMissing { pack }
+            | Problem::PackDamaged { pack, .. }
+            | Problem::BlobDamaged { pack, .. } => Some(*pack),
             _ => None,
         }
     }
@@ -90,7 +99,11 @@ impl CheckReport {
 
     /// `Err(CheckFailed)` when problems were found.
     pub fn into_result(self) -> Result<CheckReport> {
-        if self.is_ok() { Ok(self) } else { Err(Error::CheckFailed(self.problems.len())) }
+        if self.is_ok() {
+            Ok(self)
+        } else {
+            Err(Error::CheckFailed(self.problems.len()))
+        }
     }
 }
 
@@ -99,7 +112,12 @@ pub(crate) fn verify_pack(repo: &Repository, pack: &Id, indexed: &[PackBlob]) ->
     let bytes = match repo.backend().read(FileType::Pack, &name) {
         Ok(b) => b,
         Err(Error::Missing { .. }) => return vec![Problem::PackMissing { pack: *pack }],
-        Err(e) => return vec![Problem::PackDamaged { pack: *pack, reason: e.to_string() }],
+        Err(e) => {
+            return vec![Problem::PackDamaged {
+                pack: *pack,
+                reason: e.to_string(),
+            }];
+        }
     };
     let mut out = Vec::new();
     if Id::of_bytes(&bytes) != *pack {
@@ -110,13 +128,25 @@ pub(crate) fn verify_pack(repo: &Repository, pack: &Id, indexed: &[PackBlob]) ->
     }
     let size = bytes.len() as u64;
     let header = (|| {
-        let hl = format::pack_header_len(&name, bytes.get(bytes.len().saturating_sub(4)..).unwrap_or(&[]), size)?;
+        let hl = format::pack_header_len(
+            &name,
+            bytes.get(bytes.len().saturating_sub(4)..).unwrap_or(&[]),
+            size,
+        )?;
         let data_len = size - 4 - u64::from(hl);
-        format::decode_pack_header(repo.key(), &name, &bytes[data_len as usize..bytes.len() - 4], data_len)
+        format::decode_pack_header(
+            repo.key(),
+            &name,
+            &bytes[data_len as usize..bytes.len() - 4],
+            data_len,
+        )
     })();
     match header {
         Ok(h) => out.extend(compare_header(pack, &h, indexed)),
-        Err(e) => out.push(Problem::PackDamaged { pack: *pack, reason: e.to_string() }),
+        Err(e) => out.push(Problem::PackDamaged {
+            pack: *pack,
+            reason: e.to_string(),
+        }),
     }
     for b in indexed {
         let (s, e) = (b.offset as usize, b.offset as usize + b.length as usize);
@@ -166,7 +196,11 @@ fn compare_header(pack: &Id, header: &[PackBlob], indexed: &[PackBlob]) -> Vec<P
 
 /// Check the repository. Returns the report even when it lists problems;
 /// errors are reserved for failures to run the check at all.
-pub fn check(repo: &Repository, opts: &CheckOptions, progress: &dyn Progress) -> Result<CheckReport> {
+pub fn check(
+    repo: &Repository,
+    opts: &CheckOptions,
+    progress: &dyn Progress,
+) -> Result<CheckReport> {
     let mut report = CheckReport::default();
     let (files, bad_index) = repo.load_index_files()?;
     for (name, e) in bad_index {
@@ -194,7 +228,12 @@ pub fn check(repo: &Repository, opts: &CheckOptions, progress: &dyn Progress) ->
     report.packs = by_pack.len();
     let packs: Vec<(&Id, &Vec<PackBlob>)> = by_pack.iter().collect();
     if opts.read_data {
-        progress.set_total(packs.iter().map(|(p, _)| listed.get(&p.to_hex()).copied().unwrap_or(0)).sum());
+        progress.set_total(
+            packs
+                .iter()
+                .map(|(p, _)| listed.get(&p.to_hex()).copied().unwrap_or(0))
+                .sum(),
+        );
     } else {
         progress.set_total(packs.len() as u64);
     }
@@ -244,9 +283,11 @@ pub fn check(repo: &Repository, opts: &CheckOptions, progress: &dyn Progress) ->
     report.data_blobs = data.len();
     let mut missing: Vec<Id> = data.into_iter().filter(|d| !index.has(d)).collect();
     missing.sort();
-    report
-        .problems
-        .extend(missing.into_iter().map(|blob| Problem::BlobMissing { blob }));
+    report.problems.extend(
+        missing
+            .into_iter()
+            .map(|blob| Problem::BlobMissing { blob }),
+    );
     progress.finish();
     Ok(report)
 }

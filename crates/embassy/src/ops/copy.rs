@@ -52,10 +52,16 @@ impl Ctx<'_> {
         if self.dst_index.has(&id) || !self.written.lock().map_err(poison)?.insert(id) {
             return Ok(id);
         }
-        let sealed = format::encode_blob(self.dst.key(), t, &id, plain, self.dst.config().zstd_level)?;
-        self.blobs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        self.bytes.fetch_add(sealed.len() as u64, std::sync::atomic::Ordering::Relaxed);
-        self.sink.lock().map_err(poison)?.add(t, id, &sealed, plain.len() as u32)?;
+        let sealed =
+            format::encode_blob(self.dst.key(), t, &id, plain, self.dst.config().zstd_level)?;
+        self.blobs
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.bytes
+            .fetch_add(sealed.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        self.sink
+            .lock()
+            .map_err(poison)?
+            .add(t, id, &sealed, plain.len() as u32)?;
         Ok(id)
     }
 
@@ -69,9 +75,10 @@ impl Ctx<'_> {
                 match &mut n.kind {
                     NodeKind::File { content, .. } => {
                         for c in content.iter_mut() {
-                            *c = *map
-                                .get(c)
-                                .ok_or_else(|| Error::Missing { kind: "data blob", id: c.to_hex() })?;
+                            *c = *map.get(c).ok_or_else(|| Error::Missing {
+                                kind: "data blob",
+                                id: c.to_hex(),
+                            })?;
                         }
                     }
                     NodeKind::Dir { subtree } => *subtree = self.tree(subtree, map, memo)?,
@@ -102,12 +109,21 @@ fn poison<T>(_: T) -> Error {
 
 /// Copy `snapshots` of `src` (all when empty) into `dst`, skipping those
 /// already copied.
-pub fn copy(src: &Repository, dst: &Repository, snapshots: &[Snapshot], progress: &dyn Progress) -> Result<CopySummary> {
+pub fn copy(
+    src: &Repository,
+    dst: &Repository,
+    snapshots: &[Snapshot],
+    progress: &dyn Progress,
+) -> Result<CopySummary> {
     let _l1 = lock::lock(src, false, Duration::ZERO)?;
     let _l2 = lock::lock(dst, false, Duration::ZERO)?;
     let src_index = src.load_index()?;
     let dst_index = dst.load_index()?;
-    let snaps: Vec<Snapshot> = if snapshots.is_empty() { src.list_snapshots()? } else { snapshots.to_vec() };
+    let snaps: Vec<Snapshot> = if snapshots.is_empty() {
+        src.list_snapshots()?
+    } else {
+        snapshots.to_vec()
+    };
     let present: HashSet<Id> = dst
         .list_snapshots()?
         .iter()
@@ -149,7 +165,13 @@ pub fn copy(src: &Repository, dst: &Repository, snapshots: &[Snapshot], progress
     } else {
         data.into_iter().collect()
     };
-    progress.set_total(needed.iter().filter_map(|d| src_index.get(d)).map(|l| u64::from(l.raw_len)).sum());
+    progress.set_total(
+        needed
+            .iter()
+            .filter_map(|d| src_index.get(d))
+            .map(|l| u64::from(l.raw_len))
+            .sum(),
+    );
     let map: HashMap<Id, Id> = needed
         .par_iter()
         .map(|id| -> Result<(Id, Id)> {

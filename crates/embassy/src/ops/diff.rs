@@ -42,7 +42,10 @@ fn display(prefix: &str, n: &Node) -> String {
 impl Differ<'_> {
     fn all(&mut self, prefix: &str, n: &Node, kind: DiffKind) -> Result<()> {
         let p = display(prefix, n);
-        self.out.push(DiffEntry { path: p.clone(), kind });
+        self.out.push(DiffEntry {
+            path: p.clone(),
+            kind,
+        });
         if let NodeKind::Dir { subtree } = &n.kind {
             let t = self.repo.load_tree(self.index, subtree)?;
             for c in &t.nodes {
@@ -80,7 +83,8 @@ impl Differ<'_> {
     }
 
     fn nodes(&mut self, prefix: &str, x: &Node, y: &Node) -> Result<()> {
-        let meta_same = x.mode == y.mode && x.uid == y.uid && x.gid == y.gid && x.mtime_ns == y.mtime_ns;
+        let meta_same =
+            x.mode == y.mode && x.uid == y.uid && x.gid == y.gid && x.mtime_ns == y.mtime_ns;
         match (&x.kind, &y.kind) {
             (NodeKind::Dir { subtree: s1 }, NodeKind::Dir { subtree: s2 }) => {
                 if !meta_same {

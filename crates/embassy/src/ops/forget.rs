@@ -56,11 +56,19 @@ pub fn apply_policy(snaps: &[Snapshot], policy: &KeepPolicy) -> (Vec<Snapshot>, 
         (policy.last, |_| i64::MIN, None),
         (policy.hourly, |s| s.time.timestamp().div_euclid(3600), None),
         (policy.daily, |s| i64::from(s.time.num_days_from_ce()), None),
-        (policy.weekly, |s| {
-            let w = s.time.iso_week();
-            i64::from(w.year()) * 100 + i64::from(w.week())
-        }, None),
-        (policy.monthly, |s| i64::from(s.time.year()) * 100 + i64::from(s.time.month()), None),
+        (
+            policy.weekly,
+            |s| {
+                let w = s.time.iso_week();
+                i64::from(w.year()) * 100 + i64::from(w.week())
+            },
+            None,
+        ),
+        (
+            policy.monthly,
+            |s| i64::from(s.time.year()) * 100 + i64::from(s.time.month()),
+            None,
+        ),
         (policy.yearly, |s| i64::from(s.time.year()), None),
     ];
     let (mut keep, mut remove) = (Vec::new(), Vec::new());
@@ -97,13 +105,21 @@ pub fn apply_policy(snaps: &[Snapshot], policy: &KeepPolicy) -> (Vec<Snapshot>, 
 pub fn forget(repo: &Repository, policy: &KeepPolicy, dry_run: bool) -> Result<Vec<ForgetGroup>> {
     if policy.is_empty() {
         return Err(Error::InvalidArgument(
-            "empty retention policy would remove every snapshot; give at least one keep rule".into(),
+            "empty retention policy would remove every snapshot; give at least one keep rule"
+                .into(),
         ));
     }
-    let _lock = if dry_run { None } else { Some(lock::lock(repo, true, Duration::ZERO)?) };
+    let _lock = if dry_run {
+        None
+    } else {
+        Some(lock::lock(repo, true, Duration::ZERO)?)
+    };
     let mut groups: BTreeMap<(String, Vec<String>), Vec<Snapshot>> = BTreeMap::new();
     for s in repo.list_snapshots()? {
-        groups.entry((s.hostname.clone(), s.paths.clone())).or_default().push(s);
+        groups
+            .entry((s.hostname.clone(), s.paths.clone()))
+            .or_default()
+            .push(s);
     }
     let mut out = Vec::new();
     for ((hostname, paths), snaps) in groups {
@@ -166,23 +182,47 @@ mod tests {
 
     #[test]
     fn keep_last_and_daily() {
-        let (k, r) = apply_policy(&series(), &KeepPolicy { last: Some(2), ..Default::default() });
+        let (k, r) = apply_policy(
+            &series(),
+            &KeepPolicy {
+                last: Some(2),
+                ..Default::default()
+            },
+        );
         assert_eq!(ids(&k), vec![7, 6]);
         assert_eq!(r.len(), 5);
-        let (k, _) = apply_policy(&series(), &KeepPolicy { daily: Some(3), ..Default::default() });
+        let (k, _) = apply_policy(
+            &series(),
+            &KeepPolicy {
+                daily: Some(3),
+                ..Default::default()
+            },
+        );
         // newest per day: 2025-03-01 (7), 2024-02-15 (5), 2024-01-09 (4)
         assert_eq!(ids(&k), vec![7, 5, 4]);
     }
 
     #[test]
     fn keep_monthly_yearly_weekly_hourly() {
-        let p = KeepPolicy { monthly: Some(10), ..Default::default() };
+        let p = KeepPolicy {
+            monthly: Some(10),
+            ..Default::default()
+        };
         assert_eq!(ids(&apply_policy(&series(), &p).0), vec![7, 5, 4]);
-        let p = KeepPolicy { yearly: Some(5), ..Default::default() };
+        let p = KeepPolicy {
+            yearly: Some(5),
+            ..Default::default()
+        };
         assert_eq!(ids(&apply_policy(&series(), &p).0), vec![7, 5]);
-        let p = KeepPolicy { weekly: Some(2), ..Default::default() };
+        let p = KeepPolicy {
+            weekly: Some(2),
+            ..Default::default()
+        };
         assert_eq!(ids(&apply_policy(&series(), &p).0), vec![7, 5]);
-        let p = KeepPolicy { hourly: Some(100), ..Default::default() };
+        let p = KeepPolicy {
+            hourly: Some(100),
+            ..Default::default()
+        };
         assert_eq!(ids(&apply_policy(&series(), &p).0), vec![7, 5, 4, 3, 2, 1]);
     }
 

@@ -52,7 +52,11 @@ pub struct PruneSummary {
     pub index_files_replaced: u64,
 }
 
-pub fn prune(repo: &Repository, opts: &PruneOptions, progress: &dyn Progress) -> Result<PruneSummary> {
+pub fn prune(
+    repo: &Repository,
+    opts: &PruneOptions,
+    progress: &dyn Progress,
+) -> Result<PruneSummary> {
     let _lock = lock::lock(repo, true, Duration::ZERO)?;
     let index = repo.load_index()?;
     let snaps = repo.list_snapshots()?;
@@ -79,10 +83,18 @@ pub fn prune(repo: &Repository, opts: &PruneOptions, progress: &dyn Progress) ->
     // Visit packs most-used first so duplicate blobs are claimed by packs we
     // keep anyway.
     let mut packs: Vec<(Id, Vec<PackBlob>)> = by_pack.into_iter().collect();
-    let used_bytes = |bl: &[PackBlob]| bl.iter().filter(|b| used.contains(&b.id)).map(|b| u64::from(b.length)).sum::<u64>();
+    let used_bytes = |bl: &[PackBlob]| {
+        bl.iter()
+            .filter(|b| used.contains(&b.id))
+            .map(|b| u64::from(b.length))
+            .sum::<u64>()
+    };
     packs.sort_by_cached_key(|(p, bl)| {
         let total: u64 = bl.iter().map(|b| u64::from(b.length)).sum();
-        (std::cmp::Reverse((used_bytes(bl) * 1000).checked_div(total).unwrap_or(0)), *p)
+        (
+            std::cmp::Reverse((used_bytes(bl) * 1000).checked_div(total).unwrap_or(0)),
+            *p,
+        )
     });
 
     let mut claimed: HashSet<Id> = HashSet::new();
@@ -96,7 +108,12 @@ pub fn prune(repo: &Repository, opts: &PruneOptions, progress: &dyn Progress) ->
             .iter()
             .partition(|b| used.contains(&b.id) && !claimed.contains(&b.id));
         if !exists {
-            if mine.iter().any(|b| !index.get_all(&b.id).iter().any(|l| l.pack != pack && listed.contains_key(&l.pack.to_hex()))) {
+            if mine.iter().any(|b| {
+                !index
+                    .get_all(&b.id)
+                    .iter()
+                    .any(|l| l.pack != pack && listed.contains_key(&l.pack.to_hex()))
+            }) {
                 return Err(Error::InvalidArgument(format!(
                     "refusing to prune: pack {pack} holds used blobs and is missing; run repair first"
                 )));
@@ -124,14 +141,23 @@ pub fn prune(repo: &Repository, opts: &PruneOptions, progress: &dyn Progress) ->
         }
     }
     let indexed: HashSet<String> = index.packs().map(|p| p.to_hex()).collect();
-    let orphans: Vec<String> = listed.keys().filter(|n| !indexed.contains(*n)).cloned().collect();
+    let orphans: Vec<String> = listed
+        .keys()
+        .filter(|n| !indexed.contains(*n))
+        .cloned()
+        .collect();
     s.orphan_packs_deleted = orphans.len() as u64;
     s.bytes_freed += orphans.iter().map(|n| listed[n]).sum::<u64>();
     if opts.dry_run {
         return Ok(s);
     }
 
-    progress.set_total(repack.iter().map(|(_, b)| b.iter().map(|x| u64::from(x.length)).sum::<u64>()).sum());
+    progress.set_total(
+        repack
+            .iter()
+            .map(|(_, b)| b.iter().map(|x| u64::from(x.length)).sum::<u64>())
+            .sum(),
+    );
     let mut sink = PackSink::new(repo, 2);
     for (pack, blobs) in &repack {
         let name = pack.to_hex();

@@ -33,7 +33,11 @@ pub struct RepairSummary {
     pub packs_deleted: u64,
 }
 
-fn write_superseding_index(repo: &Repository, entries: HashMap<Id, Vec<PackBlob>>, extra: &[Id]) -> Result<Id> {
+fn write_superseding_index(
+    repo: &Repository,
+    entries: HashMap<Id, Vec<PackBlob>>,
+    extra: &[Id],
+) -> Result<Id> {
     let mut supersedes: Vec<Id> = repo
         .backend()
         .list(FileType::Index)?
@@ -57,7 +61,11 @@ fn write_superseding_index(repo: &Repository, entries: HashMap<Id, Vec<PackBlob>
 }
 
 /// Repair `repo` using blobs from `source`.
-pub fn repair_packs(repo: &Repository, source: &Repository, progress: &dyn Progress) -> Result<RepairSummary> {
+pub fn repair_packs(
+    repo: &Repository,
+    source: &Repository,
+    progress: &dyn Progress,
+) -> Result<RepairSummary> {
     if !repo.key().same_ids_as(source.key()) {
         return Err(Error::InvalidArgument(
             "the source repository uses different blob ids; create copies with share_ids_with to allow repair".into(),
@@ -68,7 +76,12 @@ pub fn repair_packs(repo: &Repository, source: &Repository, progress: &dyn Progr
     let (files, _bad) = repo.load_index_files()?;
     let index = Index::from_files(files);
     let by_pack = index.by_pack();
-    let listed: HashSet<String> = repo.backend().list(FileType::Pack)?.into_iter().map(|f| f.name).collect();
+    let listed: HashSet<String> = repo
+        .backend()
+        .list(FileType::Pack)?
+        .into_iter()
+        .map(|f| f.name)
+        .collect();
     progress.set_total(by_pack.len() as u64);
     let damaged: HashSet<Id> = by_pack
         .par_iter()
@@ -94,7 +107,10 @@ pub fn repair_packs(repo: &Repository, source: &Repository, progress: &dyn Progr
     let mut seen = HashSet::new();
     for p in &damaged {
         for b in &by_pack[p] {
-            let intact_elsewhere = index.get_all(&b.id).iter().any(|l| !damaged.contains(&l.pack));
+            let intact_elsewhere = index
+                .get_all(&b.id)
+                .iter()
+                .any(|l| !damaged.contains(&l.pack));
             if !intact_elsewhere && seen.insert(b.id) {
                 lost.push(*b);
             }
@@ -104,7 +120,13 @@ pub fn repair_packs(repo: &Repository, source: &Repository, progress: &dyn Progr
     for b in &lost {
         match source.read_blob(&source_index, b.blob_type, &b.id) {
             Ok(plain) => {
-                let sealed = format::encode_blob(repo.key(), b.blob_type, &b.id, &plain, repo.config().zstd_level)?;
+                let sealed = format::encode_blob(
+                    repo.key(),
+                    b.blob_type,
+                    &b.id,
+                    &plain,
+                    repo.config().zstd_level,
+                )?;
                 sink.add(b.blob_type, b.id, &sealed, plain.len() as u32)?;
                 summary.blobs_recovered += 1;
             }
@@ -112,7 +134,10 @@ pub fn repair_packs(repo: &Repository, source: &Repository, progress: &dyn Progr
         }
     }
     let stats = sink.finish()?;
-    let mut entries: HashMap<Id, Vec<PackBlob>> = by_pack.into_iter().filter(|(p, _)| !damaged.contains(p)).collect();
+    let mut entries: HashMap<Id, Vec<PackBlob>> = by_pack
+        .into_iter()
+        .filter(|(p, _)| !damaged.contains(p))
+        .collect();
     for p in stats.written {
         entries.insert(p.pack, p.blobs);
     }
@@ -133,7 +158,10 @@ fn verify(repo: &Repository, pack: &Id, blobs: &[PackBlob]) -> bool {
 
 /// Rebuild the index from the headers of all packs (after index files
 /// were lost or damaged). Unreadable packs are skipped and returned.
-pub fn rebuild_index(repo: &Repository, progress: &dyn Progress) -> Result<(usize, Vec<(String, String)>)> {
+pub fn rebuild_index(
+    repo: &Repository,
+    progress: &dyn Progress,
+) -> Result<(usize, Vec<(String, String)>)> {
     let _l = lock::lock(repo, true, Duration::ZERO)?;
     let packs = repo.backend().list(FileType::Pack)?;
     progress.set_total(packs.len() as u64);

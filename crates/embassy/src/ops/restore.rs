@@ -61,6 +61,9 @@ struct Target {
     offset: u64,
 }
 
+/// A blob to fetch from a pack and where its plaintext goes.
+type PackJob = (Id, BlobLocation, Vec<Target>);
+
 struct Plan<'a> {
     repo: &'a Repository,
     index: &'a Index,
@@ -72,14 +75,20 @@ struct Plan<'a> {
 
 impl Plan<'_> {
     fn err(&mut self, p: &Path, e: impl std::fmt::Display) {
-        self.summary.errors.push((p.display().to_string(), e.to_string()));
+        self.summary
+            .errors
+            .push((p.display().to_string(), e.to_string()));
     }
 
     fn node(&mut self, dir: &Path, node: &Node, depth: usize) -> Result<()> {
         let name = OsStr::from_bytes(&node.name);
         if node.name.is_empty() || node.name.contains(&b'/') || name == ".." || name == "." {
             // Never let a (malicious or corrupt) tree escape the target.
-            return Err(Error::corrupt("tree", node.name_lossy(), "invalid file name"));
+            return Err(Error::corrupt(
+                "tree",
+                node.name_lossy(),
+                "invalid file name",
+            ));
         }
         let path = dir.join(name);
         match &node.kind {
@@ -97,7 +106,8 @@ impl Plan<'_> {
             }
             NodeKind::Symlink { target } => {
                 let _ = fs::remove_file(&path);
-                std::os::unix::fs::symlink(OsStr::from_bytes(target), &path).map_err(|e| Error::io(&path, e))?;
+                std::os::unix::fs::symlink(OsStr::from_bytes(target), &path)
+                    .map_err(|e| Error::io(&path, e))?;
                 self.summary.symlinks += 1;
             }
             NodeKind::File { size, content } => {
@@ -122,11 +132,23 @@ impl Plan<'_> {
                         .entry(*id)
                         .or_insert_with(|| (loc, Vec::new()))
                         .1
-                        .push(Target { file: file_no, offset });
+                        .push(Target {
+                            file: file_no,
+                            offset,
+                        });
                     offset += raw;
                 }
-                if offset != *size && !self.summary.errors.iter().any(|(p, _)| Path::new(p) == path) {
-                    self.err(&path, format!("chunks add up to {offset} bytes, node says {size}"));
+                if offset != *size
+                    && !self
+                        .summary
+                        .errors
+                        .iter()
+                        .any(|(p, _)| Path::new(p) == path)
+                {
+                    self.err(
+                        &path,
+                        format!("chunks add up to {offset} bytes, node says {size}"),
+                    );
                 }
                 self.summary.files += 1;
                 self.summary.bytes += size;
@@ -143,7 +165,10 @@ impl Plan<'_> {
 
 fn find_subpath(repo: &Repository, index: &Index, root: Tree, sub: &str) -> Result<Node> {
     let mut tree = root;
-    let parts: Vec<&str> = sub.split('/').filter(|p| !p.is_empty() && *p != ".").collect();
+    let parts: Vec<&str> = sub
+        .split('/')
+        .filter(|p| !p.is_empty() && *p != ".")
+        .collect();
     for (i, part) in parts.iter().enumerate() {
         let node = tree
             .find(part.as_bytes())
@@ -161,7 +186,12 @@ fn find_subpath(repo: &Repository, index: &Index, root: Tree, sub: &str) -> Resu
 }
 
 /// Restore `snap` under `opts.target` (created if missing).
-pub fn restore(repo: &Repository, snap: &Snapshot, opts: &RestoreOptions, progress: &dyn Progress) -> Result<RestoreSummary> {
+pub fn restore(
+    repo: &Repository,
+    snap: &Snapshot,
+    opts: &RestoreOptions,
+    progress: &dyn Progress,
+) -> Result<RestoreSummary> {
     let index = repo.load_index()?;
     fs::create_dir_all(&opts.target).map_err(|e| Error::io(&opts.target, e))?;
     let root = repo.load_tree(&index, &snap.tree)?;
@@ -173,7 +203,11 @@ pub fn restore(repo: &Repository, snap: &Snapshot, opts: &RestoreOptions, progre
         meta: Vec::new(),
         summary: RestoreSummary::default(),
     };
-    match opts.subpath.as_deref().filter(|s| !s.trim_matches('/').is_empty()) {
+    match opts
+        .subpath
+        .as_deref()
+        .filter(|s| !s.trim_matches('/').is_empty())
+    {
         Some(sub) => {
             let node = find_subpath(repo, &index, root, sub)?;
             plan.node(&opts.target, &node, 0)?;
@@ -187,15 +221,22 @@ pub fn restore(repo: &Repository, snap: &Snapshot, opts: &RestoreOptions, progre
     progress.set_total(plan.summary.bytes);
 
     // Group blobs by pack.
-    let mut by_pack: HashMap<Id, Vec<(Id, BlobLocation, Vec<Target>)>> = HashMap::new();
+    let mut by_pack: HashMap<Id, Vec<PackJob>> = HashMap::new();
     for (id, (loc, targets)) in std::mem::take(&mut plan.blobs) {
-        by_pack.entry(loc.pack).or_default().push((id, loc, targets));
+        by_pack
+            .entry(loc.pack)
+            .or_default()
+            .push((id, loc, targets));
     }
-    let mut packs: Vec<(Id, Vec<(Id, BlobLocation, Vec<Target>)>)> = by_pack.into_iter().collect();
+    let mut packs: Vec<(Id, Vec<PackJob>)> = by_pack.into_iter().collect();
     // Biggest first keeps all threads busy until the end.
     packs.sort_by_key(|(_, b)| std::cmp::Reverse(b.len()));
 
-    let threads = if opts.threads == 0 { crate::util::cpu_threads().max(2) } else { opts.threads };
+    let threads = if opts.threads == 0 {
+        crate::util::cpu_threads().max(2)
+    } else {
+        opts.threads
+    };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
@@ -234,7 +275,7 @@ const MERGE_GAP: u64 = 256 * 1024;
 fn restore_pack(
     repo: &Repository,
     pack: &Id,
-    blobs: &mut [(Id, BlobLocation, Vec<Target>)],
+    blobs: &mut [PackJob],
     files: &[PathBuf],
     progress: &dyn Progress,
 ) -> std::result::Result<(), (String, String)> {
@@ -291,7 +332,11 @@ fn apply_meta(m: &Meta) -> std::io::Result<()> {
             let _ = std::os::unix::fs::chown(&m.path, Some(n.uid), Some(n.gid));
             // Times first: opening may be impossible once the mode is applied.
             let f = fs::File::open(&m.path)?;
-            f.set_times(fs::FileTimes::new().set_modified(mtime).set_accessed(SystemTime::now()))?;
+            f.set_times(
+                fs::FileTimes::new()
+                    .set_modified(mtime)
+                    .set_accessed(SystemTime::now()),
+            )?;
             fs::set_permissions(&m.path, fs::Permissions::from_mode(n.mode))
         }
     }

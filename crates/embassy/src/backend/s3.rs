@@ -1,0 +1,417 @@
+//! S3 backend (AWS or any S3-compatible store) built on `aws-sdk-s3`.
+//!
+//! The SDK is async; this backend owns a small tokio runtime and blocks on
+//! it, so the engine's worker threads can call it like the filesystem
+//! backend. Objects are stored as `<prefix>/<FileType::path>`. A PUT is
+//! atomic in S3, so no temp-and-rename is needed.
+//!
+//! *Cold copies*: with [`ObjectLock`] set, every object except lock files is
+//! written with an S3 Object Lock retention (COMPLIANCE or GOVERNANCE mode)
+//! until `now + retain`; the bucket must have Object Lock enabled
+//! ([`S3Backend::create_bucket`]). Deleting then removes all *versions* of a
+//! key, which the store refuses while a retention is in force, so nobody,
+//! not even a holder of the credentials, can destroy the cold copy early.
+
+use std::future::Future;
+use std::time::Duration;
+
+use aws_sdk_s3::Client;
+use aws_sdk_s3::config::{Credentials, Region};
+use aws_sdk_s3::error::DisplayErrorContext;
+use aws_sdk_s3::primitives::{ByteStream, DateTime};
+use aws_sdk_s3::types::ObjectLockMode;
+
+use super::{Backend, FileInfo, FileType};
+use crate::error::{Error, Result};
+
+/// Retention applied to every object written (cold copies).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ObjectLock {
+    /// COMPLIANCE (nobody can shorten it) when true, else GOVERNANCE.
+    pub compliance: bool,
+    pub retain: Duration,
+}
+
+#[derive(Debug)]
+pub struct S3Backend {
+    rt: tokio::runtime::Runtime,
+    client: Client,
+    bucket: String,
+    prefix: String,
+    lock: Option<ObjectLock>,
+    versioned: bool,
+}
+
+/// Connection settings.
+#[derive(Debug, Clone, Default)]
+pub struct S3Config {
+    pub bucket: String,
+    pub prefix: String,
+    /// Custom endpoint (MinIO, moto, Ceph); enables path-style addressing.
+    pub endpoint: Option<String>,
+    pub region: Option<String>,
+    /// Static credentials; otherwise the standard AWS provider chain.
+    pub access_key: Option<(String, String)>,
+}
+
+impl S3Backend {
+    pub fn new(cfg: S3Config) -> Result<Self> {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .thread_name("embassy-s3")
+            .build()
+            .map_err(|e| Error::io("tokio runtime", e))?;
+        let region = cfg
+            .region
+            .clone()
+            .or_else(|| std::env::var("AWS_REGION").ok())
+            .unwrap_or_else(|| "us-east-1".into());
+        let client = run_blocking(&rt, async {
+            let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+                .region(Region::new(region));
+            if let Some(ep) = &cfg.endpoint {
+                loader = loader.endpoint_url(ep);
+            }
+            if let Some((ak, sk)) = &cfg.access_key {
+                loader = loader.credentials_provider(Credentials::new(
+                    ak,
+                    sk,
+                    None,
+                    None,
+                    "makonis-embassy",
+                ));
+            }
+            let shared = loader.load().await;
+            let conf = aws_sdk_s3::config::Builder::from(&shared)
+                .force_path_style(cfg.endpoint.is_some())
+                .build();
+            Client::from_conf(conf)
+        });
+        Ok(S3Backend {
+            rt,
+            client,
+            bucket: cfg.bucket,
+            prefix: cfg.prefix.trim_matches('/').to_string(),
+            lock: None,
+            versioned: false,
+        })
+    }
+
+    /// Bucket and prefix from a `s3://` location; endpoint from
+    /// `AWS_ENDPOINT_URL`, credentials from the usual AWS variables.
+    pub fn from_env(bucket: &str, prefix: &str) -> Result<Self> {
+        S3Backend::new(S3Config {
+            bucket: bucket.into(),
+            prefix: prefix.into(),
+            endpoint: std::env::var("AWS_ENDPOINT_URL").ok(),
+            ..Default::default()
+        })
+    }
+
+    /// Write every object with this retention (see module docs).
+    pub fn with_object_lock(mut self, lock: ObjectLock) -> Self {
+        self.lock = Some(lock);
+        self.versioned = true;
+        self
+    }
+
+    /// Treat the bucket as versioned: deletes remove every version.
+    pub fn versioned(mut self) -> Self {
+        self.versioned = true;
+        self
+    }
+
+    /// Create the bucket, optionally with Object Lock enabled.
+    pub fn create_bucket(&self, object_lock: bool) -> Result<()> {
+        self.block(async {
+            self.client
+                .create_bucket()
+                .bucket(&self.bucket)
+                .object_lock_enabled_for_bucket(object_lock)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| self.err("create bucket", &self.bucket, e))
+        })
+    }
+
+    fn key(&self, t: FileType, name: &str) -> String {
+        if self.prefix.is_empty() {
+            t.path(name)
+        } else {
+            format!("{}/{}", self.prefix, t.path(name))
+        }
+    }
+
+    fn block<F>(&self, f: F) -> F::Output
+    where
+        F: Future + Send,
+        F::Output: Send,
+    {
+        run_blocking(&self.rt, f)
+    }
+
+    fn err<E: std::error::Error>(&self, op: &'static str, path: &str, e: E) -> Error {
+        Error::Backend {
+            op,
+            path: format!("s3://{}/{path}", self.bucket),
+            message: format!("{}", DisplayErrorContext(e)),
+        }
+    }
+
+    fn list_keys(&self, prefix: &str) -> Result<Vec<(String, u64)>> {
+        self.block(async {
+            let mut out = Vec::new();
+            let mut token = None;
+            loop {
+                let r = self
+                    .client
+                    .list_objects_v2()
+                    .bucket(&self.bucket)
+                    .prefix(prefix)
+                    .set_continuation_token(token.take())
+                    .send()
+                    .await
+                    .map_err(|e| self.err("list", prefix, e))?;
+                for o in r.contents() {
+                    if let Some(k) = o.key() {
+                        out.push((k.to_string(), o.size().unwrap_or(0).max(0) as u64));
+                    }
+                }
+                match r.next_continuation_token() {
+                    Some(t) if r.is_truncated() == Some(true) => token = Some(t.to_string()),
+                    _ => break,
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    async fn get(&self, key: &str, range: Option<String>) -> Result<Vec<u8>> {
+        let r = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .set_range(range)
+            .send()
+            .await;
+        match r {
+            Ok(o) => Ok(o
+                .body
+                .collect()
+                .await
+                .map_err(|e| self.err("read", key, e))?
+                .into_bytes()
+                .to_vec()),
+            Err(e) => {
+                if let Some(se) = e.as_service_error()
+                    && se.is_no_such_key()
+                {
+                    return Err(Error::Missing {
+                        kind: "object",
+                        id: key.to_string(),
+                    });
+                }
+                Err(self.err("read", key, e))
+            }
+        }
+    }
+}
+
+/// Block on a future, also when the caller itself runs inside a tokio
+/// runtime (the makonis server), where `block_on` would panic.
+fn run_blocking<F>(rt: &tokio::runtime::Runtime, f: F) -> F::Output
+where
+    F: Future + Send,
+    F::Output: Send,
+{
+    if tokio::runtime::Handle::try_current().is_ok() {
+        std::thread::scope(|s| s.spawn(|| rt.block_on(f)).join().expect("S3 call panicked"))
+    } else {
+        rt.block_on(f)
+    }
+}
+
+impl Backend for S3Backend {
+    fn location(&self) -> String {
+        format!("s3://{}/{}", self.bucket, self.prefix)
+    }
+
+    fn create(&self) -> Result<()> {
+        self.block(async {
+            self.client
+                .head_bucket()
+                .bucket(&self.bucket)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| self.err("open bucket", &self.bucket, e))
+        })
+    }
+
+    fn list(&self, t: FileType) -> Result<Vec<FileInfo>> {
+        let base = match t {
+            FileType::Config => self.key(t, ""),
+            _ if self.prefix.is_empty() => format!("{}/", t.dir()),
+            _ => format!("{}/{}/", self.prefix, t.dir()),
+        };
+        let mut out = Vec::new();
+        for (k, size) in self.list_keys(&base)? {
+            let name = k.rsplit('/').next().unwrap_or_default().to_string();
+            if name.is_empty() || (t == FileType::Config && k != base) {
+                continue;
+            }
+            out.push(FileInfo { name, size });
+        }
+        Ok(out)
+    }
+
+    fn read(&self, t: FileType, name: &str) -> Result<Vec<u8>> {
+        let key = self.key(t, name);
+        self.block(self.get(&key, None))
+            .map_err(|e| rename_missing(e, t, name))
+    }
+
+    fn read_range(&self, t: FileType, name: &str, offset: u64, len: u64) -> Result<Vec<u8>> {
+        if len == 0 {
+            return Ok(Vec::new());
+        }
+        let key = self.key(t, name);
+        let range = format!("bytes={}-{}", offset, offset + len - 1);
+        let b = self
+            .block(self.get(&key, Some(range)))
+            .map_err(|e| rename_missing(e, t, name))?;
+        if b.len() as u64 != len {
+            return Err(Error::corrupt(
+                super::local::kind_name(t),
+                name,
+                format!(
+                    "range {offset}+{len} returned {} bytes; truncated?",
+                    b.len()
+                ),
+            ));
+        }
+        Ok(b)
+    }
+
+    fn write(&self, t: FileType, name: &str, data: &[u8]) -> Result<()> {
+        let key = self.key(t, name);
+        let lock = self.lock.filter(|_| t != FileType::Lock);
+        self.block(async {
+            let mut req = self
+                .client
+                .put_object()
+                .bucket(&self.bucket)
+                .key(&key)
+                .body(ByteStream::from(data.to_vec()));
+            if let Some(l) = lock {
+                let until = std::time::SystemTime::now() + l.retain;
+                req = req
+                    .object_lock_mode(if l.compliance {
+                        ObjectLockMode::Compliance
+                    } else {
+                        ObjectLockMode::Governance
+                    })
+                    .object_lock_retain_until_date(DateTime::from(until));
+            }
+            req.send()
+                .await
+                .map(|_| ())
+                .map_err(|e| self.err("write", &key, e))
+        })
+    }
+
+    fn delete(&self, t: FileType, name: &str) -> Result<()> {
+        let key = self.key(t, name);
+        self.block(async {
+            if !self.versioned {
+                return self
+                    .client
+                    .delete_object()
+                    .bucket(&self.bucket)
+                    .key(&key)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| self.err("delete", &key, e));
+            }
+            let r = self
+                .client
+                .list_object_versions()
+                .bucket(&self.bucket)
+                .prefix(&key)
+                .send()
+                .await
+                .map_err(|e| self.err("list versions", &key, e))?;
+            let versions: Vec<String> = r
+                .versions()
+                .iter()
+                .filter(|v| v.key() == Some(key.as_str()))
+                .filter_map(|v| v.version_id().map(str::to_string))
+                .chain(
+                    r.delete_markers()
+                        .iter()
+                        .filter(|v| v.key() == Some(key.as_str()))
+                        .filter_map(|v| v.version_id().map(str::to_string)),
+                )
+                .collect();
+            for v in versions {
+                self.client
+                    .delete_object()
+                    .bucket(&self.bucket)
+                    .key(&key)
+                    .version_id(&v)
+                    .send()
+                    .await
+                    .map_err(|e| self.err("delete", &key, e))?;
+            }
+            Ok(())
+        })
+    }
+
+    fn exists(&self, t: FileType, name: &str) -> Result<bool> {
+        match self.size(t, name) {
+            Ok(_) => Ok(true),
+            Err(Error::Missing { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn size(&self, t: FileType, name: &str) -> Result<u64> {
+        let key = self.key(t, name);
+        self.block(async {
+            match self
+                .client
+                .head_object()
+                .bucket(&self.bucket)
+                .key(&key)
+                .send()
+                .await
+            {
+                Ok(o) => Ok(o.content_length().unwrap_or(0).max(0) as u64),
+                Err(e) => {
+                    if e.as_service_error().is_some_and(|s| s.is_not_found()) {
+                        Err(Error::Missing {
+                            kind: super::local::kind_name(t),
+                            id: name.to_string(),
+                        })
+                    } else {
+                        Err(self.err("stat", &key, e))
+                    }
+                }
+            }
+        })
+    }
+}
+
+fn rename_missing(e: Error, t: FileType, name: &str) -> Error {
+    match e {
+        Error::Missing { .. } => Error::Missing {
+            kind: super::local::kind_name(t),
+            id: name.to_string(),
+        },
+        other => other,
+    }
+}
