@@ -108,7 +108,7 @@ impl Error {
 
     /// Wrap an I/O error for `path`, recognising a full disk so callers get
     /// a distinct, actionable error.
-    pub(crate) fn io(path: impl Into<PathBuf>, source: io::Error) -> Self {
+    pub fn io(path: impl Into<PathBuf>, source: io::Error) -> Self {
         let path = path.into();
         if is_disk_full(&source) {
             Error::DiskFull {
