@@ -51,17 +51,38 @@ fn flipped_bit_in_pack_data_is_found_by_read_data() {
     let name = name_of(&pack);
     assert!(!r.is_ok());
     let text: Vec<String> = r.problems.iter().map(|p| p.to_string()).collect();
-    assert!(text.iter().any(|p| p.contains(&name) && p.contains("content hash")), "{text:?}");
     assert!(
-        r.problems.iter().any(|p| matches!(p, Problem::BlobDamaged { pack, .. } if pack.to_hex() == name)),
+        text.iter()
+            .any(|p| p.contains(&name) && p.contains("content hash")),
+        "{text:?}"
+    );
+    assert!(
+        r.problems
+            .iter()
+            .any(|p| matches!(p, Problem::BlobDamaged { pack, .. } if pack.to_hex() == name)),
         "{text:?}"
     );
     assert!(matches!(r.into_result(), Err(Error::CheckFailed(n)) if n >= 2));
     // Restore reports the damaged pack instead of writing bad data.
     let snap = repo.find_snapshot("latest").unwrap();
     let out = t.path().join("out");
-    let rs = ops::restore(&repo, &snap, &RestoreOptions { target: out, ..Default::default() }, &NoProgress).unwrap();
-    assert!(rs.errors.iter().any(|(p, e)| p.contains(&name) && e.contains("authentication")), "{:?}", rs.errors);
+    let rs = ops::restore(
+        &repo,
+        &snap,
+        &RestoreOptions {
+            target: out,
+            ..Default::default()
+        },
+        &NoProgress,
+    )
+    .unwrap();
+    assert!(
+        rs.errors
+            .iter()
+            .any(|(p, e)| p.contains(&name) && e.contains("authentication")),
+        "{:?}",
+        rs.errors
+    );
 }
 
 #[test]
@@ -73,13 +94,19 @@ fn truncated_pack_is_found_by_structure_check() {
     let r = check(&repo, false);
     let name = name_of(&pack);
     assert!(
-        r.problems.iter().any(|p| matches!(p, Problem::PackDamaged { pack, .. } if pack.to_hex() == name)),
+        r.problems
+            .iter()
+            .any(|p| matches!(p, Problem::PackDamaged { pack, .. } if pack.to_hex() == name)),
         "{:?}",
         r.problems
     );
     fs::write(&pack, &b[..3]).unwrap();
     let r = check(&repo, true);
-    assert!(r.problems.iter().any(|p| p.to_string().contains(&name)), "{:?}", r.problems);
+    assert!(
+        r.problems.iter().any(|p| p.to_string().contains(&name)),
+        "{:?}",
+        r.problems
+    );
 }
 
 #[test]
@@ -90,7 +117,9 @@ fn missing_pack_is_named() {
     let r = check(&repo, false);
     let name = name_of(&pack);
     assert!(
-        r.problems.iter().any(|p| matches!(p, Problem::PackMissing { pack } if pack.to_hex() == name)),
+        r.problems
+            .iter()
+            .any(|p| matches!(p, Problem::PackMissing { pack } if pack.to_hex() == name)),
         "{:?}",
         r.problems
     );
@@ -100,7 +129,10 @@ fn missing_pack_is_named() {
 fn missing_and_damaged_index_files_are_named_and_rebuildable() {
     let (t, repo) = setup();
     let idx_dir = t.path().join("repo/index");
-    let idx: Vec<_> = fs::read_dir(&idx_dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let idx: Vec<_> = fs::read_dir(&idx_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     assert!(!idx.is_empty());
     // Damage: flip a byte in one index file.
     let mut b = fs::read(&idx[0]).unwrap();
@@ -109,11 +141,16 @@ fn missing_and_damaged_index_files_are_named_and_rebuildable() {
     let r = check(&repo, false);
     let name = name_of(&idx[0]);
     assert!(
-        r.problems.iter().any(|p| matches!(p, Problem::IndexUnreadable { index, .. } if *index == name)),
+        r.problems
+            .iter()
+            .any(|p| matches!(p, Problem::IndexUnreadable { index, .. } if *index == name)),
         "{:?}",
         r.problems
     );
-    assert!(matches!(repo.load_index(), Err(Error::Corrupt { kind: "index", .. })));
+    assert!(matches!(
+        repo.load_index(),
+        Err(Error::Corrupt { kind: "index", .. })
+    ));
 
     // Loss: delete every index file. Check names the now-unindexed blobs
     // and packs; restore fails clearly.
@@ -121,13 +158,40 @@ fn missing_and_damaged_index_files_are_named_and_rebuildable() {
         fs::remove_file(p).unwrap();
     }
     let r = check(&repo, false);
-    assert!(r.problems.iter().any(|p| matches!(p, Problem::TreeUnreadable { .. })), "{:?}", r.problems);
-    assert!(r.problems.iter().all(|p| p.to_string().contains("tree ")), "{:?}", r.problems);
+    assert!(
+        r.problems
+            .iter()
+            .any(|p| matches!(p, Problem::TreeUnreadable { .. })),
+        "{:?}",
+        r.problems
+    );
+    assert!(
+        r.problems.iter().all(|p| p.to_string().contains("tree ")),
+        "{:?}",
+        r.problems
+    );
     assert!(!r.warnings.is_empty(), "unindexed packs are reported");
     let snap = repo.find_snapshot("latest").unwrap();
-    let e = ops::restore(&repo, &snap, &RestoreOptions { target: t.path().join("o"), ..Default::default() }, &NoProgress)
-        .unwrap_err();
-    assert!(matches!(e, Error::Missing { kind: "tree blob", .. }), "{e}");
+    let e = ops::restore(
+        &repo,
+        &snap,
+        &RestoreOptions {
+            target: t.path().join("o"),
+            ..Default::default()
+        },
+        &NoProgress,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::Missing {
+                kind: "tree blob",
+                ..
+            }
+        ),
+        "{e}"
+    );
     assert!(e.to_string().contains(&snap.tree.to_hex()), "{e}");
 
     let (packs, bad) = ops::rebuild_index(&repo, &NoProgress).unwrap();
@@ -148,11 +212,19 @@ fn damaged_snapshot_is_named() {
     let r = check(&repo, false);
     let name = name_of(&s);
     assert!(
-        r.problems.iter().any(|p| matches!(p, Problem::SnapshotUnreadable { snapshot, .. } if *snapshot == name)),
+        r.problems.iter().any(
+            |p| matches!(p, Problem::SnapshotUnreadable { snapshot, .. } if *snapshot == name)
+        ),
         "{:?}",
         r.problems
     );
-    assert!(matches!(repo.load_snapshot(&name), Err(Error::Corrupt { kind: "snapshot", .. })));
+    assert!(matches!(
+        repo.load_snapshot(&name),
+        Err(Error::Corrupt {
+            kind: "snapshot",
+            ..
+        })
+    ));
 }
 
 #[test]
@@ -162,7 +234,11 @@ fn garbage_in_every_file_never_panics() {
     // Overwrite every object with junk of assorted lengths.
     let mut files = pack_files(&root);
     for d in ["index", "snapshots"] {
-        files.extend(fs::read_dir(root.join(d)).unwrap().map(|e| e.unwrap().path()));
+        files.extend(
+            fs::read_dir(root.join(d))
+                .unwrap()
+                .map(|e| e.unwrap().path()),
+        );
     }
     for (i, f) in files.iter().enumerate() {
         fs::write(f, pseudo(i * 37 % 300, i as u64)).unwrap();
@@ -178,7 +254,16 @@ fn garbage_in_every_file_never_panics() {
         fs::write(k.unwrap().path(), b"{not json").unwrap();
     }
     let e = Repository::open(backend(&root), PW).unwrap_err();
-    assert!(matches!(e, Error::Corrupt { kind: "key file", .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            Error::Corrupt {
+                kind: "key file",
+                ..
+            }
+        ),
+        "{e}"
+    );
 }
 
 #[test]
@@ -190,10 +275,19 @@ fn repair_restores_damaged_packs_from_a_copy() {
     let b = Repository::init(
         backend(&t.path().join("b")),
         "other",
-        InitOptions { share_ids_with: Some(a.key().clone()), ..small_opts() },
+        InitOptions {
+            share_ids_with: Some(a.key().clone()),
+            ..small_opts()
+        },
     )
     .unwrap();
-    ops::backup(&a, std::slice::from_ref(&src), &BackupOptions::default(), &NoProgress).unwrap();
+    ops::backup(
+        &a,
+        std::slice::from_ref(&src),
+        &BackupOptions::default(),
+        &NoProgress,
+    )
+    .unwrap();
     ops::copy(&a, &b, &[], &NoProgress).unwrap();
     let packs = pack_files(&t.path().join("a"));
     assert!(packs.len() >= 3);
@@ -212,13 +306,25 @@ fn repair_restores_damaged_packs_from_a_copy() {
     assert!(r.is_ok(), "{:?}", r.problems);
     let out = t.path().join("out");
     let snap = a.find_snapshot("latest").unwrap();
-    let rs = ops::restore(&a, &snap, &RestoreOptions { target: out.clone(), ..Default::default() }, &NoProgress).unwrap();
+    let rs = ops::restore(
+        &a,
+        &snap,
+        &RestoreOptions {
+            target: out.clone(),
+            ..Default::default()
+        },
+        &NoProgress,
+    )
+    .unwrap();
     assert!(rs.errors.is_empty());
     assert_same_tree(&src, &out.join("s"));
 
     // A copy with its own ids cannot serve as a repair source.
     let c = init_repo(&t.path().join("c"));
-    assert!(matches!(ops::repair_packs(&a, &c, &NoProgress), Err(Error::InvalidArgument(_))));
+    assert!(matches!(
+        ops::repair_packs(&a, &c, &NoProgress),
+        Err(Error::InvalidArgument(_))
+    ));
 }
 
 /// A backend whose pack writes hit a full device: writes go to /dev/full,
@@ -245,8 +351,13 @@ impl Backend for FullDisk {
     fn write(&self, t: FileType, n: &str, d: &[u8]) -> Result<()> {
         if t == FileType::Pack {
             use std::io::Write;
-            let mut f = fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
-            return f.write_all(d).map_err(|e| Error::io(format!("data/{n}"), e));
+            let mut f = fs::OpenOptions::new()
+                .write(true)
+                .open("/dev/full")
+                .unwrap();
+            return f
+                .write_all(d)
+                .map_err(|e| Error::io(format!("data/{n}"), e));
         }
         self.0.write(t, n, d)
     }
@@ -269,9 +380,18 @@ fn disk_full_is_a_clear_error_and_leaves_a_valid_repository() {
     let src = t.path().join("s");
     make_tree(&src);
     let full = Repository::open(Arc::new(FullDisk(LocalBackend::new(&dir))), PW).unwrap();
-    let e = ops::backup(&full, std::slice::from_ref(&src), &BackupOptions::default(), &NoProgress).unwrap_err();
+    let e = ops::backup(
+        &full,
+        std::slice::from_ref(&src),
+        &BackupOptions::default(),
+        &NoProgress,
+    )
+    .unwrap_err();
     assert!(matches!(e, Error::DiskFull { .. }), "{e}");
-    assert!(e.to_string().contains("no space left") && e.to_string().contains("data/"), "{e}");
+    assert!(
+        e.to_string().contains("no space left") && e.to_string().contains("data/"),
+        "{e}"
+    );
     // No snapshot, no index pointing at missing packs; next run succeeds.
     let repo = open_repo(&dir);
     assert!(repo.list_snapshots().unwrap().is_empty());

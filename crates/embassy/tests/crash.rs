@@ -14,8 +14,10 @@ use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use common::*;
-use makonis_embassy::ops::{self, BackupOptions, CheckOptions, KeepPolicy, PruneOptions, RestoreOptions};
 use makonis_embassy::NoProgress;
+use makonis_embassy::ops::{
+    self, BackupOptions, CheckOptions, KeepPolicy, PruneOptions, RestoreOptions,
+};
 
 const ITERATIONS: usize = 30;
 
@@ -28,10 +30,28 @@ fn crash_child() {
     };
     let repo = open_repo(Path::new(&std::env::var("EMBASSY_CRASH_REPO").unwrap()));
     let src = PathBuf::from(std::env::var("EMBASSY_CRASH_SRC").unwrap());
-    let wait = BackupOptions { lock_wait: Duration::from_secs(5), ..Default::default() };
+    let wait = BackupOptions {
+        lock_wait: Duration::from_secs(5),
+        ..Default::default()
+    };
     if mode == "prune" {
-        let _ = ops::forget(&repo, &KeepPolicy { last: Some(2), ..Default::default() }, false);
-        ops::prune(&repo, &PruneOptions { max_unused: 0.0, ..Default::default() }, &NoProgress).unwrap();
+        let _ = ops::forget(
+            &repo,
+            &KeepPolicy {
+                last: Some(2),
+                ..Default::default()
+            },
+            false,
+        );
+        ops::prune(
+            &repo,
+            &PruneOptions {
+                max_unused: 0.0,
+                ..Default::default()
+            },
+            &NoProgress,
+        )
+        .unwrap();
     } else {
         ops::backup(&repo, &[src], &wait, &NoProgress).unwrap();
     }
@@ -50,8 +70,16 @@ fn spawn(mode: &str, repo: &Path, src: &Path) -> Child {
 }
 
 fn mutate_source(src: &Path, i: usize) {
-    fs::write(src.join(format!("gen-{i}.bin")), pseudo(400_000, i as u64 + 1000)).unwrap();
-    fs::write(src.join(format!("gen-{i}.txt")), text(300_000, i as u64 + 2000)).unwrap();
+    fs::write(
+        src.join(format!("gen-{i}.bin")),
+        pseudo(400_000, i as u64 + 1000),
+    )
+    .unwrap();
+    fs::write(
+        src.join(format!("gen-{i}.txt")),
+        text(300_000, i as u64 + 2000),
+    )
+    .unwrap();
     if i >= 3 {
         let _ = fs::remove_file(src.join(format!("gen-{}.bin", i - 3)));
     }
@@ -90,7 +118,10 @@ fn sigkilled_backups_and_prunes_leave_a_valid_repository() {
         }
         child.wait().unwrap();
     }
-    assert!(killed >= ITERATIONS / 2, "only {killed} of {ITERATIONS} runs were actually killed");
+    assert!(
+        killed >= ITERATIONS / 2,
+        "only {killed} of {ITERATIONS} runs were actually killed"
+    );
 
     let repo = open_repo(&dir);
     let r = ops::check(&repo, &CheckOptions { read_data: true }, &NoProgress).unwrap();
@@ -101,14 +132,33 @@ fn sigkilled_backups_and_prunes_leave_a_valid_repository() {
         r.warnings.len()
     );
 
-    let done = ops::backup(&repo, std::slice::from_ref(&src), &BackupOptions::default(), &NoProgress).unwrap();
+    let done = ops::backup(
+        &repo,
+        std::slice::from_ref(&src),
+        &BackupOptions::default(),
+        &NoProgress,
+    )
+    .unwrap();
     assert!(done.summary.errors.is_empty());
     ops::prune(&repo, &PruneOptions::default(), &NoProgress).unwrap();
     let r = ops::check(&repo, &CheckOptions { read_data: true }, &NoProgress).unwrap();
-    assert!(r.is_ok() && r.warnings.is_empty(), "{:?} {:?}", r.problems, r.warnings);
+    assert!(
+        r.is_ok() && r.warnings.is_empty(),
+        "{:?} {:?}",
+        r.problems,
+        r.warnings
+    );
     let out = t.path().join("out");
-    let rs = ops::restore(&repo, &done.snapshot, &RestoreOptions { target: out.clone(), ..Default::default() }, &NoProgress)
-        .unwrap();
+    let rs = ops::restore(
+        &repo,
+        &done.snapshot,
+        &RestoreOptions {
+            target: out.clone(),
+            ..Default::default()
+        },
+        &NoProgress,
+    )
+    .unwrap();
     assert!(rs.errors.is_empty(), "{:?}", rs.errors);
     assert_same_tree(&src, &out.join("src"));
 }

@@ -40,6 +40,7 @@ pub struct S3Backend {
     prefix: String,
     lock: Option<ObjectLock>,
     versioned: bool,
+    region: String,
 }
 
 /// Connection settings.
@@ -69,7 +70,7 @@ impl S3Backend {
             .unwrap_or_else(|| "us-east-1".into());
         let client = run_blocking(&rt, async {
             let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
-                .region(Region::new(region));
+                .region(Region::new(region.clone()));
             if let Some(ep) = &cfg.endpoint {
                 loader = loader.endpoint_url(ep);
             }
@@ -95,6 +96,7 @@ impl S3Backend {
             prefix: cfg.prefix.trim_matches('/').to_string(),
             lock: None,
             versioned: false,
+            region,
         })
     }
 
@@ -125,11 +127,22 @@ impl S3Backend {
     /// Create the bucket, optionally with Object Lock enabled.
     pub fn create_bucket(&self, object_lock: bool) -> Result<()> {
         self.block(async {
-            self.client
+            let mut req = self
+                .client
                 .create_bucket()
                 .bucket(&self.bucket)
-                .object_lock_enabled_for_bucket(object_lock)
-                .send()
+                .object_lock_enabled_for_bucket(object_lock);
+            // us-east-1 is the one region that must not be named.
+            if self.region != "us-east-1" {
+                req = req.create_bucket_configuration(
+                    aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                        .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(
+                            self.region.as_str(),
+                        ))
+                        .build(),
+                );
+            }
+            req.send()
                 .await
                 .map(|_| ())
                 .map_err(|e| self.err("create bucket", &self.bucket, e))
@@ -153,10 +166,21 @@ impl S3Backend {
     }
 
     fn err<E: std::error::Error>(&self, op: &'static str, path: &str, e: E) -> Error {
+        // The full context includes the raw HTTP response; keep the message
+        // to the error code and text the service sent.
+        let full = format!("{}", DisplayErrorContext(&e));
+        let message = match (
+            extract(&full, "code: Some(\""),
+            extract(&full, "message: Some(\""),
+        ) {
+            (Some(c), Some(m)) => format!("{c}: {m}"),
+            (Some(c), None) => c,
+            _ => full.chars().take(300).collect(),
+        };
         Error::Backend {
             op,
             path: format!("s3://{}/{path}", self.bucket),
-            message: format!("{}", DisplayErrorContext(e)),
+            message,
         }
     }
 
@@ -404,6 +428,12 @@ impl Backend for S3Backend {
             }
         })
     }
+}
+
+fn extract(s: &str, after: &str) -> Option<String> {
+    let start = s.find(after)? + after.len();
+    let end = s[start..].find('"')?;
+    Some(s[start..start + end].to_string())
 }
 
 fn rename_missing(e: Error, t: FileType, name: &str) -> Error {
