@@ -74,8 +74,7 @@ pub struct Enrolment {
 }
 
 pub fn hash_password(password: &str) -> Result<String> {
-    let salt = SaltString::from_b64(&URL_SAFE_NO_PAD.encode(random_bytes::<16>()))
-        .map_err(Error::internal)?;
+    let salt = SaltString::encode_b64(&random_bytes::<16>()).map_err(Error::internal)?;
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
@@ -146,7 +145,8 @@ fn wrong_code() -> Error {
         "code",
         "invalid",
         "the code is wrong or was already used; enter the current code from your authenticator app",
-    ))
+    )
+    .with_param("reason", "totp"))
 }
 
 impl App {
@@ -238,7 +238,8 @@ impl App {
                     "password",
                     "invalid",
                     "the e-mail address or the password is wrong",
-                )));
+                )
+                .with_param("reason", "credentials")));
             }
         };
         let mut tx = self.datastore().begin().await?;

@@ -26,9 +26,9 @@ pub enum Error {
     /// Too many attempts; try again after the given number of seconds.
     #[error("too many attempts; retry in {retry_after_secs} s")]
     TooManyRequests { retry_after_secs: i64 },
-    #[error("unavailable: {message}")]
+    #[error("unavailable: {message} ({detail})")]
     Unavailable { message: String, detail: String },
-    #[error("internal error")]
+    #[error("internal error: {detail}")]
     Internal { detail: String },
 }
 

@@ -25,7 +25,8 @@ impl App {
                 "lifecycle",
                 "invalid",
                 "a new information system cannot start archived",
-            )));
+            )
+            .with_param("reason", "archived_new")));
         }
         let mut tx = self.datastore().begin().await?;
         if institution::get(&mut tx, institution_id).await?.is_none() {

@@ -121,7 +121,10 @@ impl App {
         let mut v = Validator::new();
         let display_name = v.text("display_name", &input.display_name, 200);
         if !input.active && ctx.user().is_some_and(|me| me.id == id) {
-            v.push(FieldError::new("active", "invalid", "you cannot deactivate your own account"));
+            v.push(
+                FieldError::new("active", "invalid", "you cannot deactivate your own account")
+                    .with_param("reason", "self_deactivate"),
+            );
         }
         v.finish()?;
         let mut tx = self.datastore().begin().await?;

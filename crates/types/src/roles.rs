@@ -70,12 +70,14 @@ impl Role {
                 "institution_id",
                 "required",
                 format!("role {self} is held within an institution; institution_id is required"),
-            )),
+            )
+            .with_param("reason", "institution_scope")),
             Some(_) if !self.allows_institution_scope() => Err(FieldError::new(
                 "institution_id",
                 "invalid",
                 format!("role {self} is platform-wide; leave institution_id empty"),
-            )),
+            )
+            .with_param("reason", "platform_scope")),
             _ => Ok(()),
         }
     }

@@ -1,0 +1,61 @@
+//! `makonis`: the command-line face of Mākonis. Argument parsing and output
+//! only; the work is done by `makonis-app` and `makonis-server`.
+
+mod config;
+mod commands;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(name = "makonis", version, about = "Mākonis — control plane of the federated state cloud")]
+pub struct Cli {
+    /// Output format for commands that print data.
+    #[arg(long, global = true, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (portal, REST API, metrics).
+    Serve(config::ServeArgs),
+    /// Run a demo federation on the embedded database, seeded with realistic data.
+    Demo(config::DemoArgs),
+    /// Administration on the server host.
+    #[command(subcommand)]
+    Admin(commands::AdminCommand),
+    /// The audit chain.
+    #[command(subcommand)]
+    Audit(commands::AuditCommand),
+    /// Print shell completions.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    config::init_tracing();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(commands::run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

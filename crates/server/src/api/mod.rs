@@ -1,0 +1,22 @@
+//! REST API handlers under `/api/v1`: parse, call one `app` function,
+//! answer JSON. Each handler carries its OpenAPI description.
+
+pub mod audit;
+pub mod docs;
+pub mod information_systems;
+pub mod institutions;
+pub mod me;
+pub mod tokens;
+pub mod users;
+
+use axum::http::StatusCode;
+use axum::Json;
+
+use crate::ApiError;
+
+pub type ApiResult<T> = Result<T, ApiError>;
+pub type Created<T> = (StatusCode, Json<T>);
+
+pub fn created<T>(value: T) -> Created<T> {
+    (StatusCode::CREATED, Json(value))
+}

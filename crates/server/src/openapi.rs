@@ -1,0 +1,60 @@
+//! The OpenAPI 3.1 document, generated from the handlers' annotations. The
+//! committed `openapi.json` at the repository root is checked against it by
+//! a test, so the published contract cannot drift from the code.
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::api;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Mākonis API",
+        description = "Control plane of the Latvian federated state cloud. Authenticate with an API token created in the portal (Account → API tokens): `Authorization: Bearer mk_…`. Errors share one body: `{\"error\": {\"code\", \"message\", \"request_id\", \"fields\": [{\"field\", \"code\", \"message\", \"params\"}]}}`. Lists take `limit` (1–500, default 50) and `offset`.",
+        license(name = "EUPL-1.2"),
+    ),
+    paths(
+        api::me::me,
+        api::institutions::list,
+        api::institutions::create,
+        api::institutions::get,
+        api::institutions::update,
+        api::information_systems::list,
+        api::information_systems::list_for_institution,
+        api::information_systems::create,
+        api::information_systems::get,
+        api::information_systems::update,
+        api::users::list,
+        api::users::create,
+        api::users::get,
+        api::users::update,
+        api::users::grant_role,
+        api::users::revoke_role,
+        api::audit::list,
+        api::tokens::list,
+        api::tokens::revoke,
+    ),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("mk_…").build()),
+        );
+    }
+}
+
+/// The document as committed in `openapi.json`.
+pub fn document_json() -> String {
+    let mut text = ApiDoc::openapi().to_pretty_json().expect("OpenAPI serialises");
+    text.push('\n');
+    text
+}

@@ -1,0 +1,133 @@
+//! The route registry. Every route goes through [`Routes::add`], which
+//! records it, so [`all`] is both the router and the list tests walk.
+
+use axum::handler::Handler;
+use axum::http::Method;
+use axum::routing::{delete, get, patch, post, put};
+use axum::Router;
+
+use crate::{api, ops, portal, AppState};
+
+/// Which face of the service a route belongs to; decides how "not signed
+/// in" looks (401 JSON for the API, a redirect to the login page for the
+/// portal) and whether it is public.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Surface {
+    /// JSON under `/api/v1`, bearer tokens.
+    Api,
+    /// HTML pages, session cookies.
+    Portal,
+    /// Public by design: health, metrics, login page, static files, docs.
+    Public,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RouteInfo {
+    pub method: Method,
+    pub path: &'static str,
+    pub surface: Surface,
+}
+
+pub struct Routes {
+    router: Router<AppState>,
+    list: Vec<RouteInfo>,
+}
+
+impl Routes {
+    fn new() -> Self {
+        Self { router: Router::new(), list: Vec::new() }
+    }
+
+    fn add<H, T>(mut self, method: Method, path: &'static str, surface: Surface, handler: H) -> Self
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        let method_router = match method.as_str() {
+            "GET" => get(handler),
+            "POST" => post(handler),
+            "PUT" => put(handler),
+            "PATCH" => patch(handler),
+            "DELETE" => delete(handler),
+            other => panic!("unsupported method {other}"),
+        };
+        self.router = self.router.route(path, method_router);
+        self.list.push(RouteInfo { method, path, surface });
+        self
+    }
+
+    pub fn list(&self) -> &[RouteInfo] {
+        &self.list
+    }
+
+    pub fn into_router(self) -> Router<AppState> {
+        self.router
+    }
+}
+
+/// Every route of the service.
+pub fn all() -> Routes {
+    use Surface::*;
+    let (g, p, u, d) = (Method::GET, Method::POST, Method::PUT, Method::DELETE);
+    Routes::new()
+        // Operations
+        .add(g.clone(), "/healthz", Public, ops::healthz)
+        .add(g.clone(), "/readyz", Public, ops::readyz)
+        .add(g.clone(), "/metrics", Public, ops::metrics)
+        .add(g.clone(), "/static/app.css", Public, portal::assets::stylesheet)
+        // API
+        .add(g.clone(), "/api/v1/openapi.json", Public, api::docs::openapi_json)
+        .add(g.clone(), "/api/v1/docs", Public, api::docs::docs_page)
+        .add(g.clone(), "/api/v1/me", Api, api::me::me)
+        .add(g.clone(), "/api/v1/institutions", Api, api::institutions::list)
+        .add(p.clone(), "/api/v1/institutions", Api, api::institutions::create)
+        .add(g.clone(), "/api/v1/institutions/{id}", Api, api::institutions::get)
+        .add(u.clone(), "/api/v1/institutions/{id}", Api, api::institutions::update)
+        .add(g.clone(), "/api/v1/institutions/{id}/information-systems", Api, api::information_systems::list_for_institution)
+        .add(p.clone(), "/api/v1/institutions/{id}/information-systems", Api, api::information_systems::create)
+        .add(g.clone(), "/api/v1/information-systems", Api, api::information_systems::list)
+        .add(g.clone(), "/api/v1/information-systems/{id}", Api, api::information_systems::get)
+        .add(u.clone(), "/api/v1/information-systems/{id}", Api, api::information_systems::update)
+        .add(g.clone(), "/api/v1/users", Api, api::users::list)
+        .add(p.clone(), "/api/v1/users", Api, api::users::create)
+        .add(g.clone(), "/api/v1/users/{id}", Api, api::users::get)
+        .add(u.clone(), "/api/v1/users/{id}", Api, api::users::update)
+        .add(p.clone(), "/api/v1/users/{id}/roles", Api, api::users::grant_role)
+        .add(d.clone(), "/api/v1/users/{id}/roles/{role_id}", Api, api::users::revoke_role)
+        .add(g.clone(), "/api/v1/audit", Api, api::audit::list)
+        .add(g.clone(), "/api/v1/tokens", Api, api::tokens::list)
+        .add(d.clone(), "/api/v1/tokens/{id}", Api, api::tokens::revoke)
+        // Portal: signing in
+        .add(g.clone(), "/login", Public, portal::auth::login_page)
+        .add(p.clone(), "/login", Public, portal::auth::login_submit)
+        .add(p.clone(), "/logout", Portal, portal::auth::logout)
+        .add(g.clone(), "/mfa", Portal, portal::auth::mfa_page)
+        .add(p.clone(), "/mfa", Portal, portal::auth::mfa_submit)
+        .add(g.clone(), "/mfa/enrol", Portal, portal::auth::enrol_page)
+        .add(p.clone(), "/mfa/enrol", Portal, portal::auth::enrol_submit)
+        .add(g.clone(), "/lang/{lang}", Public, portal::auth::switch_language)
+        // Portal: pages
+        .add(g.clone(), "/", Portal, portal::home::home)
+        .add(g.clone(), "/institutions", Portal, portal::institutions::list)
+        .add(g.clone(), "/institutions/new", Portal, portal::institutions::new_form)
+        .add(p.clone(), "/institutions", Portal, portal::institutions::create)
+        .add(g.clone(), "/institutions/{id}", Portal, portal::institutions::detail)
+        .add(g.clone(), "/institutions/{id}/edit", Portal, portal::institutions::edit_form)
+        .add(p.clone(), "/institutions/{id}", Portal, portal::institutions::update)
+        .add(g.clone(), "/systems", Portal, portal::systems::list)
+        .add(g.clone(), "/systems/new", Portal, portal::systems::new_form)
+        .add(p.clone(), "/systems", Portal, portal::systems::create)
+        .add(g.clone(), "/systems/{id}", Portal, portal::systems::detail)
+        .add(g.clone(), "/systems/{id}/edit", Portal, portal::systems::edit_form)
+        .add(p.clone(), "/systems/{id}", Portal, portal::systems::update)
+        .add(g.clone(), "/users", Portal, portal::users::list)
+        .add(g.clone(), "/users/new", Portal, portal::users::new_form)
+        .add(p.clone(), "/users", Portal, portal::users::create)
+        .add(g.clone(), "/users/{id}", Portal, portal::users::detail)
+        .add(p.clone(), "/users/{id}/roles", Portal, portal::users::grant_role)
+        .add(p.clone(), "/users/{id}/roles/{role_id}/revoke", Portal, portal::users::revoke_role)
+        .add(g.clone(), "/audit", Portal, portal::audit::list)
+        .add(g.clone(), "/account", Portal, portal::account::page)
+        .add(p.clone(), "/account/tokens", Portal, portal::account::create_token)
+        .add(p, "/account/tokens/{id}/revoke", Portal, portal::account::revoke_token)
+}
