@@ -133,7 +133,9 @@ fn data_error(path: &str, message: &str) -> FieldError {
     }
     if message.starts_with("unknown field ") {
         let name = quoted(&message).unwrap_or_default();
-        return FieldError::new(join(&name), "unknown_field", format!("{} is not a known field: {message}", join(&name)));
+        // The path already ends in the unknown field's name.
+        let field = if path == name || path.ends_with(&format!(".{name}")) { path.to_owned() } else { join(&name) };
+        return FieldError::new(&field, "unknown_field", format!("{field} is not a known field: {message}"));
     }
     if message.starts_with("unknown variant ") {
         return FieldError::new(&field_path, "invalid_choice", format!("{field_path}: {message}"));
@@ -218,7 +220,7 @@ mod tests {
         assert!(e.message.contains("`A`, `B`, `C`"));
         let e = data_error("rpo_minutes", "invalid type: string \"x\", expected i64");
         assert_eq!((e.field.as_str(), e.code.as_str()), ("rpo_minutes", "invalid_type"));
-        let e = data_error(".", "unknown field `colour`, expected one of `name`");
+        let e = data_error("colour", "unknown field `colour`, expected one of `name`");
         assert_eq!((e.field.as_str(), e.code.as_str()), ("colour", "unknown_field"));
     }
 }

@@ -59,13 +59,15 @@ impl Lang {
     }
 
     pub fn ta(self, key: &str, args: &[(&str, String)]) -> String {
+        self.lookup(key, args).unwrap_or_else(|| key.to_owned())
+    }
+
+    fn lookup(self, key: &str, args: &[(&str, String)]) -> Option<String> {
         let map: HashMap<Cow<'static, str>, FluentValue<'_>> = args
             .iter()
             .map(|(k, v)| (Cow::Owned((*k).to_owned()), FluentValue::from(v.clone())))
             .collect();
-        LOCALES
-            .try_lookup_with_args(self.id(), key, &map)
-            .unwrap_or_else(|| key.to_owned())
+        LOCALES.try_lookup_with_args(self.id(), key, &map)
     }
 
     /// A message key if it exists.
@@ -91,10 +93,7 @@ impl Lang {
         for (k, v) in &error.params {
             args.push((k.as_str(), v.clone()));
         }
-        match self.try_t(&key) {
-            Some(_) => self.ta(&key, &args),
-            None => error.message.clone(),
-        }
+        self.lookup(&key, &args).unwrap_or_else(|| error.message.clone())
     }
 }
 

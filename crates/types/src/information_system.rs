@@ -71,7 +71,7 @@ pub struct InformationSystem {
 
 /// Input for creating an IS, or the full new state when editing one. The
 /// owner institution is chosen at creation and not changed by edits.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InformationSystemInput {
     pub code: String,

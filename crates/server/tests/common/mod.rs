@@ -1,0 +1,283 @@
+//! In-process test server: a router over a fresh database, fixtures in two
+//! institutions, and one signed-in principal per role, each with a portal
+//! session (password + TOTP where the role demands it) and an API token.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+
+use axum::body::Body;
+use axum::http::{header, Method, Request, StatusCode};
+use axum::Router;
+use http_body_util::BodyExt;
+use makonis_app::authn::current_totp_code;
+use makonis_app::secrets::SecretBox;
+use makonis_app::{App, AppConfig, OpContext};
+use makonis_db::testing::TestDatastore;
+use makonis_types::information_system::*;
+use makonis_types::institution::{Institution, InstitutionInput, InstitutionKind};
+use makonis_types::roles::{NewRoleAssignment, Role};
+use makonis_types::token::{NewApiTokenInput, TokenScope};
+use makonis_types::user::NewUserInput;
+use makonis_types::{ApiTokenId, InformationSystemId, InstitutionId, RoleAssignmentId, UserId};
+use tower::ServiceExt;
+
+pub const PASSWORD: &str = "matrix-password-1";
+
+pub struct Principal {
+    pub name: &'static str,
+    pub user_id: UserId,
+    pub session: String,
+    pub csrf: String,
+    pub token: String,
+    /// A second token of theirs, for the revoke routes.
+    pub spare_tokens: Vec<ApiTokenId>,
+}
+
+pub struct TestServer {
+    pub store: TestDatastore,
+    pub app: App,
+    pub router: Router,
+    pub a: Institution,
+    pub b: Institution,
+    pub system_a: InformationSystemId,
+    pub user_a: UserId,
+    pub principals: BTreeMap<&'static str, Principal>,
+    counter: std::sync::atomic::AtomicU32,
+}
+
+/// Principal name, role, scope institution ("A", "B" or platform).
+pub const PRINCIPALS: &[(&str, Role, Option<&str>)] = &[
+    ("admin", Role::PlatformAdmin, None),
+    ("broker", Role::Broker, None),
+    ("sec", Role::SecurityOfficer, None),
+    ("aud", Role::Auditor, None),
+    ("cust", Role::EmbassyCustodian, None),
+    ("iadmin", Role::InstitutionAdmin, Some("A")),
+    ("owner", Role::IsOwner, Some("A")),
+    ("member", Role::Member, Some("A")),
+    ("prov", Role::ProviderOperator, Some("A")),
+    ("iaud", Role::Auditor, Some("A")),
+    ("isec", Role::SecurityOfficer, Some("A")),
+    ("outsider", Role::InstitutionAdmin, Some("B")),
+];
+
+pub fn system_input(code: &str) -> InformationSystemInput {
+    InformationSystemInput {
+        code: code.into(),
+        name: format!("Sistēma {code}"),
+        description: None,
+        responsible_person: "Anna Kalniņa".into(),
+        responsible_email: None,
+        security_category: SecurityCategory::B,
+        critical_infrastructure: false,
+        data_classification: DataClassification::Restricted,
+        rpo_minutes: 60,
+        rto_minutes: 240,
+        embassy_required: false,
+        lifecycle: Lifecycle::Production,
+    }
+}
+
+impl TestServer {
+    pub async fn start(store: TestDatastore) -> Self {
+        let app = App::new(store.datastore.clone(), SecretBox::random(), AppConfig::default());
+        let router = makonis_server::router(app.clone(), makonis_server::ServerConfig::default());
+        let sys = OpContext::system("fixture");
+        let mk = |short: &str| InstitutionInput {
+            name: format!("Iestāde {short}"),
+            short_name: short.into(),
+            registration_number: None,
+            kind: InstitutionKind::Recipient,
+        };
+        let a = app.create_institution(&sys, &mk("A")).await.unwrap();
+        let b = app.create_institution(&sys, &mk("B")).await.unwrap();
+        let system_a = app.create_information_system(&sys, a.id, &system_input("SYSA")).await.unwrap().id;
+        app.create_information_system(&sys, b.id, &system_input("SYSB")).await.unwrap();
+        let mut server = TestServer {
+            store,
+            app,
+            router,
+            a,
+            b,
+            system_a,
+            user_a: UserId::new(),
+            principals: BTreeMap::new(),
+            counter: Default::default(),
+        };
+        server.user_a = server.fresh_user_in_a().await;
+        for (name, role, scope) in PRINCIPALS {
+            let principal = server.sign_in(name, *role, scope.map(|s| server.inst(s))).await;
+            server.principals.insert(name, principal);
+        }
+        server
+    }
+
+    pub fn inst(&self, short: &str) -> InstitutionId {
+        if short == "A" { self.a.id } else { self.b.id }
+    }
+
+    pub fn next(&self) -> u32 {
+        self.counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// A new member of institution A, to be the target of user routes.
+    pub async fn fresh_user_in_a(&self) -> UserId {
+        let n = self.next();
+        self.app
+            .create_user(
+                &OpContext::system("fixture"),
+                &NewUserInput {
+                    email: format!("target{n}@a.lv"),
+                    display_name: format!("Target {n}"),
+                    institution_id: Some(self.a.id),
+                    password: PASSWORD.into(),
+                    roles: vec![NewRoleAssignment { role: Role::Member, institution_id: Some(self.a.id) }],
+                },
+            )
+            .await
+            .unwrap()
+            .user
+            .id
+    }
+
+    /// A user in A holding a fresh role, for the revoke routes.
+    pub async fn fresh_role_in_a(&self) -> (UserId, RoleAssignmentId) {
+        let user = self.fresh_user_in_a().await;
+        let role = self.app.get_user(&OpContext::system("fixture"), user).await.unwrap().roles[0].id;
+        (user, role)
+    }
+
+    async fn sign_in(&self, name: &'static str, role: Role, scope: Option<InstitutionId>) -> Principal {
+        let sys = OpContext::system("fixture");
+        let email = format!("{name}@test.lv");
+        let created = self
+            .app
+            .create_user(
+                &sys,
+                &NewUserInput {
+                    email: email.clone(),
+                    display_name: name.into(),
+                    institution_id: scope,
+                    password: PASSWORD.into(),
+                    roles: vec![NewRoleAssignment { role, institution_id: scope }],
+                },
+            )
+            .await
+            .unwrap();
+        let secret = totp_rs::Secret::generate_secret();
+        self.app.enrol_totp_as_system(&sys, created.user.id, &secret.to_bytes().unwrap()).await.unwrap();
+        let session = self.app.login_with_password("t", &email, PASSWORD, "127.0.0.9").await.unwrap();
+        let code = current_totp_code(&secret.to_encoded().to_string()).unwrap();
+        self.app.verify_second_factor(&session.token, "t", &code).await.unwrap();
+        let ctx = session.view.ctx.clone();
+        let token = self
+            .app
+            .create_api_token(&ctx, &NewApiTokenInput { name: "matrix".into(), scope: TokenScope::Write, expires_in_days: None })
+            .await
+            .unwrap();
+        let mut spare_tokens = Vec::new();
+        for i in 0..2 {
+            let spare = self
+                .app
+                .create_api_token(&ctx, &NewApiTokenInput { name: format!("spare{i}"), scope: TokenScope::Read, expires_in_days: Some(1) })
+                .await
+                .unwrap();
+            spare_tokens.push(spare.token.id);
+        }
+        Principal {
+            name,
+            user_id: created.user.id,
+            session: session.token,
+            csrf: session.view.csrf_token,
+            token: token.secret,
+            spare_tokens,
+        }
+    }
+
+    pub async fn send(&self, request: Request<Body>) -> Response {
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let location = response
+            .headers()
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        Response { status, location, body: String::from_utf8_lossy(&bytes).into_owned() }
+    }
+
+    /// An API request as `who` (None = anonymous) with a JSON body.
+    pub async fn api(&self, method: Method, path: &str, who: Option<&str>, body: Option<serde_json::Value>) -> Response {
+        let mut builder = Request::builder().method(method).uri(path);
+        if let Some(who) = who {
+            builder = builder.header(header::AUTHORIZATION, format!("Bearer {}", self.principals[who].token));
+        }
+        let request = match body {
+            Some(json) => builder
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(json.to_string()))
+                .unwrap(),
+            None => builder.body(Body::empty()).unwrap(),
+        };
+        self.send(request).await
+    }
+
+    /// A portal request as `who`, with the session cookie; POSTs carry the
+    /// form plus the principal's CSRF token.
+    pub async fn portal(&self, method: Method, path: &str, who: Option<&str>, form: &[(&str, String)]) -> Response {
+        let mut builder = Request::builder().method(method.clone()).uri(path);
+        let mut pairs: Vec<(String, String)> = form.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect();
+        if let Some(who) = who {
+            let p = &self.principals[who];
+            builder = builder.header(header::COOKIE, format!("makonis_session={}", p.session));
+            pairs.push(("csrf".into(), p.csrf.clone()));
+        }
+        let request = if method == Method::POST {
+            builder
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(serde_urlencoded::to_string(&pairs).unwrap()))
+                .unwrap()
+        } else {
+            builder.body(Body::empty()).unwrap()
+        };
+        self.send(request).await
+    }
+
+    pub async fn audit_count(&self) -> u64 {
+        let mut n = 0;
+        self.app.export_audit_chain(|_| {
+            n += 1;
+            Ok(())
+        })
+        .await
+        .unwrap();
+        n
+    }
+}
+
+#[derive(Debug)]
+pub struct Response {
+    pub status: StatusCode,
+    pub location: Option<String>,
+    pub body: String,
+}
+
+impl Response {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+}
+
+/// Every configured engine (SQLite always, PostgreSQL when configured).
+pub async fn servers() -> Vec<TestServer> {
+    let mut out = Vec::new();
+    for store in makonis_db::testing::all().await {
+        out.push(TestServer::start(store).await);
+    }
+    out
+}
+
+pub async fn sqlite_server() -> TestServer {
+    TestServer::start(makonis_db::testing::sqlite().await).await
+}

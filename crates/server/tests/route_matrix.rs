@@ -1,0 +1,287 @@
+//! Every route × every role: the authorisation outcome of each request is
+//! stated here, and the test fails if a route of the router has no case
+//! (or a case names a route that does not exist). Outcomes:
+//! allowed (the handler ran: 2xx, 3xx elsewhere than the login page, or a
+//! 409/422 about the input), 401 (API) or a redirect to the login page
+//! (portal), 403 and 404. Runs on SQLite and, when configured, PostgreSQL.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use axum::http::{Method, StatusCode};
+use common::{system_input, Response, TestServer, PRINCIPALS};
+use makonis_server::routes::{self, Surface};
+use serde_json::json;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Allowed,
+    Unauthenticated,
+    Forbidden,
+    NotFound,
+}
+use Outcome::*;
+
+const ALL: &[&str] = &["admin", "broker", "sec", "aud", "cust", "iadmin", "owner", "member", "prov", "iaud", "isec", "outsider"];
+/// Who may read institution A and its systems.
+const READ_A: &[&str] = &["admin", "broker", "sec", "aud", "cust", "iadmin", "owner", "member", "prov", "iaud", "isec"];
+/// Who may read the users of A.
+const READ_USERS_A: &[&str] = &["admin", "broker", "sec", "aud", "iadmin", "owner", "member", "prov", "iaud", "isec"];
+const WRITE_SYSTEMS_A: &[&str] = &["admin", "iadmin", "owner"];
+const MANAGE_A: &[&str] = &["admin", "iadmin"];
+const READ_AUDIT: &[&str] = &["admin", "sec", "aud", "iaud", "isec"];
+
+/// The expected outcome for a route: who is allowed, who gets 404; every
+/// other signed-in principal gets 403, anonymous gets 401.
+struct Case {
+    method: Method,
+    path: &'static str,
+    allowed: &'static [&'static str],
+    not_found: &'static [&'static str],
+}
+
+fn case(method: Method, path: &'static str, allowed: &'static [&'static str], not_found: &'static [&'static str]) -> Case {
+    Case { method, path, allowed, not_found }
+}
+
+fn cases() -> Vec<Case> {
+    use Method as M;
+    vec![
+        // Public
+        case(M::GET, "/healthz", ALL, &[]),
+        case(M::GET, "/readyz", ALL, &[]),
+        case(M::GET, "/metrics", ALL, &[]),
+        case(M::GET, "/static/app.css", ALL, &[]),
+        case(M::GET, "/api/v1/openapi.json", ALL, &[]),
+        case(M::GET, "/api/v1/docs", ALL, &[]),
+        case(M::GET, "/login", ALL, &[]),
+        case(M::POST, "/login", ALL, &[]),
+        case(M::GET, "/lang/{lang}", ALL, &[]),
+        // API
+        case(M::GET, "/api/v1/me", ALL, &[]),
+        case(M::GET, "/api/v1/institutions", ALL, &[]),
+        case(M::POST, "/api/v1/institutions", &["admin"], &[]),
+        case(M::GET, "/api/v1/institutions/{id}", READ_A, &["outsider"]),
+        case(M::PUT, "/api/v1/institutions/{id}", MANAGE_A, &["outsider"]),
+        case(M::GET, "/api/v1/institutions/{id}/information-systems", READ_A, &["outsider"]),
+        case(M::POST, "/api/v1/institutions/{id}/information-systems", WRITE_SYSTEMS_A, &["outsider"]),
+        case(M::GET, "/api/v1/information-systems", ALL, &[]),
+        case(M::GET, "/api/v1/information-systems/{id}", READ_A, &["outsider"]),
+        case(M::PUT, "/api/v1/information-systems/{id}", WRITE_SYSTEMS_A, &["outsider"]),
+        case(M::GET, "/api/v1/users", ALL, &[]),
+        case(M::POST, "/api/v1/users", MANAGE_A, &["cust", "outsider"]),
+        case(M::GET, "/api/v1/users/{id}", READ_USERS_A, &["cust", "outsider"]),
+        case(M::PUT, "/api/v1/users/{id}", MANAGE_A, &["cust", "outsider"]),
+        case(M::POST, "/api/v1/users/{id}/roles", MANAGE_A, &["cust", "outsider"]),
+        case(M::DELETE, "/api/v1/users/{id}/roles/{role_id}", MANAGE_A, &["cust", "outsider"]),
+        case(M::GET, "/api/v1/audit", READ_AUDIT, &[]),
+        case(M::GET, "/api/v1/tokens", ALL, &[]),
+        case(M::DELETE, "/api/v1/tokens/{id}", ALL, &[]),
+        // Portal
+        case(M::GET, "/mfa", ALL, &[]),
+        case(M::POST, "/mfa", ALL, &[]),
+        case(M::GET, "/mfa/enrol", ALL, &[]),
+        case(M::POST, "/mfa/enrol", ALL, &[]),
+        case(M::GET, "/", ALL, &[]),
+        case(M::GET, "/institutions", ALL, &[]),
+        case(M::GET, "/institutions/new", &["admin"], &[]),
+        case(M::POST, "/institutions", &["admin"], &[]),
+        case(M::GET, "/institutions/{id}", READ_A, &["outsider"]),
+        case(M::GET, "/institutions/{id}/edit", MANAGE_A, &["outsider"]),
+        case(M::POST, "/institutions/{id}", MANAGE_A, &["outsider"]),
+        case(M::GET, "/systems", ALL, &[]),
+        // The outsider may register systems in their own institution B.
+        case(M::GET, "/systems/new", &["admin", "iadmin", "owner", "outsider"], &[]),
+        case(M::POST, "/systems", WRITE_SYSTEMS_A, &["outsider"]),
+        case(M::GET, "/systems/{id}", READ_A, &["outsider"]),
+        case(M::GET, "/systems/{id}/edit", WRITE_SYSTEMS_A, &["outsider"]),
+        case(M::POST, "/systems/{id}", WRITE_SYSTEMS_A, &["outsider"]),
+        case(M::GET, "/users", ALL, &[]),
+        case(M::GET, "/users/new", &["admin", "iadmin", "outsider"], &[]),
+        // Creating a user in A: the outsider may create users, just not in A.
+        case(M::POST, "/users", MANAGE_A, &["outsider"]),
+        case(M::GET, "/users/{id}", READ_USERS_A, &["cust", "outsider"]),
+        case(M::POST, "/users/{id}/roles", MANAGE_A, &["cust", "outsider"]),
+        case(M::POST, "/users/{id}/roles/{role_id}/revoke", MANAGE_A, &["cust", "outsider"]),
+        case(M::GET, "/audit", READ_AUDIT, &[]),
+        case(M::GET, "/account", ALL, &[]),
+        case(M::POST, "/account/tokens", ALL, &[]),
+        case(M::POST, "/account/tokens/{id}/revoke", ALL, &[]),
+        // Last: it ends the principal's session.
+        case(M::POST, "/logout", ALL, &[]),
+    ]
+}
+
+fn classify(surface: Surface, path: &str, r: &Response) -> Outcome {
+    // A signed-out visitor is sent to `/login?next=…`; a completed logout
+    // lands on plain `/login`.
+    let to_login = r.location.as_deref().is_some_and(|l| l.starts_with("/login") && (path != "/logout" || l != "/login"));
+    match r.status {
+        StatusCode::UNAUTHORIZED => Unauthenticated,
+        StatusCode::FORBIDDEN => Forbidden,
+        StatusCode::NOT_FOUND => NotFound,
+        StatusCode::SEE_OTHER | StatusCode::FOUND | StatusCode::TEMPORARY_REDIRECT
+            if to_login && surface == Surface::Portal =>
+        {
+            Unauthenticated
+        }
+        s if s.is_success() || s.is_redirection() || s == StatusCode::CONFLICT || s == StatusCode::UNPROCESSABLE_ENTITY => Allowed,
+        s => panic!("{path}: unexpected status {s}: {}", r.body),
+    }
+}
+
+/// Sends the request for `case` as `who`, preparing fresh targets for the
+/// routes that consume them.
+async fn exercise(s: &TestServer, case: &Case, surface: Surface, who: Option<&str>) -> Response {
+    let n = s.next();
+    let a = s.a.id;
+    let mut path = case.path.replace("{lang}", "en");
+    let mut body = None;
+    let mut form: Vec<(&str, String)> = Vec::new();
+    let user_target = if path.contains("/users/{id}") {
+        if case.path.contains("{role_id}") {
+            let (user, role) = s.fresh_role_in_a().await;
+            path = path.replace("{role_id}", &role.to_string());
+            user
+        } else if case.method == Method::GET {
+            s.user_a
+        } else {
+            s.fresh_user_in_a().await
+        }
+    } else {
+        s.user_a
+    };
+    if path.contains("/tokens/{id}") {
+        let id = who.map_or_else(|| s.principals["admin"].spare_tokens[0].to_string(), |w| {
+            let p = &s.principals[w];
+            p.spare_tokens[if surface == Surface::Api { 0 } else { 1 }].to_string()
+        });
+        path = path.replace("{id}", &id);
+    }
+    path = path
+        .replace("/institutions/{id}", &format!("/institutions/{a}"))
+        .replace("/information-systems/{id}", &format!("/information-systems/{}", s.system_a))
+        .replace("/systems/{id}", &format!("/systems/{}", s.system_a))
+        .replace("/users/{id}", &format!("/users/{user_target}"));
+    let system = system_input(&format!("S{n}"));
+    let system_json = serde_json::to_value(json!({
+        "code": system.code, "name": system.name, "responsible_person": system.responsible_person,
+        "security_category": "B", "data_classification": "restricted", "rpo_minutes": 60, "rto_minutes": 240,
+        "lifecycle": "production"
+    }))
+    .unwrap();
+    let system_form = vec![
+        ("institution_id", a.to_string()),
+        ("code", format!("P{n}")),
+        ("name", format!("Portāla sistēma {n}")),
+        ("responsible_person", "Jānis Ozols".into()),
+        ("security_category", "B".into()),
+        ("data_classification", "restricted".into()),
+        ("rpo_minutes", "60".into()),
+        ("rto_minutes", "240".into()),
+        ("lifecycle", "production".into()),
+    ];
+    match (case.method.as_str(), case.path) {
+        ("POST", "/api/v1/institutions") => {
+            body = Some(json!({"name": format!("Jauna iestāde {n}"), "short_name": format!("J{n}"), "kind": "recipient"}));
+        }
+        ("PUT", "/api/v1/institutions/{id}") => {
+            body = Some(json!({"name": s.a.name, "short_name": s.a.short_name, "kind": "recipient"}));
+        }
+        ("POST", "/api/v1/institutions/{id}/information-systems") | ("PUT", "/api/v1/information-systems/{id}") => {
+            body = Some(system_json);
+        }
+        ("POST", "/api/v1/users") => {
+            body = Some(json!({"email": format!("new{n}@a.lv"), "display_name": "Jauns", "institution_id": a,
+                "password": "a-long-password-1", "roles": [{"role": "member", "institution_id": a}]}));
+        }
+        ("PUT", "/api/v1/users/{id}") => body = Some(json!({"display_name": format!("Pārdēvēts {n}"), "active": true})),
+        ("POST", "/api/v1/users/{id}/roles") => body = Some(json!({"role": "is_owner", "institution_id": a})),
+        ("POST", "/login") => {
+            // The login form's own CSRF is cookie-bound; see csrf tests.
+            return s.portal(Method::GET, "/login", None, &[]).await;
+        }
+        ("POST", "/mfa") => form = vec![("code", "000000".into()), ("next", "/".into())],
+        ("POST", "/mfa/enrol") => form = vec![("code", "000000".into())],
+        ("POST", "/institutions") => {
+            form = vec![("name", format!("Portāla iestāde {n}")), ("short_name", format!("PI{n}")), ("kind", "recipient".into())];
+        }
+        ("POST", "/institutions/{id}") => {
+            form = vec![("name", s.a.name.clone()), ("short_name", s.a.short_name.clone()), ("kind", "recipient".into())];
+        }
+        ("POST", "/systems") | ("POST", "/systems/{id}") => form = system_form,
+        ("POST", "/users") => {
+            form = vec![
+                ("email", format!("pnew{n}@a.lv")),
+                ("display_name", "Jauns".into()),
+                ("home_institution_id", a.to_string()),
+                ("password", "a-long-password-1".into()),
+                ("role", "member".into()),
+                ("institution_id", a.to_string()),
+            ];
+        }
+        ("POST", "/users/{id}/roles") => form = vec![("role", "is_owner".into()), ("institution_id", a.to_string())],
+        ("POST", "/account/tokens") => form = vec![("name", format!("t{n}")), ("scope", "read".into())],
+        _ => {}
+    }
+    match surface {
+        Surface::Api => s.api(case.method.clone(), &path, who, body).await,
+        Surface::Portal | Surface::Public => s.portal(case.method.clone(), &path, who, &form).await,
+    }
+}
+
+#[tokio::test]
+async fn every_route_has_a_case_for_every_role() {
+    let table = cases();
+    let registered: BTreeSet<(String, String)> =
+        routes::all().list().iter().map(|r| (r.method.to_string(), r.path.to_owned())).collect();
+    let covered: BTreeSet<(String, String)> = table.iter().map(|c| (c.method.to_string(), c.path.to_owned())).collect();
+    let missing: Vec<_> = registered.difference(&covered).collect();
+    let stale: Vec<_> = covered.difference(&registered).collect();
+    assert!(missing.is_empty(), "routes without an authorisation case: {missing:?}");
+    assert!(stale.is_empty(), "cases for routes that do not exist: {stale:?}");
+    for c in &table {
+        for name in c.allowed.iter().chain(c.not_found) {
+            assert!(PRINCIPALS.iter().any(|(p, ..)| p == name), "{} {}: unknown principal {name}", c.method, c.path);
+        }
+    }
+
+    for server in common::servers().await {
+        let label = server.store.label;
+        let surfaces: std::collections::HashMap<(String, &str), Surface> =
+            routes::all().list().iter().map(|r| ((r.method.to_string(), r.path), r.surface)).collect();
+        let mut failures = Vec::new();
+        for c in &table {
+            let surface = surfaces[&(c.method.to_string(), c.path)];
+            // Anonymous first: public routes answer, the rest ask for credentials.
+            let r = exercise(&server, c, surface, None).await;
+            let expected = if surface == Surface::Public { Allowed } else { Unauthenticated };
+            let got = classify(surface, c.path, &r);
+            if got != expected {
+                failures.push(format!("{label} anonymous {} {}: expected {expected:?}, got {got:?} ({})", c.method, c.path, r.status));
+            }
+            for (name, ..) in PRINCIPALS {
+                let expected = if c.allowed.contains(name) {
+                    Allowed
+                } else if c.not_found.contains(name) {
+                    NotFound
+                } else {
+                    Forbidden
+                };
+                let r = exercise(&server, c, surface, Some(name)).await;
+                let got = classify(surface, c.path, &r);
+                if got != expected {
+                    failures.push(format!(
+                        "{label} {name} {} {}: expected {expected:?}, got {got:?} ({} {})",
+                        c.method,
+                        c.path,
+                        r.status,
+                        r.body.chars().take(160).collect::<String>()
+                    ));
+                }
+            }
+        }
+        assert!(failures.is_empty(), "{} authorisation mismatches:\n{}", failures.len(), failures.join("\n"));
+    }
+}
