@@ -18,6 +18,8 @@ use crate::id::Id;
 
 /// Bytes added by [`seal`]: nonce plus GCM tag.
 pub const SEAL_OVERHEAD: usize = NONCE_LEN + 16;
+/// Nonce length (headroom needed by [`MasterKey::seal_prefixed`]).
+pub const NONCE_BYTES: usize = NONCE_LEN;
 
 /// The secret material every operation needs; cheap to clone.
 #[derive(Clone)]
@@ -112,6 +114,31 @@ impl MasterKey {
             .map_err(|_| Error::Crypto("AES-GCM seal failed".into()))?;
         out.extend_from_slice(tag.as_ref());
         Ok(out)
+    }
+
+    /// Seal in place: `buf` holds [`NONCE_LEN`] bytes of headroom followed
+    /// by the plaintext; returns the sealed object without copying the
+    /// plaintext again (blobs are the bulk of all bytes sealed).
+    pub fn seal_prefixed(&self, aad: &[u8], mut buf: Vec<u8>) -> Result<Vec<u8>> {
+        if buf.len() < NONCE_LEN {
+            return Err(Error::InvalidArgument(
+                "seal_prefixed needs nonce headroom".into(),
+            ));
+        }
+        let mut nonce = [0u8; NONCE_LEN];
+        random_fill(&mut nonce)?;
+        buf[..NONCE_LEN].copy_from_slice(&nonce);
+        let tag = self
+            .inner
+            .aead
+            .seal_in_place_separate_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(aad),
+                &mut buf[NONCE_LEN..],
+            )
+            .map_err(|_| Error::Crypto("AES-GCM seal failed".into()))?;
+        buf.extend_from_slice(tag.as_ref());
+        Ok(buf)
     }
 
     /// Open a sealed object. `None` means authentication failed (wrong key,

@@ -7,7 +7,7 @@ use std::cell::RefCell;
 
 use serde::{Deserialize, Serialize};
 
-use crate::crypto::{MasterKey, SEAL_OVERHEAD};
+use crate::crypto::{MasterKey, NONCE_BYTES, SEAL_OVERHEAD};
 use crate::error::{Error, Result};
 use crate::id::Id;
 
@@ -124,6 +124,10 @@ thread_local! {
     static COMPRESSOR: RefCell<Option<(i32, zstd::bulk::Compressor<'static>)>> = const { RefCell::new(None) };
 }
 
+/// Room for the nonce and the encoding byte in front of a blob's payload.
+const HEAD: usize = NONCE_BYTES + 1;
+
+/// Compress behind `HEAD` bytes of headroom, so sealing needs no copy.
 fn zstd_compress(level: i32, data: &[u8]) -> Option<Vec<u8>> {
     COMPRESSOR.with(|c| {
         let mut c = c.borrow_mut();
@@ -131,11 +135,10 @@ fn zstd_compress(level: i32, data: &[u8]) -> Option<Vec<u8>> {
             *c = Some((level, zstd::bulk::Compressor::new(level).ok()?));
         }
         let (_, comp) = c.as_mut()?;
-        // Compressing straight behind the tag byte avoids one more copy.
-        let mut out = vec![0u8; zstd::zstd_safe::compress_bound(data.len()) + 1];
-        out[0] = ZSTD;
-        let n = comp.compress_to_buffer(data, &mut out[1..]).ok()?;
-        out.truncate(n + 1);
+        let mut out = vec![0u8; HEAD + zstd::zstd_safe::compress_bound(data.len()) + 16];
+        let n = comp.compress_to_buffer(data, &mut out[HEAD..]).ok()?;
+        out.truncate(HEAD + n);
+        out[HEAD - 1] = ZSTD;
         Some(out)
     })
 }
@@ -160,27 +163,28 @@ pub fn encode_blob(
     if level != 0 && data.len() >= 128 {
         let sample_ok = if data.len() > 256 * 1024 {
             let s = &data[..64 * 1024];
-            zstd_compress(1, s).is_some_and(|c| worth_it(s.len(), c.len() - 1))
+            zstd_compress(1, s).is_some_and(|c| worth_it(s.len(), c.len() - HEAD))
         } else {
             true
         };
         if sample_ok
             && let Some(c) = zstd_compress(level, data)
-            && worth_it(data.len(), c.len() - 1)
+            && worth_it(data.len(), c.len() - HEAD)
         {
             plain = Some(c);
         }
     }
-    let aad = blob_aad(t, id);
-    match plain {
-        Some(p) => key.seal(&aad, &p),
+    let buf = match plain {
+        Some(p) => p,
         None => {
-            let mut p = Vec::with_capacity(data.len() + 1);
-            p.push(RAW);
+            let mut p = Vec::with_capacity(HEAD + data.len() + 16);
+            p.resize(HEAD, 0);
+            p[HEAD - 1] = RAW;
             p.extend_from_slice(data);
-            key.seal(&aad, &p)
+            p
         }
-    }
+    };
+    key.seal_prefixed(&blob_aad(t, id), buf)
 }
 
 /// Open, decompress and length-check one blob. The AEAD tag covers the
