@@ -7,14 +7,14 @@
 //! `makonis audit verify` somewhere else and pass it back with
 //! `--expect-head`.
 
-use makonis_db::{audit as store, Tx};
+use makonis_db::{Tx, audit as store};
+use makonis_types::InstitutionId;
 use makonis_types::audit::{AuditFilter, AuditRecord};
 use makonis_types::paging::{Page, PageRequest};
-use makonis_types::InstitutionId;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::authz::{authorize, readable_institutions, Action, Kind, Scope};
+use crate::authz::{Action, Kind, Scope, authorize, readable_institutions};
 use crate::{App, OpContext, Result};
 
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -150,19 +150,29 @@ impl App {
                     Some(ChainBreak {
                         seq: expected_seq,
                         kind: BreakKind::Missing,
-                        detail: format!("record {expected_seq} is missing; the next one present is {}", r.seq),
+                        detail: format!(
+                            "record {expected_seq} is missing; the next one present is {}",
+                            r.seq
+                        ),
                     })
                 } else if r.seq < expected_seq {
                     Some(ChainBreak {
                         seq: r.seq,
                         kind: BreakKind::Reordered,
-                        detail: format!("record {} appears after record {}", r.seq, expected_seq - 1),
+                        detail: format!(
+                            "record {} appears after record {}",
+                            r.seq,
+                            expected_seq - 1
+                        ),
                     })
                 } else if record_hash(r) != r.hash {
                     Some(ChainBreak {
                         seq: r.seq,
                         kind: BreakKind::Altered,
-                        detail: format!("record {} does not match its hash: its content was changed", r.seq),
+                        detail: format!(
+                            "record {} does not match its hash: its content was changed",
+                            r.seq
+                        ),
                     })
                 } else if r.prev_hash != prev_hash {
                     Some(ChainBreak {
@@ -211,8 +221,8 @@ impl App {
                 checked,
             ));
         }
-        if let Some(expected) = expect_head {
-            if !expected.eq_ignore_ascii_case(&head_hash) {
+        if let Some(expected) = expect_head
+            && !expected.eq_ignore_ascii_case(&head_hash) {
                 return Ok(report(
                     Some(ChainBreak {
                         seq: head_seq,
@@ -224,7 +234,6 @@ impl App {
                     checked,
                 ));
             }
-        }
         Ok(report(None, checked))
     }
 

@@ -9,8 +9,8 @@
 //! calling the same function, so MFA enforcement and session handling stay
 //! in one place.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Duration, Utc};
@@ -25,14 +25,17 @@ use subtle::ConstantTimeEq;
 use totp_rs::{Algorithm, TOTP};
 
 use crate::audit::{self, Change};
-use crate::{now, Actor, App, Error, OpContext, Result};
+use crate::{Actor, App, Error, OpContext, Result, now};
 
 /// How the person proved who they are before the second factor.
 #[derive(Debug, Clone)]
 pub enum FirstFactor {
     Password,
     /// Reserved for OpenID Connect: the verified issuer and subject.
-    Oidc { issuer: String, subject: String },
+    Oidc {
+        issuer: String,
+        subject: String,
+    },
 }
 
 /// What a fresh or resumed session still needs.
@@ -83,7 +86,11 @@ pub fn hash_password(password: &str) -> Result<String> {
 
 fn verify_password(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash)
-        .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
         .unwrap_or(false)
 }
 
@@ -118,8 +125,16 @@ pub fn secret_hash(secret: &str) -> String {
 }
 
 fn totp_for(secret: Vec<u8>, issuer: &str, account: &str) -> Result<TOTP> {
-    TOTP::new(Algorithm::SHA1, 6, 1, 30, secret, Some(issuer.to_owned()), account.to_owned())
-        .map_err(Error::internal)
+    TOTP::new(
+        Algorithm::SHA1,
+        6,
+        1,
+        30,
+        secret,
+        Some(issuer.to_owned()),
+        account.to_owned(),
+    )
+    .map_err(Error::internal)
 }
 
 /// The time step a code matches (within one step of clock drift), if any.
@@ -152,7 +167,9 @@ fn wrong_code() -> Error {
 impl App {
     fn throttle_check(counter: Option<&throttle::Counter>, at: DateTime<Utc>) -> Result<()> {
         if let Some(until) = counter.and_then(|c| c.locked_until).filter(|u| *u > at) {
-            return Err(Error::TooManyRequests { retry_after_secs: (until - at).num_seconds().max(1) });
+            return Err(Error::TooManyRequests {
+                retry_after_secs: (until - at).num_seconds().max(1),
+            });
         }
         Ok(())
     }
@@ -162,13 +179,19 @@ impl App {
         let at = now();
         let mut tx = self.datastore().begin().await?;
         let config = self.config();
-        let mut counter = throttle::get(&mut tx, key).await?.unwrap_or(throttle::Counter {
-            failures: 0,
-            window_start: at,
-            locked_until: None,
-        });
+        let mut counter = throttle::get(&mut tx, key)
+            .await?
+            .unwrap_or(throttle::Counter {
+                failures: 0,
+                window_start: at,
+                locked_until: None,
+            });
         if at - counter.window_start > config.throttle_window {
-            counter = throttle::Counter { failures: 0, window_start: at, locked_until: None };
+            counter = throttle::Counter {
+                failures: 0,
+                window_start: at,
+                locked_until: None,
+            };
         }
         counter.failures += 1;
         let locks = counter.failures >= max;
@@ -229,27 +252,43 @@ impl App {
             Some(c) if password_ok && c.user.active && c.password_hash.is_some() => c,
             _ => {
                 tracing::info!(%email, %client_address, "failed login");
-                let locked = self.throttle_fail(&account_key, self.config().max_failures_per_account).await?;
-                self.throttle_fail(&address_key, self.config().max_failures_per_address).await?;
+                let locked = self
+                    .throttle_fail(&account_key, self.config().max_failures_per_account)
+                    .await?;
+                self.throttle_fail(&address_key, self.config().max_failures_per_address)
+                    .await?;
                 if locked {
-                    self.audit_security_event(request_id, "user.login_locked", &email).await?;
+                    self.audit_security_event(request_id, "user.login_locked", &email)
+                        .await?;
                 }
-                return Err(Error::invalid(FieldError::new(
-                    "password",
-                    "invalid",
-                    "the e-mail address or the password is wrong",
-                )
-                .with_param("reason", "credentials")));
+                return Err(Error::invalid(
+                    FieldError::new(
+                        "password",
+                        "invalid",
+                        "the e-mail address or the password is wrong",
+                    )
+                    .with_param("reason", "credentials"),
+                ));
             }
         };
         let mut tx = self.datastore().begin().await?;
         throttle::clear(&mut tx, &account_key).await?;
         commit(tx).await?;
-        self.start_session(request_id, credentials.user, credentials.totp_secret.is_some(), FirstFactor::Password)
-            .await
+        self.start_session(
+            request_id,
+            credentials.user,
+            credentials.totp_secret.is_some(),
+            FirstFactor::Password,
+        )
+        .await
     }
 
-    async fn audit_security_event(&self, request_id: &str, action: &str, subject: &str) -> Result<()> {
+    async fn audit_security_event(
+        &self,
+        request_id: &str,
+        action: &str,
+        subject: &str,
+    ) -> Result<()> {
         let mut tx = self.datastore().begin().await?;
         audit::append(
             &mut tx,
@@ -292,7 +331,11 @@ impl App {
             expires_at: at + self.config().session_idle,
         };
         let ctx = OpContext {
-            actor: Actor::User { user: user.clone(), roles: roles.clone(), token_scope: None },
+            actor: Actor::User {
+                user: user.clone(),
+                roles: roles.clone(),
+                token_scope: None,
+            },
             request_id: request_id.to_owned(),
         };
         let mut tx = self.datastore().begin().await?;
@@ -320,7 +363,12 @@ impl App {
         let stage = stage_of(&record, has_totp, &roles);
         Ok(NewSession {
             token,
-            view: SessionView { stage, user, csrf_token: record.csrf_token, ctx },
+            view: SessionView {
+                stage,
+                user,
+                csrf_token: record.csrf_token,
+                ctx,
+            },
         })
     }
 
@@ -360,7 +408,11 @@ impl App {
             stage,
             csrf_token: record.csrf_token,
             ctx: OpContext {
-                actor: Actor::User { user: credentials.user.clone(), roles, token_scope: None },
+                actor: Actor::User {
+                    user: credentials.user.clone(),
+                    roles,
+                    token_scope: None,
+                },
                 request_id: request_id.to_owned(),
             },
             user: credentials.user,
@@ -368,26 +420,42 @@ impl App {
     }
 
     /// Completes the second factor with a TOTP code or a recovery code.
-    pub async fn verify_second_factor(&self, token: &str, request_id: &str, code: &str) -> Result<()> {
+    pub async fn verify_second_factor(
+        &self,
+        token: &str,
+        request_id: &str,
+        code: &str,
+    ) -> Result<()> {
         let view = self.resolve_session(token, request_id).await?;
         if view.stage != Stage::NeedsMfa {
-            return Err(Error::Conflict { message: "this session needs no second factor now".into() });
+            return Err(Error::Conflict {
+                message: "this session needs no second factor now".into(),
+            });
         }
         let user = view.user.id;
         let account_key = format!("account:{}", view.user.email);
         {
             let mut conn = self.datastore().conn().await?;
-            Self::throttle_check(throttle::get(&mut conn, &account_key).await?.as_ref(), now())?;
+            Self::throttle_check(
+                throttle::get(&mut conn, &account_key).await?.as_ref(),
+                now(),
+            )?;
         }
         let credentials = {
             let mut conn = self.datastore().conn().await?;
-            users::credentials(&mut conn, user).await?.ok_or(Error::Unauthenticated)?
+            users::credentials(&mut conn, user)
+                .await?
+                .ok_or(Error::Unauthenticated)?
         };
         let sealed = credentials.totp_secret.ok_or(Error::Unauthenticated)?;
         let secret = self
             .secrets()
             .open(&totp_context(user), &sealed)
-            .ok_or_else(|| Error::internal(format!("TOTP secret of {user} does not open with the master key")))?;
+            .ok_or_else(|| {
+                Error::internal(format!(
+                    "TOTP secret of {user} does not open with the master key"
+                ))
+            })?;
         let totp = totp_for(secret, &self.config().totp_issuer, &view.user.email)?;
         let mut tx = self.datastore().begin().await?;
         let accepted = match matching_step(&totp, code, now()) {
@@ -395,12 +463,14 @@ impl App {
             None => {
                 let normalised = code.trim().to_lowercase();
                 normalised.len() > 6
-                    && users::use_recovery_code(&mut tx, user, &secret_hash(&normalised), now()).await?
+                    && users::use_recovery_code(&mut tx, user, &secret_hash(&normalised), now())
+                        .await?
             }
         };
         if !accepted {
             drop(tx);
-            self.throttle_fail(&account_key, self.config().max_failures_per_account).await?;
+            self.throttle_fail(&account_key, self.config().max_failures_per_account)
+                .await?;
             return Err(wrong_code());
         }
         session::mark_mfa_verified(&mut tx, &secret_hash(token)).await?;
@@ -427,12 +497,21 @@ impl App {
         let sealed = self.secrets().seal(&totp_context(view.user.id), &secret);
         users::set_totp_pending(&mut tx, view.user.id, Some(&sealed)).await?;
         commit(tx).await?;
-        Ok(Enrolment { secret: totp.get_secret_base32(), otpauth_url: url, qr_svg })
+        Ok(Enrolment {
+            secret: totp.get_secret_base32(),
+            otpauth_url: url,
+            qr_svg,
+        })
     }
 
     /// Confirms enrolment with a code from the new secret; returns the
     /// recovery codes, shown once.
-    pub async fn finish_totp_enrolment(&self, token: &str, request_id: &str, code: &str) -> Result<Vec<String>> {
+    pub async fn finish_totp_enrolment(
+        &self,
+        token: &str,
+        request_id: &str,
+        code: &str,
+    ) -> Result<Vec<String>> {
         let view = self.resolve_session(token, request_id).await?;
         if view.stage == Stage::NeedsMfa {
             return Err(Error::Unauthenticated);
@@ -440,10 +519,14 @@ impl App {
         let user = view.user.id;
         let credentials = {
             let mut conn = self.datastore().conn().await?;
-            users::credentials(&mut conn, user).await?.ok_or(Error::Unauthenticated)?
+            users::credentials(&mut conn, user)
+                .await?
+                .ok_or(Error::Unauthenticated)?
         };
         let Some(pending) = credentials.totp_pending_secret else {
-            return Err(Error::Conflict { message: "start the enrolment again: no secret is pending".into() });
+            return Err(Error::Conflict {
+                message: "start the enrolment again: no secret is pending".into(),
+            });
         };
         let secret = self
             .secrets()
@@ -468,8 +551,12 @@ impl App {
                 target_kind: "user",
                 target_id: user.to_string(),
                 target_institution: view.user.institution_id,
-                before: Some(serde_json::json!({ "mfa_enabled": credentials.totp_secret.is_some() })),
-                after: Some(serde_json::json!({ "mfa_enabled": true, "recovery_codes": codes.len() })),
+                before: Some(
+                    serde_json::json!({ "mfa_enabled": credentials.totp_secret.is_some() }),
+                ),
+                after: Some(
+                    serde_json::json!({ "mfa_enabled": true, "recovery_codes": codes.len() }),
+                ),
             },
         )
         .await?;
@@ -485,7 +572,11 @@ impl App {
     }
 
     /// Resolves an `Authorization: Bearer` token into an operation context.
-    pub async fn authenticate_api_token(&self, secret: &str, request_id: &str) -> Result<OpContext> {
+    pub async fn authenticate_api_token(
+        &self,
+        secret: &str,
+        request_id: &str,
+    ) -> Result<OpContext> {
         let at = now();
         let mut conn = self.datastore().conn().await?;
         let token = tokens::find_by_hash(&mut conn, &secret_hash(secret))
@@ -498,24 +589,41 @@ impl App {
             .ok_or(Error::Unauthenticated)?;
         let roles = role::for_user(&mut conn, user.id).await?;
         drop(conn);
-        if token.last_used_at.is_none_or(|t| at - t > Duration::minutes(5)) {
+        if token
+            .last_used_at
+            .is_none_or(|t| at - t > Duration::minutes(5))
+        {
             let mut tx = self.datastore().begin().await?;
             tokens::touch(&mut tx, token.id, at).await?;
             commit(tx).await?;
         }
         Ok(OpContext {
-            actor: Actor::User { user, roles, token_scope: Some(token.scope) },
+            actor: Actor::User {
+                user,
+                roles,
+                token_scope: Some(token.scope),
+            },
             request_id: request_id.to_owned(),
         })
     }
 
     /// Creates an API token for the calling user; the secret is returned
     /// once. Tokens cannot mint tokens: that takes a portal session.
-    pub async fn create_api_token(&self, ctx: &OpContext, input: &NewApiTokenInput) -> Result<CreatedApiToken> {
+    pub async fn create_api_token(
+        &self,
+        ctx: &OpContext,
+        input: &NewApiTokenInput,
+    ) -> Result<CreatedApiToken> {
         let user = match &ctx.actor {
-            Actor::User { user, token_scope: None, .. } => user.clone(),
+            Actor::User {
+                user,
+                token_scope: None,
+                ..
+            } => user.clone(),
             Actor::User { .. } => {
-                return Err(Error::forbidden("API tokens can only be created from a signed-in portal session"));
+                return Err(Error::forbidden(
+                    "API tokens can only be created from a signed-in portal session",
+                ));
             }
             _ => return Err(Error::Unauthenticated),
         };
@@ -565,7 +673,13 @@ impl App {
     /// Revokes one of the caller's own tokens.
     pub async fn revoke_api_token(&self, ctx: &OpContext, id: ApiTokenId) -> Result<()> {
         let user = ctx.user().ok_or(Error::Unauthenticated)?.clone();
-        if matches!(ctx.actor, Actor::User { token_scope: Some(TokenScope::Read), .. }) {
+        if matches!(
+            ctx.actor,
+            Actor::User {
+                token_scope: Some(TokenScope::Read),
+                ..
+            }
+        ) {
             return Err(Error::forbidden("this API token is read-only"));
         }
         let mut tx = self.datastore().begin().await?;
@@ -573,10 +687,14 @@ impl App {
             .await?
             .filter(|t| t.user_id == user.id)
             .ok_or(Error::NotFound { kind: "API token" })?;
-        tokens::revoke(&mut tx, id, now()).await.map_err(|e| match e {
-            makonis_db::Error::NotFound => Error::Conflict { message: "the token is already revoked".into() },
-            other => other.into(),
-        })?;
+        tokens::revoke(&mut tx, id, now())
+            .await
+            .map_err(|e| match e {
+                makonis_db::Error::NotFound => Error::Conflict {
+                    message: "the token is already revoked".into(),
+                },
+                other => other.into(),
+            })?;
         audit::append(
             &mut tx,
             ctx,
@@ -609,14 +727,18 @@ fn stage_of(record: &session::Session, has_totp: bool, roles: &[RoleAssignment])
 
 /// `xxxx-xxxx-xxxx` in lower-case base32: 60 bits, easy to type.
 fn recovery_code() -> String {
-    let raw = data_encoding::BASE32_NOPAD.encode(&random_bytes::<8>()).to_lowercase();
+    let raw = data_encoding::BASE32_NOPAD
+        .encode(&random_bytes::<8>())
+        .to_lowercase();
     format!("{}-{}-{}", &raw[0..4], &raw[4..8], &raw[8..12])
 }
 
 /// Generates the current TOTP code for a base32 secret; used by tests and
 /// by the demo's printed instructions.
 pub fn current_totp_code(secret_base32: &str) -> Option<String> {
-    let secret = totp_rs::Secret::Encoded(secret_base32.to_owned()).to_bytes().ok()?;
+    let secret = totp_rs::Secret::Encoded(secret_base32.to_owned())
+        .to_bytes()
+        .ok()?;
     let totp = TOTP::new(Algorithm::SHA1, 6, 1, 30, secret, None, String::new()).ok()?;
     totp.generate_current().ok()
 }

@@ -12,9 +12,9 @@
 //! "not found", so one tenant cannot probe for another's records; when they
 //! may read it but not change it, the answer is "forbidden".
 
+use makonis_types::InstitutionId;
 use makonis_types::roles::Role;
 use makonis_types::token::TokenScope;
-use makonis_types::InstitutionId;
 
 use crate::{Actor, Error, OpContext, Result};
 
@@ -61,7 +61,9 @@ fn grants(role: Role, action: Action, kind: Kind) -> bool {
         Role::PlatformAdmin => true,
         Role::Broker => action == Read && matches!(kind, Institutions | InformationSystems | Users),
         Role::Auditor | Role::SecurityOfficer => action == Read,
-        Role::EmbassyCustodian => action == Read && matches!(kind, Institutions | InformationSystems),
+        Role::EmbassyCustodian => {
+            action == Read && matches!(kind, Institutions | InformationSystems)
+        }
         Role::InstitutionAdmin => match kind {
             Institutions => matches!(action, Read | Update),
             InformationSystems => matches!(action, Read | Create | Update),
@@ -84,7 +86,10 @@ pub fn can(ctx: &OpContext, action: Action, kind: Kind, scope: Scope) -> bool {
     let roles = match &ctx.actor {
         Actor::Anonymous => return false,
         Actor::System => return true,
-        Actor::User { token_scope: Some(TokenScope::Read), .. } if action != Action::Read => return false,
+        Actor::User {
+            token_scope: Some(TokenScope::Read),
+            ..
+        } if action != Action::Read => return false,
         Actor::User { roles, .. } => roles,
     };
     let platform_grant = roles
@@ -93,7 +98,9 @@ pub fn can(ctx: &OpContext, action: Action, kind: Kind, scope: Scope) -> bool {
     if platform_grant {
         return true;
     }
-    let Scope::Institution(institution) = scope else { return false };
+    let Scope::Institution(institution) = scope else {
+        return false;
+    };
     if roles
         .iter()
         .any(|r| r.institution_id == Some(institution) && grants(r.role, action, kind))
@@ -115,11 +122,13 @@ pub fn authorize(ctx: &OpContext, action: Action, kind: Kind, scope: Scope) -> R
     if can(ctx, action, kind, scope) {
         return Ok(());
     }
-    if let Actor::User { token_scope: Some(TokenScope::Read), .. } = ctx.actor {
-        if can(&without_token_limit(ctx), action, kind, scope) {
+    if let Actor::User {
+        token_scope: Some(TokenScope::Read),
+        ..
+    } = ctx.actor
+        && can(&without_token_limit(ctx), action, kind, scope) {
             return Err(Error::forbidden("this API token is read-only"));
         }
-    }
     let visible = match scope {
         Scope::Platform => true,
         Scope::Institution(_) => can(ctx, Action::Read, kind, scope),
@@ -192,7 +201,14 @@ mod tests {
                 institution_id: *inst,
             })
             .collect();
-        OpContext { actor: Actor::User { user, roles, token_scope: None }, request_id: "t".into() }
+        OpContext {
+            actor: Actor::User {
+                user,
+                roles,
+                token_scope: None,
+            },
+            request_id: "t".into(),
+        }
     }
 
     #[test]
@@ -200,29 +216,63 @@ mod tests {
         let mine = InstitutionId::new();
         let other = InstitutionId::new();
         let admin = ctx_with(&[(Role::InstitutionAdmin, Some(mine))], Some(mine));
-        assert!(authorize(&admin, Action::Create, Kind::InformationSystems, Scope::Institution(mine)).is_ok());
+        assert!(
+            authorize(
+                &admin,
+                Action::Create,
+                Kind::InformationSystems,
+                Scope::Institution(mine)
+            )
+            .is_ok()
+        );
         assert!(matches!(
-            authorize(&admin, Action::Read, Kind::InformationSystems, Scope::Institution(other)),
+            authorize(
+                &admin,
+                Action::Read,
+                Kind::InformationSystems,
+                Scope::Institution(other)
+            ),
             Err(Error::NotFound { .. })
         ));
         assert!(matches!(
             authorize(&admin, Action::Create, Kind::Institutions, Scope::Platform),
             Err(Error::Forbidden { .. })
         ));
-        assert_eq!(readable_institutions(&admin, Kind::InformationSystems).unwrap(), Some(vec![mine]));
+        assert_eq!(
+            readable_institutions(&admin, Kind::InformationSystems).unwrap(),
+            Some(vec![mine])
+        );
     }
 
     #[test]
     fn members_read_but_do_not_write() {
         let mine = InstitutionId::new();
         let member = ctx_with(&[(Role::Member, Some(mine))], Some(mine));
-        assert!(authorize(&member, Action::Read, Kind::InformationSystems, Scope::Institution(mine)).is_ok());
+        assert!(
+            authorize(
+                &member,
+                Action::Read,
+                Kind::InformationSystems,
+                Scope::Institution(mine)
+            )
+            .is_ok()
+        );
         assert!(matches!(
-            authorize(&member, Action::Update, Kind::InformationSystems, Scope::Institution(mine)),
+            authorize(
+                &member,
+                Action::Update,
+                Kind::InformationSystems,
+                Scope::Institution(mine)
+            ),
             Err(Error::Forbidden { .. })
         ));
         assert!(matches!(
-            authorize(&member, Action::Read, Kind::AuditLog, Scope::Institution(mine)),
+            authorize(
+                &member,
+                Action::Read,
+                Kind::AuditLog,
+                Scope::Institution(mine)
+            ),
             Err(Error::NotFound { .. })
         ));
     }
@@ -232,9 +282,18 @@ mod tests {
         let anywhere = Scope::Institution(InstitutionId::new());
         for role in [Role::Broker, Role::Auditor, Role::SecurityOfficer] {
             let ctx = ctx_with(&[(role, None)], None);
-            assert!(can(&ctx, Action::Read, Kind::InformationSystems, anywhere), "{role}");
-            assert!(!can(&ctx, Action::Update, Kind::InformationSystems, anywhere), "{role}");
-            assert_eq!(readable_institutions(&ctx, Kind::InformationSystems).unwrap(), None);
+            assert!(
+                can(&ctx, Action::Read, Kind::InformationSystems, anywhere),
+                "{role}"
+            );
+            assert!(
+                !can(&ctx, Action::Update, Kind::InformationSystems, anywhere),
+                "{role}"
+            );
+            assert_eq!(
+                readable_institutions(&ctx, Kind::InformationSystems).unwrap(),
+                None
+            );
         }
         let broker = ctx_with(&[(Role::Broker, None)], None);
         assert!(!can(&broker, Action::Read, Kind::AuditLog, Scope::Platform));
@@ -247,9 +306,23 @@ mod tests {
         if let Actor::User { token_scope, .. } = &mut ctx.actor {
             *token_scope = Some(TokenScope::Read);
         }
-        let err = authorize(&ctx, Action::Update, Kind::InformationSystems, Scope::Institution(mine)).unwrap_err();
+        let err = authorize(
+            &ctx,
+            Action::Update,
+            Kind::InformationSystems,
+            Scope::Institution(mine),
+        )
+        .unwrap_err();
         assert!(matches!(err, Error::Forbidden { ref message } if message.contains("read-only")));
-        assert!(authorize(&ctx, Action::Read, Kind::InformationSystems, Scope::Institution(mine)).is_ok());
+        assert!(
+            authorize(
+                &ctx,
+                Action::Read,
+                Kind::InformationSystems,
+                Scope::Institution(mine)
+            )
+            .is_ok()
+        );
     }
 
     #[test]

@@ -1,9 +1,9 @@
 //! Who is asking. An [`OpContext`] travels with every call into `app`.
 
+use makonis_types::InstitutionId;
 use makonis_types::roles::{Role, RoleAssignment};
 use makonis_types::token::TokenScope;
 use makonis_types::user::User;
-use makonis_types::InstitutionId;
 
 #[derive(Debug, Clone)]
 pub enum Actor {
@@ -30,11 +30,17 @@ pub struct OpContext {
 
 impl OpContext {
     pub fn anonymous(request_id: impl Into<String>) -> Self {
-        Self { actor: Actor::Anonymous, request_id: request_id.into() }
+        Self {
+            actor: Actor::Anonymous,
+            request_id: request_id.into(),
+        }
     }
 
     pub fn system(request_id: impl Into<String>) -> Self {
-        Self { actor: Actor::System, request_id: request_id.into() }
+        Self {
+            actor: Actor::System,
+            request_id: request_id.into(),
+        }
     }
 
     pub fn user(&self) -> Option<&User> {
@@ -53,17 +59,25 @@ impl OpContext {
 
     /// True if the actor holds `role` platform-wide.
     pub fn has_platform_role(&self, role: Role) -> bool {
-        self.roles().iter().any(|r| r.role == role && r.institution_id.is_none())
+        self.roles()
+            .iter()
+            .any(|r| r.role == role && r.institution_id.is_none())
     }
 
     /// True if the actor holds `role` within `institution`.
     pub fn has_institution_role(&self, role: Role, institution: InstitutionId) -> bool {
-        self.roles().iter().any(|r| r.role == role && r.institution_id == Some(institution))
+        self.roles()
+            .iter()
+            .any(|r| r.role == role && r.institution_id == Some(institution))
     }
 
     /// Institutions in which the actor holds any role, plus their home one.
     pub fn institutions(&self) -> Vec<InstitutionId> {
-        let mut ids: Vec<InstitutionId> = self.roles().iter().filter_map(|r| r.institution_id).collect();
+        let mut ids: Vec<InstitutionId> = self
+            .roles()
+            .iter()
+            .filter_map(|r| r.institution_id)
+            .collect();
         if let Some(home) = self.user().and_then(|u| u.institution_id) {
             ids.push(home);
         }

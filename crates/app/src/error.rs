@@ -34,7 +34,9 @@ pub enum Error {
 
 impl Error {
     pub fn forbidden(message: impl Into<String>) -> Self {
-        Error::Forbidden { message: message.into() }
+        Error::Forbidden {
+            message: message.into(),
+        }
     }
 
     pub fn invalid(error: FieldError) -> Self {
@@ -42,7 +44,9 @@ impl Error {
     }
 
     pub fn internal(detail: impl std::fmt::Display) -> Self {
-        Error::Internal { detail: detail.to_string() }
+        Error::Internal {
+            detail: detail.to_string(),
+        }
     }
 }
 
@@ -64,7 +68,9 @@ impl From<makonis_db::Error> for Error {
                 message: "a referenced record does not exist".into(),
             },
             makonis_db::Error::NotFound => Error::NotFound { kind: "record" },
-            other => Error::Internal { detail: other.to_string() },
+            other => Error::Internal {
+                detail: other.to_string(),
+            },
         }
     }
 }

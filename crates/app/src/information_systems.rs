@@ -8,8 +8,8 @@ use makonis_types::paging::{Page, PageRequest};
 use makonis_types::{FieldError, InformationSystemId, InstitutionId};
 
 use crate::audit::{self, Change};
-use crate::authz::{authorize, readable_institutions, Action, Kind, Scope};
-use crate::{now, App, Error, OpContext, Result};
+use crate::authz::{Action, Kind, Scope, authorize, readable_institutions};
+use crate::{App, Error, OpContext, Result, now};
 
 impl App {
     pub async fn create_information_system(
@@ -18,15 +18,22 @@ impl App {
         institution_id: InstitutionId,
         input: &InformationSystemInput,
     ) -> Result<InformationSystem> {
-        authorize(ctx, Action::Create, Kind::InformationSystems, Scope::Institution(institution_id))?;
+        authorize(
+            ctx,
+            Action::Create,
+            Kind::InformationSystems,
+            Scope::Institution(institution_id),
+        )?;
         let valid = input.validate()?;
         if valid.lifecycle == Lifecycle::Archived {
-            return Err(Error::invalid(FieldError::new(
-                "lifecycle",
-                "invalid",
-                "a new information system cannot start archived",
-            )
-            .with_param("reason", "archived_new")));
+            return Err(Error::invalid(
+                FieldError::new(
+                    "lifecycle",
+                    "invalid",
+                    "a new information system cannot start archived",
+                )
+                .with_param("reason", "archived_new"),
+            ));
         }
         let mut tx = self.datastore().begin().await?;
         if institution::get(&mut tx, institution_id).await?.is_none() {
@@ -65,10 +72,15 @@ impl App {
         // Refuse the anonymous before touching storage.
         readable_institutions(ctx, Kind::InformationSystems)?;
         let mut conn = self.datastore().conn().await?;
-        let system = store::get(&mut conn, id)
-            .await?
-            .ok_or(Error::NotFound { kind: "information system" })?;
-        authorize(ctx, Action::Read, Kind::InformationSystems, Scope::Institution(system.institution_id))?;
+        let system = store::get(&mut conn, id).await?.ok_or(Error::NotFound {
+            kind: "information system",
+        })?;
+        authorize(
+            ctx,
+            Action::Read,
+            Kind::InformationSystems,
+            Scope::Institution(system.institution_id),
+        )?;
         Ok(system)
     }
 
@@ -91,10 +103,15 @@ impl App {
     ) -> Result<InformationSystem> {
         readable_institutions(ctx, Kind::InformationSystems)?;
         let mut tx = self.datastore().begin().await?;
-        let before = store::get(&mut tx, id)
-            .await?
-            .ok_or(Error::NotFound { kind: "information system" })?;
-        authorize(ctx, Action::Update, Kind::InformationSystems, Scope::Institution(before.institution_id))?;
+        let before = store::get(&mut tx, id).await?.ok_or(Error::NotFound {
+            kind: "information system",
+        })?;
+        authorize(
+            ctx,
+            Action::Update,
+            Kind::InformationSystems,
+            Scope::Institution(before.institution_id),
+        )?;
         let valid = input.validate()?;
         let after = store::update(&mut tx, id, &valid, now()).await?;
         audit::append(

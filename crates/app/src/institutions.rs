@@ -1,16 +1,20 @@
 //! Institutions: the tenants (REQUIREMENTS FED-8, REG-1).
 
 use makonis_db::{commit, institution as store};
+use makonis_types::InstitutionId;
 use makonis_types::institution::{Institution, InstitutionInput};
 use makonis_types::paging::{Page, PageRequest};
-use makonis_types::InstitutionId;
 
 use crate::audit::{self, Change};
-use crate::authz::{authorize, readable_institutions, Action, Kind, Scope};
-use crate::{now, App, Error, OpContext, Result};
+use crate::authz::{Action, Kind, Scope, authorize, readable_institutions};
+use crate::{App, Error, OpContext, Result, now};
 
 impl App {
-    pub async fn create_institution(&self, ctx: &OpContext, input: &InstitutionInput) -> Result<Institution> {
+    pub async fn create_institution(
+        &self,
+        ctx: &OpContext,
+        input: &InstitutionInput,
+    ) -> Result<Institution> {
         authorize(ctx, Action::Create, Kind::Institutions, Scope::Platform)?;
         let valid = input.validate()?;
         let mut tx = self.datastore().begin().await?;
@@ -34,9 +38,16 @@ impl App {
     }
 
     pub async fn get_institution(&self, ctx: &OpContext, id: InstitutionId) -> Result<Institution> {
-        authorize(ctx, Action::Read, Kind::Institutions, Scope::Institution(id))?;
+        authorize(
+            ctx,
+            Action::Read,
+            Kind::Institutions,
+            Scope::Institution(id),
+        )?;
         let mut conn = self.datastore().conn().await?;
-        store::get(&mut conn, id).await?.ok_or(Error::NotFound { kind: "institution" })
+        store::get(&mut conn, id).await?.ok_or(Error::NotFound {
+            kind: "institution",
+        })
     }
 
     pub async fn list_institutions(
@@ -56,14 +67,23 @@ impl App {
         id: InstitutionId,
         input: &InstitutionInput,
     ) -> Result<Institution> {
-        authorize(ctx, Action::Update, Kind::Institutions, Scope::Institution(id))?;
+        authorize(
+            ctx,
+            Action::Update,
+            Kind::Institutions,
+            Scope::Institution(id),
+        )?;
         let valid = input.validate()?;
         let mut tx = self.datastore().begin().await?;
-        let before = store::get(&mut tx, id).await?.ok_or(Error::NotFound { kind: "institution" })?;
+        let before = store::get(&mut tx, id).await?.ok_or(Error::NotFound {
+            kind: "institution",
+        })?;
         if before.kind != valid.kind
             && !crate::authz::can(ctx, Action::Create, Kind::Institutions, Scope::Platform)
         {
-            return Err(Error::forbidden("only platform administrators change an institution's kind"));
+            return Err(Error::forbidden(
+                "only platform administrators change an institution's kind",
+            ));
         }
         let after = store::update(&mut tx, id, &valid, now()).await?;
         audit::append(

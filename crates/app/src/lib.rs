@@ -66,13 +66,21 @@ struct AppInner {
 
 impl std::fmt::Debug for App {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("App").field("backend", &self.inner.datastore.backend()).finish()
+        f.debug_struct("App")
+            .field("backend", &self.inner.datastore.backend())
+            .finish()
     }
 }
 
 impl App {
     pub fn new(datastore: Datastore, secrets: secrets::SecretBox, config: AppConfig) -> Self {
-        Self { inner: Arc::new(AppInner { datastore, secrets, config }) }
+        Self {
+            inner: Arc::new(AppInner {
+                datastore,
+                secrets,
+                config,
+            }),
+        }
     }
 
     pub fn datastore(&self) -> &Datastore {
@@ -89,10 +97,14 @@ impl App {
 
     /// Readiness: the database answers.
     pub async fn ready(&self) -> Result<()> {
-        self.inner.datastore.ping().await.map_err(|e| Error::Unavailable {
-            message: "the database does not answer".into(),
-            detail: e.to_string(),
-        })
+        self.inner
+            .datastore
+            .ping()
+            .await
+            .map_err(|e| Error::Unavailable {
+                message: "the database does not answer".into(),
+                detail: e.to_string(),
+            })
     }
 }
 

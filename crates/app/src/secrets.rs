@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
+use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD_NO_PAD;
@@ -27,7 +27,10 @@ impl std::fmt::Debug for SecretBox {
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
     #[error("master key file {path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("master key {origin} must be 64 hexadecimal digits (32 bytes)")]
     Malformed { origin: String },
 }
@@ -35,21 +38,27 @@ pub enum KeyError {
 impl SecretBox {
     pub fn from_bytes(bytes: &[u8; 32]) -> Self {
         let key = UnboundKey::new(&AES_256_GCM, bytes).expect("32-byte AES key");
-        Self { key: LessSafeKey::new(key) }
+        Self {
+            key: LessSafeKey::new(key),
+        }
     }
 
     pub fn from_hex(hex_key: &str, origin: &str) -> Result<Self, KeyError> {
         let bytes: [u8; 32] = hex::decode(hex_key.trim())
             .ok()
             .and_then(|b| b.try_into().ok())
-            .ok_or_else(|| KeyError::Malformed { origin: origin.to_owned() })?;
+            .ok_or_else(|| KeyError::Malformed {
+                origin: origin.to_owned(),
+            })?;
         Ok(Self::from_bytes(&bytes))
     }
 
     /// A fresh random key, for tests.
     pub fn random() -> Self {
         let mut bytes = [0u8; 32];
-        SystemRandom::new().fill(&mut bytes).expect("system randomness");
+        SystemRandom::new()
+            .fill(&mut bytes)
+            .expect("system randomness");
         Self::from_bytes(&bytes)
     }
 
@@ -59,12 +68,17 @@ impl SecretBox {
         if let Ok(hex_key) = std::env::var("MAKONIS_MASTER_KEY") {
             return Self::from_hex(&hex_key, "in MAKONIS_MASTER_KEY");
         }
-        let io = |source| KeyError::Io { path: path.display().to_string(), source };
+        let io = |source| KeyError::Io {
+            path: path.display().to_string(),
+            source,
+        };
         match std::fs::read_to_string(path) {
             Ok(text) => Self::from_hex(&text, &format!("file {}", path.display())),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let mut bytes = [0u8; 32];
-                SystemRandom::new().fill(&mut bytes).expect("system randomness");
+                SystemRandom::new()
+                    .fill(&mut bytes)
+                    .expect("system randomness");
                 write_private(path, hex::encode(bytes).as_bytes()).map_err(io)?;
                 Ok(Self::from_bytes(&bytes))
             }
@@ -74,7 +88,9 @@ impl SecretBox {
 
     pub fn seal(&self, context: &str, plaintext: &[u8]) -> String {
         let mut nonce = [0u8; NONCE_LEN];
-        SystemRandom::new().fill(&mut nonce).expect("system randomness");
+        SystemRandom::new()
+            .fill(&mut nonce)
+            .expect("system randomness");
         let mut buffer = plaintext.to_vec();
         self.key
             .seal_in_place_append_tag(
@@ -124,9 +140,16 @@ mod tests {
         let secrets = SecretBox::random();
         let sealed = secrets.seal("totp:1", b"JBSWY3DPEHPK3PXP");
         assert!(!sealed.contains("JBSW"));
-        assert_eq!(secrets.open("totp:1", &sealed).unwrap(), b"JBSWY3DPEHPK3PXP");
+        assert_eq!(
+            secrets.open("totp:1", &sealed).unwrap(),
+            b"JBSWY3DPEHPK3PXP"
+        );
         assert_eq!(secrets.open("totp:2", &sealed), None, "context must bind");
-        assert_eq!(SecretBox::random().open("totp:1", &sealed), None, "other key must fail");
+        assert_eq!(
+            SecretBox::random().open("totp:1", &sealed),
+            None,
+            "other key must fail"
+        );
         let mut tampered = sealed.clone();
         tampered.replace_range(10..11, if &sealed[10..11] == "A" { "B" } else { "A" });
         assert_eq!(secrets.open("totp:1", &tampered), None);
@@ -143,9 +166,15 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+            assert_eq!(
+                std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
         }
         std::fs::write(&path, "not hex").unwrap();
-        assert!(matches!(SecretBox::load_or_create(&path), Err(KeyError::Malformed { .. })));
+        assert!(matches!(
+            SecretBox::load_or_create(&path),
+            Err(KeyError::Malformed { .. })
+        ));
     }
 }

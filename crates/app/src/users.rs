@@ -12,27 +12,44 @@ use makonis_types::{FieldError, InstitutionId, RoleAssignmentId, UserId, Validat
 
 use crate::audit::{self, Change};
 use crate::authn::hash_password_blocking;
-use crate::authz::{authorize, can, readable_institutions, Action, Kind, Scope};
-use crate::{now, App, Error, OpContext, Result};
+use crate::authz::{Action, Kind, Scope, authorize, can, readable_institutions};
+use crate::{App, Error, OpContext, Result, now};
 
 fn scope_of(institution: Option<InstitutionId>) -> Scope {
     institution.map_or(Scope::Platform, Scope::Institution)
 }
 
 impl App {
-    pub async fn create_user(&self, ctx: &OpContext, input: &NewUserInput) -> Result<UserWithRoles> {
-        authorize(ctx, Action::Create, Kind::Users, scope_of(input.institution_id))?;
+    pub async fn create_user(
+        &self,
+        ctx: &OpContext,
+        input: &NewUserInput,
+    ) -> Result<UserWithRoles> {
+        authorize(
+            ctx,
+            Action::Create,
+            Kind::Users,
+            scope_of(input.institution_id),
+        )?;
         for assignment in &input.roles {
-            authorize(ctx, Action::ManageRoles, Kind::Users, scope_of(assignment.institution_id))?;
+            authorize(
+                ctx,
+                Action::ManageRoles,
+                Kind::Users,
+                scope_of(assignment.institution_id),
+            )?;
         }
         let valid = input.validate()?;
         let hash = hash_password_blocking(valid.password.clone()).await?;
         let mut tx = self.datastore().begin().await?;
-        if let Some(inst) = valid.institution_id {
-            if makonis_db::institution::get(&mut tx, inst).await?.is_none() {
-                return Err(Error::invalid(FieldError::new("institution_id", "not_found", "no such institution")));
+        if let Some(inst) = valid.institution_id
+            && makonis_db::institution::get(&mut tx, inst).await?.is_none() {
+                return Err(Error::invalid(FieldError::new(
+                    "institution_id",
+                    "not_found",
+                    "no such institution",
+                )));
             }
-        }
         let id = UserId::new();
         let user = store::insert(
             &mut tx,
@@ -48,24 +65,33 @@ impl App {
         .await?;
         let mut granted = Vec::new();
         for (i, assignment) in valid.roles.iter().enumerate() {
-            let role = roles::insert(&mut tx, id, assignment.role, assignment.institution_id, now())
-                .await
-                .map_err(|e| match e {
-                    makonis_db::Error::Duplicate { .. } => Error::invalid(FieldError::new(
-                        format!("roles[{i}].role"),
-                        "duplicate",
-                        "the same role is listed twice for the same scope",
-                    )),
-                    makonis_db::Error::MissingReference => Error::invalid(FieldError::new(
-                        format!("roles[{i}].institution_id"),
-                        "not_found",
-                        "no such institution",
-                    )),
-                    other => other.into(),
-                })?;
+            let role = roles::insert(
+                &mut tx,
+                id,
+                assignment.role,
+                assignment.institution_id,
+                now(),
+            )
+            .await
+            .map_err(|e| match e {
+                makonis_db::Error::Duplicate { .. } => Error::invalid(FieldError::new(
+                    format!("roles[{i}].role"),
+                    "duplicate",
+                    "the same role is listed twice for the same scope",
+                )),
+                makonis_db::Error::MissingReference => Error::invalid(FieldError::new(
+                    format!("roles[{i}].institution_id"),
+                    "not_found",
+                    "no such institution",
+                )),
+                other => other.into(),
+            })?;
             granted.push(role);
         }
-        let created = UserWithRoles { user, roles: granted };
+        let created = UserWithRoles {
+            user,
+            roles: granted,
+        };
         audit::append(
             &mut tx,
             ctx,
@@ -101,7 +127,9 @@ impl App {
     pub async fn get_user(&self, ctx: &OpContext, id: UserId) -> Result<UserWithRoles> {
         readable_institutions(ctx, Kind::Users)?;
         let mut conn = self.datastore().conn().await?;
-        let user = store::get(&mut conn, id).await?.ok_or(Error::NotFound { kind: "user" })?;
+        let user = store::get(&mut conn, id)
+            .await?
+            .ok_or(Error::NotFound { kind: "user" })?;
         let held = roles::for_user(&mut conn, id).await?;
         if !Self::may_read_user(ctx, &user, &held) {
             return Err(Error::NotFound { kind: "user" });
@@ -109,21 +137,40 @@ impl App {
         Ok(UserWithRoles { user, roles: held })
     }
 
-    pub async fn list_users(&self, ctx: &OpContext, q: Option<&str>, page: PageRequest) -> Result<Page<User>> {
+    pub async fn list_users(
+        &self,
+        ctx: &OpContext,
+        q: Option<&str>,
+        page: PageRequest,
+    ) -> Result<Page<User>> {
         let visible = readable_institutions(ctx, Kind::Users)?;
         let mut conn = self.datastore().conn().await?;
         Ok(store::list(&mut conn, visible.as_deref(), q, page).await?)
     }
 
-    pub async fn update_user(&self, ctx: &OpContext, id: UserId, input: &UserUpdateInput) -> Result<User> {
+    pub async fn update_user(
+        &self,
+        ctx: &OpContext,
+        id: UserId,
+        input: &UserUpdateInput,
+    ) -> Result<User> {
         let current = self.get_user(ctx, id).await?;
-        authorize(ctx, Action::Update, Kind::Users, scope_of(current.user.institution_id))?;
+        authorize(
+            ctx,
+            Action::Update,
+            Kind::Users,
+            scope_of(current.user.institution_id),
+        )?;
         let mut v = Validator::new();
         let display_name = v.text("display_name", &input.display_name, 200);
         if !input.active && ctx.user().is_some_and(|me| me.id == id) {
             v.push(
-                FieldError::new("active", "invalid", "you cannot deactivate your own account")
-                    .with_param("reason", "self_deactivate"),
+                FieldError::new(
+                    "active",
+                    "invalid",
+                    "you cannot deactivate your own account",
+                )
+                .with_param("reason", "self_deactivate"),
             );
         }
         v.finish()?;
@@ -156,8 +203,16 @@ impl App {
         input: &NewRoleAssignment,
     ) -> Result<RoleAssignment> {
         let target = self.get_user(ctx, user_id).await?;
-        authorize(ctx, Action::ManageRoles, Kind::Users, scope_of(input.institution_id))?;
-        input.role.check_scope(input.institution_id).map_err(Error::invalid)?;
+        authorize(
+            ctx,
+            Action::ManageRoles,
+            Kind::Users,
+            scope_of(input.institution_id),
+        )?;
+        input
+            .role
+            .check_scope(input.institution_id)
+            .map_err(Error::invalid)?;
         let mut tx = self.datastore().begin().await?;
         let granted = roles::insert(&mut tx, user_id, input.role, input.institution_id, now())
             .await
@@ -167,9 +222,11 @@ impl App {
                     "duplicate",
                     format!("the user already holds {} in this scope", input.role),
                 )),
-                makonis_db::Error::MissingReference => {
-                    Error::invalid(FieldError::new("institution_id", "not_found", "no such institution"))
-                }
+                makonis_db::Error::MissingReference => Error::invalid(FieldError::new(
+                    "institution_id",
+                    "not_found",
+                    "no such institution",
+                )),
                 other => other.into(),
             })?;
         audit::append(
@@ -189,15 +246,28 @@ impl App {
         Ok(granted)
     }
 
-    pub async fn revoke_role(&self, ctx: &OpContext, user_id: UserId, id: RoleAssignmentId) -> Result<()> {
+    pub async fn revoke_role(
+        &self,
+        ctx: &OpContext,
+        user_id: UserId,
+        id: RoleAssignmentId,
+    ) -> Result<()> {
         let target = self.get_user(ctx, user_id).await?;
-        let assignment = target
-            .roles
-            .iter()
-            .find(|r| r.id == id)
-            .cloned()
-            .ok_or(Error::NotFound { kind: "role assignment" })?;
-        authorize(ctx, Action::ManageRoles, Kind::Users, scope_of(assignment.institution_id))?;
+        let assignment =
+            target
+                .roles
+                .iter()
+                .find(|r| r.id == id)
+                .cloned()
+                .ok_or(Error::NotFound {
+                    kind: "role assignment",
+                })?;
+        authorize(
+            ctx,
+            Action::ManageRoles,
+            Kind::Users,
+            scope_of(assignment.institution_id),
+        )?;
         let mut tx = self.datastore().begin().await?;
         roles::delete(&mut tx, id).await?;
         audit::append(
@@ -220,9 +290,16 @@ impl App {
     /// Enrols a TOTP secret without a confirming code. Only for the system
     /// actor: `makonis demo` and `makonis admin create-user --totp`, run by
     /// the operator on the server host, who then hands the secret over.
-    pub async fn enrol_totp_as_system(&self, ctx: &OpContext, user: UserId, secret: &[u8]) -> Result<()> {
+    pub async fn enrol_totp_as_system(
+        &self,
+        ctx: &OpContext,
+        user: UserId,
+        secret: &[u8],
+    ) -> Result<()> {
         if !matches!(ctx.actor, crate::Actor::System) {
-            return Err(Error::forbidden("only the system may enrol a second factor directly"));
+            return Err(Error::forbidden(
+                "only the system may enrol a second factor directly",
+            ));
         }
         let sealed = self.secrets().seal(&format!("totp:{user}"), secret);
         let mut tx = self.datastore().begin().await?;

@@ -26,12 +26,14 @@ async fn intact_chain_verifies_and_changes_are_recorded() {
         let again = t.app.verify_audit_chain(Some(&head)).await.unwrap();
         assert!(again.is_intact());
         let mut lines = Vec::new();
-        let n = t.app.export_audit_chain(|r| {
-            lines.push(serde_json::to_string(r).unwrap());
-            Ok(())
-        })
-        .await
-        .unwrap();
+        let n = t
+            .app
+            .export_audit_chain(|r| {
+                lines.push(serde_json::to_string(r).unwrap());
+                Ok(())
+            })
+            .await
+            .unwrap();
         assert_eq!(n, 5);
         let third: serde_json::Value = serde_json::from_str(&lines[2]).unwrap();
         assert_eq!(third["seq"], 3);
@@ -60,10 +62,16 @@ async fn altered_record_is_reported_by_number() {
     for t in common::apps().await {
         with_records(&t, 6).await;
         t.drop_audit_triggers().await;
-        t.sql("UPDATE audit_records SET after_state = '{\"name\":\"forged\"}' WHERE seq = 4").await;
+        t.sql("UPDATE audit_records SET after_state = '{\"name\":\"forged\"}' WHERE seq = 4")
+            .await;
         let report = t.app.verify_audit_chain(None).await.unwrap();
         let problem = report.first_break.expect("tampering not detected");
-        assert_eq!((problem.seq, problem.kind), (4, BreakKind::Altered), "{}", t.label());
+        assert_eq!(
+            (problem.seq, problem.kind),
+            (4, BreakKind::Altered),
+            "{}",
+            t.label()
+        );
         assert_eq!(report.records_checked, 3);
     }
 }
@@ -74,8 +82,19 @@ async fn deleted_record_is_reported_by_number() {
         with_records(&t, 6).await;
         t.drop_audit_triggers().await;
         t.sql("DELETE FROM audit_records WHERE seq = 2").await;
-        let problem = t.app.verify_audit_chain(None).await.unwrap().first_break.unwrap();
-        assert_eq!((problem.seq, problem.kind), (2, BreakKind::Missing), "{}", t.label());
+        let problem = t
+            .app
+            .verify_audit_chain(None)
+            .await
+            .unwrap()
+            .first_break
+            .unwrap();
+        assert_eq!(
+            (problem.seq, problem.kind),
+            (2, BreakKind::Missing),
+            "{}",
+            t.label()
+        );
     }
 }
 
@@ -85,12 +104,24 @@ async fn reordered_records_are_reported() {
         with_records(&t, 6).await;
         t.drop_audit_triggers().await;
         // Swap records 3 and 5 by renumbering them.
-        t.sql("UPDATE audit_records SET seq = 1000 WHERE seq = 3").await;
-        t.sql("UPDATE audit_records SET seq = 3 WHERE seq = 5").await;
-        t.sql("UPDATE audit_records SET seq = 5 WHERE seq = 1000").await;
-        let problem = t.app.verify_audit_chain(None).await.unwrap().first_break.unwrap();
+        t.sql("UPDATE audit_records SET seq = 1000 WHERE seq = 3")
+            .await;
+        t.sql("UPDATE audit_records SET seq = 3 WHERE seq = 5")
+            .await;
+        t.sql("UPDATE audit_records SET seq = 5 WHERE seq = 1000")
+            .await;
+        let problem = t
+            .app
+            .verify_audit_chain(None)
+            .await
+            .unwrap()
+            .first_break
+            .unwrap();
         assert_eq!(problem.seq, 3, "{}: {problem:?}", t.label());
-        assert!(matches!(problem.kind, BreakKind::Altered | BreakKind::BrokenLink), "{problem:?}");
+        assert!(
+            matches!(problem.kind, BreakKind::Altered | BreakKind::BrokenLink),
+            "{problem:?}"
+        );
     }
 }
 
@@ -100,8 +131,19 @@ async fn removed_tail_is_reported() {
         with_records(&t, 4).await;
         t.drop_audit_triggers().await;
         t.sql("DELETE FROM audit_records WHERE seq = 4").await;
-        let problem = t.app.verify_audit_chain(None).await.unwrap().first_break.unwrap();
-        assert_eq!((problem.seq, problem.kind), (4, BreakKind::Truncated), "{}", t.label());
+        let problem = t
+            .app
+            .verify_audit_chain(None)
+            .await
+            .unwrap()
+            .first_break
+            .unwrap();
+        assert_eq!(
+            (problem.seq, problem.kind),
+            (4, BreakKind::Truncated),
+            "{}",
+            t.label()
+        );
     }
 }
 
@@ -112,7 +154,9 @@ async fn rehashed_record_breaks_the_next_link() {
         t.drop_audit_triggers().await;
         // Forge record 2 and recompute its own hash, as a careful attacker would.
         let mut conn = t.store.datastore.conn().await.unwrap();
-        let mut records = makonis_db::audit::batch_after(&mut conn, 1, 1).await.unwrap();
+        let mut records = makonis_db::audit::batch_after(&mut conn, 1, 1)
+            .await
+            .unwrap();
         drop(conn);
         let forged = &mut records[0];
         forged.after_state = Some("{\"name\":\"forged\"}".into());
@@ -123,8 +167,19 @@ async fn rehashed_record_breaks_the_next_link() {
             forged.hash
         ))
         .await;
-        let problem = t.app.verify_audit_chain(None).await.unwrap().first_break.unwrap();
-        assert_eq!((problem.seq, problem.kind), (3, BreakKind::BrokenLink), "{}", t.label());
+        let problem = t
+            .app
+            .verify_audit_chain(None)
+            .await
+            .unwrap()
+            .first_break
+            .unwrap();
+        assert_eq!(
+            (problem.seq, problem.kind),
+            (3, BreakKind::BrokenLink),
+            "{}",
+            t.label()
+        );
     }
 }
 
@@ -149,7 +204,9 @@ async fn concurrent_changes_keep_the_chain_contiguous() {
         let mut tasks = Vec::new();
         for i in 0..24 {
             let app: App = t.app.clone();
-            tasks.push(tokio::spawn(async move { common::institution(&app, &format!("C{i}")).await }));
+            tasks.push(tokio::spawn(async move {
+                common::institution(&app, &format!("C{i}")).await
+            }));
         }
         for task in tasks {
             task.await.unwrap();

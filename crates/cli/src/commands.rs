@@ -81,35 +81,69 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             serve(app, &settings).await?;
         }
         Command::Demo(args) => demo(&args.common, cli.output).await?,
-        Command::Admin(AdminCommand::CreateUser { target, email, name, role, institution, password_stdin, totp }) => {
-            let settings = config::resolve(target.config.as_deref(), &target.common, "makonis-data")?;
+        Command::Admin(AdminCommand::CreateUser {
+            target,
+            email,
+            name,
+            role,
+            institution,
+            password_stdin,
+            totp,
+        }) => {
+            let settings =
+                config::resolve(target.config.as_deref(), &target.common, "makonis-data")?;
             let app = open_app(&settings).await?;
-            create_user(&app, &email, &name, &role, institution.as_deref(), password_stdin, totp, cli.output).await?;
+            create_user(
+                &app,
+                &email,
+                &name,
+                &role,
+                institution.as_deref(),
+                password_stdin,
+                totp,
+                cli.output,
+            )
+            .await?;
         }
-        Command::Audit(AuditCommand::Verify { target, expect_head }) => {
-            let settings = config::resolve(target.config.as_deref(), &target.common, "makonis-data")?;
+        Command::Audit(AuditCommand::Verify {
+            target,
+            expect_head,
+        }) => {
+            let settings =
+                config::resolve(target.config.as_deref(), &target.common, "makonis-data")?;
             let app = open_app(&settings).await?;
             return verify(&app, expect_head.as_deref(), cli.output).await;
         }
         Command::Audit(AuditCommand::Export { target, out }) => {
-            let settings = config::resolve(target.config.as_deref(), &target.common, "makonis-data")?;
+            let settings =
+                config::resolve(target.config.as_deref(), &target.common, "makonis-data")?;
             let app = open_app(&settings).await?;
             export(&app, out.as_deref()).await?;
         }
         Command::Completions { shell } => {
-            clap_complete::generate(shell, &mut Cli::command(), "makonis", &mut std::io::stdout());
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "makonis",
+                &mut std::io::stdout(),
+            );
         }
     }
     Ok(ExitCode::SUCCESS)
 }
 
 async fn open_app(settings: &Settings) -> anyhow::Result<App> {
-    std::fs::create_dir_all(&settings.data_dir)
-        .with_context(|| format!("cannot create data directory {}", settings.data_dir.display()))?;
+    std::fs::create_dir_all(&settings.data_dir).with_context(|| {
+        format!(
+            "cannot create data directory {}",
+            settings.data_dir.display()
+        )
+    })?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let _ = std::fs::set_permissions(&settings.data_dir, std::fs::Permissions::from_mode(0o700));
+        let _ =
+            std::fs::set_permissions(&settings.data_dir, std::fs::Permissions::from_mode(0o700));
     }
     let datastore = match &settings.database_url {
         Some(url) => makonis_db::Datastore::connect(url)
@@ -117,7 +151,12 @@ async fn open_app(settings: &Settings) -> anyhow::Result<App> {
             .with_context(|| format!("cannot open database {}", makonis_db::redact(url)))?,
         None => makonis_db::Datastore::open_sqlite_dir(&settings.data_dir)
             .await
-            .with_context(|| format!("cannot open the database in {}", settings.data_dir.display()))?,
+            .with_context(|| {
+                format!(
+                    "cannot open the database in {}",
+                    settings.data_dir.display()
+                )
+            })?,
     };
     let secrets = SecretBox::load_or_create(&settings.data_dir.join("master.key"))?;
     Ok(App::new(datastore, secrets, AppConfig::default()))
@@ -129,7 +168,10 @@ async fn serve(app: App, settings: &Settings) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
     let router = makonis_server::router(
         app,
-        makonis_server::ServerConfig { secure_cookies: settings.secure_cookies, ..Default::default() },
+        makonis_server::ServerConfig {
+            secure_cookies: settings.secure_cookies,
+            ..Default::default()
+        },
     );
     tracing::info!(address = %settings.listen, "serving");
     makonis_server::serve(listener, router, async {
@@ -150,21 +192,34 @@ async fn demo(args: &CommonArgs, output: Output) -> anyhow::Result<()> {
             logins
         }
         None => match std::fs::read(&logins_path) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .with_context(|| format!("{} is not valid demo-logins JSON", logins_path.display()))?,
+            Ok(bytes) => serde_json::from_slice(&bytes).with_context(|| {
+                format!("{} is not valid demo-logins JSON", logins_path.display())
+            })?,
             Err(_) => Vec::new(),
         },
     };
     let url = format!("http://{}/", settings.listen);
     match output {
-        Output::Json => println!("{}", serde_json::json!({ "url": url, "data_dir": settings.data_dir, "logins": logins })),
+        Output::Json => println!(
+            "{}",
+            serde_json::json!({ "url": url, "data_dir": settings.data_dir, "logins": logins })
+        ),
         Output::Text => {
             println!("Mākonis demo: {url}");
-            println!("Data: {} (delete it to start over)", settings.data_dir.display());
+            println!(
+                "Data: {} (delete it to start over)",
+                settings.data_dir.display()
+            );
             println!("API docs: {url}api/v1/docs");
             println!();
-            println!("Demo logins (password for all: {}):", makonis_app::demo::DEMO_PASSWORD);
-            println!("{:<26} {:<20} {:<9} TOTP secret (add to an authenticator app)", "e-mail", "role", "inst.");
+            println!(
+                "Demo logins (password for all: {}):",
+                makonis_app::demo::DEMO_PASSWORD
+            );
+            println!(
+                "{:<26} {:<20} {:<9} TOTP secret (add to an authenticator app)",
+                "e-mail", "role", "inst."
+            );
             for l in &logins {
                 println!(
                     "{:<26} {:<20} {:<9} {}",
@@ -211,12 +266,23 @@ async fn create_user(
     let institution_id = match institution {
         None => None,
         Some(key) => {
-            let page = app.list_institutions(&ctx, Some(key), PageRequest { limit: Some(500), offset: None }).await?;
+            let page = app
+                .list_institutions(
+                    &ctx,
+                    Some(key),
+                    PageRequest {
+                        limit: Some(500),
+                        offset: None,
+                    },
+                )
+                .await?;
             let found = page
                 .items
                 .iter()
                 .find(|i| i.short_name.eq_ignore_ascii_case(key) || i.id.to_string() == key)
-                .with_context(|| format!("--institution: no institution with short name or id '{key}'"))?;
+                .with_context(|| {
+                    format!("--institution: no institution with short name or id '{key}'")
+                })?;
             Some(found.id)
         }
     };
@@ -226,10 +292,16 @@ async fn create_user(
         line.trim_end_matches(['\r', '\n']).to_owned()
     } else {
         std::env::var("MAKONIS_PASSWORD").map_err(|_| {
-            anyhow::anyhow!("give the password in MAKONIS_PASSWORD or on standard input with --password-stdin")
+            anyhow::anyhow!(
+                "give the password in MAKONIS_PASSWORD or on standard input with --password-stdin"
+            )
         })?
     };
-    let scope = if role.allows_platform_scope() && !role.allows_institution_scope() { None } else { institution_id };
+    let scope = if role.allows_platform_scope() && !role.allows_institution_scope() {
+        None
+    } else {
+        institution_id
+    };
     let created = app
         .create_user(
             &ctx,
@@ -238,15 +310,21 @@ async fn create_user(
                 display_name: name.to_owned(),
                 institution_id,
                 password,
-                roles: vec![NewRoleAssignment { role, institution_id: scope }],
+                roles: vec![NewRoleAssignment {
+                    role,
+                    institution_id: scope,
+                }],
             },
         )
         .await
         .map_err(describe)?;
     let secret = if totp || role.requires_mfa() {
         let secret = totp_rs::Secret::generate_secret();
-        let bytes = secret.to_bytes().map_err(|e| anyhow::anyhow!("TOTP secret: {e:?}"))?;
-        app.enrol_totp_as_system(&ctx, created.user.id, &bytes).await?;
+        let bytes = secret
+            .to_bytes()
+            .map_err(|e| anyhow::anyhow!("TOTP secret: {e:?}"))?;
+        app.enrol_totp_as_system(&ctx, created.user.id, &bytes)
+            .await?;
         Some(secret.to_encoded().to_string())
     } else {
         None
@@ -257,7 +335,10 @@ async fn create_user(
             serde_json::json!({ "id": created.user.id, "email": created.user.email, "role": role, "totp_secret": secret })
         ),
         Output::Text => {
-            println!("created user {} ({}) with role {role}", created.user.email, created.user.id);
+            println!(
+                "created user {} ({}) with role {role}",
+                created.user.email, created.user.id
+            );
             if let Some(secret) = secret {
                 println!("TOTP secret (give it to the user; shown once): {secret}");
             }
@@ -270,7 +351,10 @@ async fn create_user(
 fn describe(error: makonis_app::Error) -> anyhow::Error {
     match error {
         makonis_app::Error::Invalid(fields) => {
-            let lines: Vec<String> = fields.iter().map(|f| format!("  --{}: {}", f.field.replace('_', "-"), f.message)).collect();
+            let lines: Vec<String> = fields
+                .iter()
+                .map(|f| format!("  --{}: {}", f.field.replace('_', "-"), f.message))
+                .collect();
             anyhow::anyhow!("invalid input:\n{}", lines.join("\n"))
         }
         other => anyhow::anyhow!(other),
@@ -292,13 +376,18 @@ async fn verify(app: &App, expect_head: Option<&str>, output: Output) -> anyhow:
             ),
         },
     }
-    Ok(if report.is_intact() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if report.is_intact() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 async fn export(app: &App, out: Option<&Path>) -> anyhow::Result<()> {
     let mut writer: Box<dyn Write> = match out {
         Some(path) => Box::new(std::io::BufWriter::new(
-            std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+            std::fs::File::create(path)
+                .with_context(|| format!("cannot create {}", path.display()))?,
         )),
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };

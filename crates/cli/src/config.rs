@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context};
+use anyhow::{Context, bail};
 use clap::Args;
 use serde::Deserialize;
 
@@ -59,7 +59,11 @@ pub struct Settings {
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 
-pub fn resolve(config: Option<&Path>, args: &CommonArgs, default_data_dir: &str) -> anyhow::Result<Settings> {
+pub fn resolve(
+    config: Option<&Path>,
+    args: &CommonArgs,
+    default_data_dir: &str,
+) -> anyhow::Result<Settings> {
     let file = match config {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -69,22 +73,32 @@ pub fn resolve(config: Option<&Path>, args: &CommonArgs, default_data_dir: &str)
         }
         None => FileConfig::default(),
     };
-    let listen_text = args.listen.clone().or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
+    let listen_text = args
+        .listen
+        .clone()
+        .or(file.listen)
+        .unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
     let listen: SocketAddr = match listen_text.parse() {
         Ok(addr) => addr,
         Err(_) => bail!("--listen: '{listen_text}' is not an address like 127.0.0.1:8080"),
     };
     let database_url = args.database_url.clone().or(file.database_url);
-    if let Some(url) = &database_url {
-        if !url.starts_with("postgres://") && !url.starts_with("postgresql://") && !url.starts_with("sqlite:") {
+    if let Some(url) = &database_url
+        && !url.starts_with("postgres://")
+            && !url.starts_with("postgresql://")
+            && !url.starts_with("sqlite:")
+        {
             bail!(
                 "--database-url: expected postgres://user:password@host/db (or sqlite://path), got '{}'",
                 makonis_db::redact(url)
             );
         }
-    }
     Ok(Settings {
-        data_dir: args.data_dir.clone().or(file.data_dir).unwrap_or_else(|| PathBuf::from(default_data_dir)),
+        data_dir: args
+            .data_dir
+            .clone()
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from(default_data_dir)),
         listen,
         database_url,
         secure_cookies: args.secure_cookies.or(file.secure_cookies).unwrap_or(false),
@@ -96,7 +110,9 @@ pub fn init_tracing() {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
     let json = std::env::var("MAKONIS_LOG_FORMAT").is_ok_and(|v| v == "json");
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if json {
         builder.json().init();
     } else {
@@ -112,26 +128,52 @@ mod tests {
     fn flags_beat_the_file_and_bad_values_are_named() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("makonis.toml");
-        std::fs::write(&path, "listen = \"127.0.0.1:9000\"\ndata_dir = \"/srv/makonis\"\n").unwrap();
-        let args = CommonArgs { listen: Some("127.0.0.1:9100".into()), ..Default::default() };
+        std::fs::write(
+            &path,
+            "listen = \"127.0.0.1:9000\"\ndata_dir = \"/srv/makonis\"\n",
+        )
+        .unwrap();
+        let args = CommonArgs {
+            listen: Some("127.0.0.1:9100".into()),
+            ..Default::default()
+        };
         let s = resolve(Some(&path), &args, "x").unwrap();
         assert_eq!(s.listen.port(), 9100);
         assert_eq!(s.data_dir, PathBuf::from("/srv/makonis"));
 
-        let bad = CommonArgs { listen: Some("localhost".into()), ..Default::default() };
+        let bad = CommonArgs {
+            listen: Some("localhost".into()),
+            ..Default::default()
+        };
         let err = resolve(None, &bad, "x").unwrap_err().to_string();
-        assert!(err.contains("--listen") && err.contains("localhost"), "{err}");
+        assert!(
+            err.contains("--listen") && err.contains("localhost"),
+            "{err}"
+        );
 
         std::fs::write(&path, "listen = 5\n").unwrap();
-        let err = resolve(Some(&path), &CommonArgs::default(), "x").unwrap_err().to_string();
-        assert!(err.contains("makonis.toml") && err.contains("listen"), "{err}");
+        let err = resolve(Some(&path), &CommonArgs::default(), "x")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("makonis.toml") && err.contains("listen"),
+            "{err}"
+        );
 
         std::fs::write(&path, "colour = \"blue\"\n").unwrap();
-        let err = resolve(Some(&path), &CommonArgs::default(), "x").unwrap_err().to_string();
+        let err = resolve(Some(&path), &CommonArgs::default(), "x")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("colour"), "{err}");
 
-        let pg = CommonArgs { database_url: Some("mysql://u:secret@h/db".into()), ..Default::default() };
+        let pg = CommonArgs {
+            database_url: Some("mysql://u:secret@h/db".into()),
+            ..Default::default()
+        };
         let err = resolve(None, &pg, "x").unwrap_err().to_string();
-        assert!(err.contains("--database-url") && !err.contains("secret"), "{err}");
+        assert!(
+            err.contains("--database-url") && !err.contains("secret"),
+            "{err}"
+        );
     }
 }

@@ -1,13 +1,17 @@
 //! `makonis`: the command-line face of Mākonis. Argument parsing and output
 //! only; the work is done by `makonis-app` and `makonis-server`.
 
-mod config;
 mod commands;
+mod config;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
-#[command(name = "makonis", version, about = "Mākonis — control plane of the federated state cloud")]
+#[command(
+    name = "makonis",
+    version,
+    about = "Mākonis — control plane of the federated state cloud"
+)]
 pub struct Cli {
     /// Output format for commands that print data.
     #[arg(long, global = true, value_enum, default_value_t = Output::Text)]

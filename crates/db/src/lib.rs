@@ -16,7 +16,7 @@ mod store;
 pub mod testing;
 
 pub use error::{Error, Result};
-pub use store::{commit, redact, Backend, Datastore, Tx};
+pub use store::{Backend, Datastore, Tx, commit, redact};
 
 pub use datastore::*;
 
@@ -77,7 +77,11 @@ impl Filter {
     /// Adds `clause AND`-ed to the filter; each `?` in `clause` becomes the
     /// next placeholder, bound to the matching value.
     pub(crate) fn and(&mut self, clause: &str, values: impl IntoIterator<Item = FilterValue>) {
-        self.sql.push_str(if self.sql.is_empty() { " WHERE " } else { " AND " });
+        self.sql.push_str(if self.sql.is_empty() {
+            " WHERE "
+        } else {
+            " AND "
+        });
         let mut values = values.into_iter();
         for ch in clause.chars() {
             if ch == '?' {
@@ -97,7 +101,10 @@ impl Filter {
             return;
         }
         let marks = vec!["?"; values.len()].join(", ");
-        self.and(&format!("{column} IN ({marks})"), values.into_iter().map(FilterValue::Text));
+        self.and(
+            &format!("{column} IN ({marks})"),
+            values.into_iter().map(FilterValue::Text),
+        );
     }
 
     pub(crate) fn sql(&self) -> &str {
@@ -121,7 +128,11 @@ impl Filter {
     pub(crate) async fn count(&self, conn: &mut sqlx::AnyConnection, table: &str) -> Result<u64> {
         use sqlx::Row;
         let sql = format!("SELECT COUNT(*) AS n FROM {table}{}", self.sql);
-        let n: i64 = self.bind(sqlx::query(&sql)).fetch_one(conn).await?.try_get("n")?;
+        let n: i64 = self
+            .bind(sqlx::query(&sql))
+            .fetch_one(conn)
+            .await?
+            .try_get("n")?;
         Ok(n as u64)
     }
 }

@@ -68,7 +68,11 @@ impl Datastore {
                 // WAL is a property of the file: set once, through the writer.
                 writer.execute("PRAGMA journal_mode = WAL").await?;
                 let reader = sqlite_pool(8).connect_with(options).await?;
-                Datastore { reader, writer, backend }
+                Datastore {
+                    reader,
+                    writer,
+                    backend,
+                }
             }
             Backend::Postgres => {
                 let pool = AnyPoolOptions::new()
@@ -76,7 +80,11 @@ impl Datastore {
                     .acquire_timeout(Duration::from_secs(10))
                     .connect_with(options)
                     .await?;
-                Datastore { reader: pool.clone(), writer: pool, backend }
+                Datastore {
+                    reader: pool.clone(),
+                    writer: pool,
+                    backend,
+                }
             }
         };
         store.migrate().await?;

@@ -19,9 +19,17 @@ pub struct TestDatastore {
 /// A new SQLite datastore in a temporary directory.
 pub async fn sqlite() -> TestDatastore {
     let dir = tempfile::tempdir().expect("temporary directory");
-    let url = format!("sqlite://{}?mode=rwc", dir.path().join("makonis.db").display());
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("makonis.db").display()
+    );
     let datastore = Datastore::connect(&url).await.expect("open SQLite");
-    TestDatastore { label: "sqlite", datastore, url, _dir: Some(dir) }
+    TestDatastore {
+        label: "sqlite",
+        datastore,
+        url,
+        _dir: Some(dir),
+    }
 }
 
 /// A new, empty PostgreSQL database, or `None` when no server is configured.
@@ -48,10 +56,17 @@ pub async fn postgres() -> Option<TestDatastore> {
         .execute(&mut admin)
         .await
         .expect("create test database");
-    let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(b, _)| b);
+    let base = admin_url
+        .rsplit_once('/')
+        .map_or(admin_url.as_str(), |(b, _)| b);
     let url = format!("{base}/{name}");
     let datastore = Datastore::connect(&url).await.expect("open PostgreSQL");
-    Some(TestDatastore { label: "postgres", datastore, url, _dir: None })
+    Some(TestDatastore {
+        label: "postgres",
+        datastore,
+        url,
+        _dir: None,
+    })
 }
 
 /// Every configured engine: SQLite always, PostgreSQL when available.

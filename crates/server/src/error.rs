@@ -9,9 +9,9 @@
 //! 500; malformed requests (bad JSON, wrong content type) are 400 or 415.
 //! Internal detail is logged under the request id, never sent.
 
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
 use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use makonis_app::Error;
 use makonis_types::FieldError;
 use serde::Serialize;
@@ -55,9 +55,19 @@ impl ApiError {
                 vec![],
                 None,
             ),
-            Error::Forbidden { message } => (StatusCode::FORBIDDEN, "forbidden", message, vec![], None),
-            Error::NotFound { kind } => (StatusCode::NOT_FOUND, "not_found", format!("{kind} not found"), vec![], None),
-            Error::Conflict { message } => (StatusCode::CONFLICT, "conflict", message, vec![], None),
+            Error::Forbidden { message } => {
+                (StatusCode::FORBIDDEN, "forbidden", message, vec![], None)
+            }
+            Error::NotFound { kind } => (
+                StatusCode::NOT_FOUND,
+                "not_found",
+                format!("{kind} not found"),
+                vec![],
+                None,
+            ),
+            Error::Conflict { message } => {
+                (StatusCode::CONFLICT, "conflict", message, vec![], None)
+            }
             Error::Invalid(fields) => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid_input",
@@ -74,7 +84,13 @@ impl ApiError {
             ),
             Error::Unavailable { message, detail } => {
                 tracing::warn!(%request_id, %detail, "unavailable");
-                (StatusCode::SERVICE_UNAVAILABLE, "unavailable", message, vec![], None)
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    message,
+                    vec![],
+                    None,
+                )
             }
             Error::Internal { detail } => {
                 tracing::error!(%request_id, %detail, "internal error");
@@ -87,10 +103,22 @@ impl ApiError {
                 )
             }
         };
-        Self { status, code, message, fields, request_id: request_id.to_owned(), retry_after }
+        Self {
+            status,
+            code,
+            message,
+            fields,
+            request_id: request_id.to_owned(),
+            retry_after,
+        }
     }
 
-    pub fn malformed(status: StatusCode, code: &'static str, fields: Vec<FieldError>, request_id: &str) -> Self {
+    pub fn malformed(
+        status: StatusCode,
+        code: &'static str,
+        fields: Vec<FieldError>,
+        request_id: &str,
+    ) -> Self {
         Self {
             status,
             code,
@@ -126,11 +154,10 @@ impl IntoResponse for ApiError {
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
-        if let Some(secs) = self.retry_after {
-            if let Ok(value) = HeaderValue::from_str(&secs.to_string()) {
+        if let Some(secs) = self.retry_after
+            && let Ok(value) = HeaderValue::from_str(&secs.to_string()) {
                 response.headers_mut().insert(header::RETRY_AFTER, value);
             }
-        }
         response
     }
 }

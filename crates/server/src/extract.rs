@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::request::Parts;
-use axum::http::{header, StatusCode};
+use axum::http::{StatusCode, header};
 use makonis_app::{App, OpContext};
 use makonis_types::FieldError;
 use serde::de::DeserializeOwned;
@@ -46,16 +46,25 @@ impl ApiCtx {
 impl FromRequestParts<AppState> for ApiCtx {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let id = request_id(parts);
         let app = state.app.clone();
         let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
-            return Ok(Self { app, op: OpContext::anonymous(id) });
+            return Ok(Self {
+                app,
+                op: OpContext::anonymous(id),
+            });
         };
         let token = value
             .to_str()
             .ok()
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or_else(|| ApiError::from_app(makonis_app::Error::Unauthenticated, &id))?;
@@ -87,29 +96,57 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
             return Err(ApiError::malformed(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported_media_type",
-                vec![FieldError::new("content-type", "invalid", "send the body as 'Content-Type: application/json'")
-                    .with_param("expected", "application/json")],
+                vec![
+                    FieldError::new(
+                        "content-type",
+                        "invalid",
+                        "send the body as 'Content-Type: application/json'",
+                    )
+                    .with_param("expected", "application/json"),
+                ],
                 &id,
             ));
         }
         let req = Request::from_parts(parts, body);
-        let bytes = axum::body::Bytes::from_request(req, state).await.map_err(|rejection| {
-            ApiError::malformed(
-                rejection.status(),
-                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE { "payload_too_large" } else { "malformed_request" },
-                vec![FieldError::new("body", "invalid", rejection.body_text())],
-                &id,
-            )
-        })?;
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|rejection| {
+                ApiError::malformed(
+                    rejection.status(),
+                    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                        "payload_too_large"
+                    } else {
+                        "malformed_request"
+                    },
+                    vec![FieldError::new("body", "invalid", rejection.body_text())],
+                    &id,
+                )
+            })?;
         let de = &mut serde_json::Deserializer::from_slice(&bytes);
         let value = serde_path_to_error::deserialize(de).map_err(|e| {
             let syntax = !matches!(e.inner().classify(), serde_json::error::Category::Data);
-            let field = if syntax { FieldError::new("body", "malformed_json", format!("the body is not valid JSON: {}", e.inner()))
+            let field = if syntax {
+                FieldError::new(
+                    "body",
+                    "malformed_json",
+                    format!("the body is not valid JSON: {}", e.inner()),
+                )
                 .with_param("line", e.inner().line())
-                .with_param("column", e.inner().column()) } else { data_error(&e.path().to_string(), &e.inner().to_string()) };
+                .with_param("column", e.inner().column())
+            } else {
+                data_error(&e.path().to_string(), &e.inner().to_string())
+            };
             ApiError::malformed(
-                if syntax { StatusCode::BAD_REQUEST } else { StatusCode::UNPROCESSABLE_ENTITY },
-                if syntax { "malformed_request" } else { "invalid_input" },
+                if syntax {
+                    StatusCode::BAD_REQUEST
+                } else {
+                    StatusCode::UNPROCESSABLE_ENTITY
+                },
+                if syntax {
+                    "malformed_request"
+                } else {
+                    "invalid_input"
+                },
                 vec![field],
                 &id,
             )
@@ -120,32 +157,64 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
 
 /// Turns a serde data error into a field error.
 fn data_error(path: &str, message: &str) -> FieldError {
-    let message = message.split(" at line ").next().unwrap_or(message).to_owned();
+    let message = message
+        .split(" at line ")
+        .next()
+        .unwrap_or(message)
+        .to_owned();
     let join = |name: &str| match path {
         "" | "." => name.to_owned(),
         parent => format!("{parent}.{name}"),
     };
     let quoted = |text: &str| text.split('`').nth(1).map(str::to_owned);
-    let field_path = if path.is_empty() || path == "." { "body".to_owned() } else { path.to_owned() };
+    let field_path = if path.is_empty() || path == "." {
+        "body".to_owned()
+    } else {
+        path.to_owned()
+    };
     if let Some(rest) = message.strip_prefix("missing field ") {
         let name = quoted(rest).unwrap_or_default();
-        return FieldError::new(join(&name), "required", format!("{} is required", join(&name)));
+        return FieldError::new(
+            join(&name),
+            "required",
+            format!("{} is required", join(&name)),
+        );
     }
     if message.starts_with("unknown field ") {
         let name = quoted(&message).unwrap_or_default();
         // The path already ends in the unknown field's name.
-        let field = if path == name || path.ends_with(&format!(".{name}")) { path.to_owned() } else { join(&name) };
-        return FieldError::new(&field, "unknown_field", format!("{field} is not a known field: {message}"));
+        let field = if path == name || path.ends_with(&format!(".{name}")) {
+            path.to_owned()
+        } else {
+            join(&name)
+        };
+        return FieldError::new(
+            &field,
+            "unknown_field",
+            format!("{field} is not a known field: {message}"),
+        );
     }
     if message.starts_with("unknown variant ") {
-        return FieldError::new(&field_path, "invalid_choice", format!("{field_path}: {message}"));
+        return FieldError::new(
+            &field_path,
+            "invalid_choice",
+            format!("{field_path}: {message}"),
+        );
     }
     if message.starts_with("invalid type") {
-        return FieldError::new(&field_path, "invalid_type", format!("{field_path}: {message}"));
+        return FieldError::new(
+            &field_path,
+            "invalid_type",
+            format!("{field_path}: {message}"),
+        );
     }
     if message.starts_with("UUID parsing failed") || message.contains("invalid character") {
-        return FieldError::new(&field_path, "invalid_format", format!("{field_path} must be a UUID: {message}"))
-            .with_param("expected", "UUID");
+        return FieldError::new(
+            &field_path,
+            "invalid_format",
+            format!("{field_path} must be a UUID: {message}"),
+        )
+        .with_param("expected", "UUID");
     }
     FieldError::new(&field_path, "invalid", format!("{field_path}: {message}"))
 }
@@ -156,10 +225,18 @@ pub struct ApiQuery<T>(pub T);
 impl<T: DeserializeOwned> FromRequestParts<AppState> for ApiQuery<T> {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let query = parts.uri.query().unwrap_or_default();
         parse_query(query).map(Self).map_err(|field| {
-            ApiError::malformed(StatusCode::BAD_REQUEST, "invalid_input", vec![field], &request_id(parts))
+            ApiError::malformed(
+                StatusCode::BAD_REQUEST,
+                "invalid_input",
+                vec![field],
+                &request_id(parts),
+            )
         })
     }
 }
@@ -169,8 +246,16 @@ pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, FieldError> {
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
         let message = e.inner().to_string();
-        let field = if path.is_empty() || path == "." { "query".to_owned() } else { path };
-        FieldError::new(&field, "invalid", format!("query parameter {field}: {message}"))
+        let field = if path.is_empty() || path == "." {
+            "query".to_owned()
+        } else {
+            path
+        };
+        FieldError::new(
+            &field,
+            "invalid",
+            format!("query parameter {field}: {message}"),
+        )
     })
 }
 
@@ -180,9 +265,19 @@ pub struct IdPath<T>(pub T);
 impl<T: FromStr + Send> FromRequestParts<AppState> for IdPath<T> {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let not_found = |parts: &Parts| ApiError::from_app(makonis_app::Error::NotFound { kind: "resource" }, &request_id(parts));
-        let Path(raw) = Path::<String>::from_request_parts(parts, state).await.map_err(|_| not_found(parts))?;
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let not_found = |parts: &Parts| {
+            ApiError::from_app(
+                makonis_app::Error::NotFound { kind: "resource" },
+                &request_id(parts),
+            )
+        };
+        let Path(raw) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| not_found(parts))?;
         raw.parse().map(Self).map_err(|_| not_found(parts))
     }
 }
@@ -193,8 +288,16 @@ pub struct IdPath2<A, B>(pub A, pub B);
 impl<A: FromStr + Send, B: FromStr + Send> FromRequestParts<AppState> for IdPath2<A, B> {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let not_found = |parts: &Parts| ApiError::from_app(makonis_app::Error::NotFound { kind: "resource" }, &request_id(parts));
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let not_found = |parts: &Parts| {
+            ApiError::from_app(
+                makonis_app::Error::NotFound { kind: "resource" },
+                &request_id(parts),
+            )
+        };
         let Path((a, b)) = Path::<(String, String)>::from_request_parts(parts, state)
             .await
             .map_err(|_| not_found(parts))?;
@@ -215,12 +318,21 @@ mod tests {
         assert_eq!((e.field.as_str(), e.code.as_str()), ("name", "required"));
         let e = data_error("roles[0]", "missing field `role`");
         assert_eq!(e.field, "roles[0].role");
-        let e = data_error("security_category", "unknown variant `D`, expected one of `A`, `B`, `C`");
+        let e = data_error(
+            "security_category",
+            "unknown variant `D`, expected one of `A`, `B`, `C`",
+        );
         assert_eq!(e.code, "invalid_choice");
         assert!(e.message.contains("`A`, `B`, `C`"));
         let e = data_error("rpo_minutes", "invalid type: string \"x\", expected i64");
-        assert_eq!((e.field.as_str(), e.code.as_str()), ("rpo_minutes", "invalid_type"));
+        assert_eq!(
+            (e.field.as_str(), e.code.as_str()),
+            ("rpo_minutes", "invalid_type")
+        );
         let e = data_error("colour", "unknown field `colour`, expected one of `name`");
-        assert_eq!((e.field.as_str(), e.code.as_str()), ("colour", "unknown_field"));
+        assert_eq!(
+            (e.field.as_str(), e.code.as_str()),
+            ("colour", "unknown_field")
+        );
     }
 }

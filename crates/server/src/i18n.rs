@@ -5,9 +5,9 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use fluent_templates::fluent_bundle::FluentValue;
 use fluent_templates::Loader;
-use unic_langid::{langid, LanguageIdentifier};
+use fluent_templates::fluent_bundle::FluentValue;
+use unic_langid::{LanguageIdentifier, langid};
 
 fluent_templates::static_loader! {
     static LOCALES = {
@@ -55,7 +55,9 @@ impl Lang {
     /// The message `key`; the key itself if it is missing (a test makes
     /// sure none is).
     pub fn t(self, key: &str) -> String {
-        LOCALES.try_lookup(self.id(), key).unwrap_or_else(|| key.to_owned())
+        LOCALES
+            .try_lookup(self.id(), key)
+            .unwrap_or_else(|| key.to_owned())
     }
 
     pub fn ta(self, key: &str, args: &[(&str, String)]) -> String {
@@ -88,12 +90,15 @@ impl Lang {
             None => format!("err-{}", error.code.replace('_', "-")),
         };
         let field_key = format!("field-{}", error.field.replace('_', "-"));
-        let field = self.try_t(&field_key).unwrap_or_else(|| error.field.clone());
+        let field = self
+            .try_t(&field_key)
+            .unwrap_or_else(|| error.field.clone());
         let mut args: Vec<(&str, String)> = vec![("field", field)];
         for (k, v) in &error.params {
             args.push((k.as_str(), v.clone()));
         }
-        self.lookup(&key, &args).unwrap_or_else(|| error.message.clone())
+        self.lookup(&key, &args)
+            .unwrap_or_else(|| error.message.clone())
     }
 }
 
@@ -116,7 +121,10 @@ mod tests {
         let en = keys(include_str!("../locales/en/main.ftl"));
         let only_lv: Vec<_> = lv.difference(&en).collect();
         let only_en: Vec<_> = en.difference(&lv).collect();
-        assert!(only_lv.is_empty() && only_en.is_empty(), "only lv: {only_lv:?}; only en: {only_en:?}");
+        assert!(
+            only_lv.is_empty() && only_en.is_empty(),
+            "only lv: {only_lv:?}; only en: {only_en:?}"
+        );
         assert!(lv.len() > 100, "suspiciously few messages: {}", lv.len());
     }
 
@@ -126,6 +134,9 @@ mod tests {
         assert_eq!(Lang::En.t("nav-systems"), "Information systems");
         let e = makonis_types::FieldError::new("name", "too_long", "x").with_param("max", 200);
         assert_eq!(Lang::En.field_error(&e), "Name: at most 200 characters");
-        assert_eq!(Lang::Lv.field_error(&e), "Nosaukums: ne vairāk kā 200 rakstzīmes");
+        assert_eq!(
+            Lang::Lv.field_error(&e),
+            "Nosaukums: ne vairāk kā 200 rakstzīmes"
+        );
     }
 }

@@ -22,8 +22,8 @@ pub mod routes;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::http::{header, HeaderValue};
 use axum::Router;
+use axum::http::{HeaderValue, header};
 use makonis_app::App;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -44,7 +44,10 @@ pub struct ServerConfig {
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        Self { secure_cookies: false, max_body_bytes: 1024 * 1024 }
+        Self {
+            secure_cookies: false,
+            max_body_bytes: 1024 * 1024,
+        }
     }
 }
 
@@ -59,7 +62,10 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 /// The whole service with its middleware.
 pub fn router(app: App, config: ServerConfig) -> Router {
     let max_body = config.max_body_bytes;
-    let state = AppState { app, config: Arc::new(config) };
+    let state = AppState {
+        app,
+        config: Arc::new(config),
+    };
     let request_id = header::HeaderName::from_static(REQUEST_ID_HEADER);
     routes::all()
         .into_router()
@@ -107,7 +113,10 @@ pub async fn serve(
     router: Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

@@ -47,14 +47,21 @@ impl Modify for BearerAuth {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("mk_…").build()),
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("mk_…")
+                    .build(),
+            ),
         );
     }
 }
 
 /// The document as committed in `openapi.json`.
 pub fn document_json() -> String {
-    let mut text = ApiDoc::openapi().to_pretty_json().expect("OpenAPI serialises");
+    let mut text = ApiDoc::openapi()
+        .to_pretty_json()
+        .expect("OpenAPI serialises");
     text.push('\n');
     text
 }

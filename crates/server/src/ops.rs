@@ -1,10 +1,10 @@
 //! Operations endpoints: liveness, readiness and Prometheus metrics.
 
 use axum::extract::State;
-use axum::http::{header, StatusCode};
+use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 
-use crate::{metrics_layer, AppState};
+use crate::{AppState, metrics_layer};
 
 /// The process is up.
 pub async fn healthz() -> &'static str {

@@ -1,12 +1,12 @@
 //! The route registry. Every route goes through [`Routes::add`], which
 //! records it, so [`all`] is both the router and the list tests walk.
 
+use axum::Router;
 use axum::handler::Handler;
 use axum::http::Method;
 use axum::routing::{delete, get, patch, post, put};
-use axum::Router;
 
-use crate::{api, ops, portal, AppState};
+use crate::{AppState, api, ops, portal};
 
 /// Which face of the service a route belongs to; decides how "not signed
 /// in" looks (401 JSON for the API, a redirect to the login page for the
@@ -35,7 +35,10 @@ pub struct Routes {
 
 impl Routes {
     fn new() -> Self {
-        Self { router: Router::new(), list: Vec::new() }
+        Self {
+            router: Router::new(),
+            list: Vec::new(),
+        }
     }
 
     fn add<H, T>(mut self, method: Method, path: &'static str, surface: Surface, handler: H) -> Self
@@ -52,7 +55,11 @@ impl Routes {
             other => panic!("unsupported method {other}"),
         };
         self.router = self.router.route(path, method_router);
-        self.list.push(RouteInfo { method, path, surface });
+        self.list.push(RouteInfo {
+            method,
+            path,
+            surface,
+        });
         self
     }
 
@@ -74,26 +81,91 @@ pub fn all() -> Routes {
         .add(g.clone(), "/healthz", Public, ops::healthz)
         .add(g.clone(), "/readyz", Public, ops::readyz)
         .add(g.clone(), "/metrics", Public, ops::metrics)
-        .add(g.clone(), "/static/app.css", Public, portal::assets::stylesheet)
+        .add(
+            g.clone(),
+            "/static/app.css",
+            Public,
+            portal::assets::stylesheet,
+        )
         // API
-        .add(g.clone(), "/api/v1/openapi.json", Public, api::docs::openapi_json)
+        .add(
+            g.clone(),
+            "/api/v1/openapi.json",
+            Public,
+            api::docs::openapi_json,
+        )
         .add(g.clone(), "/api/v1/docs", Public, api::docs::docs_page)
         .add(g.clone(), "/api/v1/me", Api, api::me::me)
-        .add(g.clone(), "/api/v1/institutions", Api, api::institutions::list)
-        .add(p.clone(), "/api/v1/institutions", Api, api::institutions::create)
-        .add(g.clone(), "/api/v1/institutions/{id}", Api, api::institutions::get)
-        .add(u.clone(), "/api/v1/institutions/{id}", Api, api::institutions::update)
-        .add(g.clone(), "/api/v1/institutions/{id}/information-systems", Api, api::information_systems::list_for_institution)
-        .add(p.clone(), "/api/v1/institutions/{id}/information-systems", Api, api::information_systems::create)
-        .add(g.clone(), "/api/v1/information-systems", Api, api::information_systems::list)
-        .add(g.clone(), "/api/v1/information-systems/{id}", Api, api::information_systems::get)
-        .add(u.clone(), "/api/v1/information-systems/{id}", Api, api::information_systems::update)
+        .add(
+            g.clone(),
+            "/api/v1/institutions",
+            Api,
+            api::institutions::list,
+        )
+        .add(
+            p.clone(),
+            "/api/v1/institutions",
+            Api,
+            api::institutions::create,
+        )
+        .add(
+            g.clone(),
+            "/api/v1/institutions/{id}",
+            Api,
+            api::institutions::get,
+        )
+        .add(
+            u.clone(),
+            "/api/v1/institutions/{id}",
+            Api,
+            api::institutions::update,
+        )
+        .add(
+            g.clone(),
+            "/api/v1/institutions/{id}/information-systems",
+            Api,
+            api::information_systems::list_for_institution,
+        )
+        .add(
+            p.clone(),
+            "/api/v1/institutions/{id}/information-systems",
+            Api,
+            api::information_systems::create,
+        )
+        .add(
+            g.clone(),
+            "/api/v1/information-systems",
+            Api,
+            api::information_systems::list,
+        )
+        .add(
+            g.clone(),
+            "/api/v1/information-systems/{id}",
+            Api,
+            api::information_systems::get,
+        )
+        .add(
+            u.clone(),
+            "/api/v1/information-systems/{id}",
+            Api,
+            api::information_systems::update,
+        )
         .add(g.clone(), "/api/v1/users", Api, api::users::list)
         .add(p.clone(), "/api/v1/users", Api, api::users::create)
         .add(g.clone(), "/api/v1/users/{id}", Api, api::users::get)
         .add(u.clone(), "/api/v1/users/{id}", Api, api::users::update)
-        .add(p.clone(), "/api/v1/users/{id}/roles", Api, api::users::grant_role)
-        .add(d.clone(), "/api/v1/users/{id}/roles/{role_id}", Api, api::users::revoke_role)
+        .add(
+            p.clone(),
+            "/api/v1/users/{id}/roles",
+            Api,
+            api::users::grant_role,
+        )
+        .add(
+            d.clone(),
+            "/api/v1/users/{id}/roles/{role_id}",
+            Api,
+            api::users::revoke_role,
+        )
         .add(g.clone(), "/api/v1/audit", Api, api::audit::list)
         .add(g.clone(), "/api/v1/tokens", Api, api::tokens::list)
         .add(d.clone(), "/api/v1/tokens/{id}", Api, api::tokens::revoke)
@@ -105,29 +177,89 @@ pub fn all() -> Routes {
         .add(p.clone(), "/mfa", Portal, portal::auth::mfa_submit)
         .add(g.clone(), "/mfa/enrol", Portal, portal::auth::enrol_page)
         .add(p.clone(), "/mfa/enrol", Portal, portal::auth::enrol_submit)
-        .add(g.clone(), "/lang/{lang}", Public, portal::auth::switch_language)
+        .add(
+            g.clone(),
+            "/lang/{lang}",
+            Public,
+            portal::auth::switch_language,
+        )
         // Portal: pages
         .add(g.clone(), "/", Portal, portal::home::home)
-        .add(g.clone(), "/institutions", Portal, portal::institutions::list)
-        .add(g.clone(), "/institutions/new", Portal, portal::institutions::new_form)
-        .add(p.clone(), "/institutions", Portal, portal::institutions::create)
-        .add(g.clone(), "/institutions/{id}", Portal, portal::institutions::detail)
-        .add(g.clone(), "/institutions/{id}/edit", Portal, portal::institutions::edit_form)
-        .add(p.clone(), "/institutions/{id}", Portal, portal::institutions::update)
+        .add(
+            g.clone(),
+            "/institutions",
+            Portal,
+            portal::institutions::list,
+        )
+        .add(
+            g.clone(),
+            "/institutions/new",
+            Portal,
+            portal::institutions::new_form,
+        )
+        .add(
+            p.clone(),
+            "/institutions",
+            Portal,
+            portal::institutions::create,
+        )
+        .add(
+            g.clone(),
+            "/institutions/{id}",
+            Portal,
+            portal::institutions::detail,
+        )
+        .add(
+            g.clone(),
+            "/institutions/{id}/edit",
+            Portal,
+            portal::institutions::edit_form,
+        )
+        .add(
+            p.clone(),
+            "/institutions/{id}",
+            Portal,
+            portal::institutions::update,
+        )
         .add(g.clone(), "/systems", Portal, portal::systems::list)
         .add(g.clone(), "/systems/new", Portal, portal::systems::new_form)
         .add(p.clone(), "/systems", Portal, portal::systems::create)
         .add(g.clone(), "/systems/{id}", Portal, portal::systems::detail)
-        .add(g.clone(), "/systems/{id}/edit", Portal, portal::systems::edit_form)
+        .add(
+            g.clone(),
+            "/systems/{id}/edit",
+            Portal,
+            portal::systems::edit_form,
+        )
         .add(p.clone(), "/systems/{id}", Portal, portal::systems::update)
         .add(g.clone(), "/users", Portal, portal::users::list)
         .add(g.clone(), "/users/new", Portal, portal::users::new_form)
         .add(p.clone(), "/users", Portal, portal::users::create)
         .add(g.clone(), "/users/{id}", Portal, portal::users::detail)
-        .add(p.clone(), "/users/{id}/roles", Portal, portal::users::grant_role)
-        .add(p.clone(), "/users/{id}/roles/{role_id}/revoke", Portal, portal::users::revoke_role)
+        .add(
+            p.clone(),
+            "/users/{id}/roles",
+            Portal,
+            portal::users::grant_role,
+        )
+        .add(
+            p.clone(),
+            "/users/{id}/roles/{role_id}/revoke",
+            Portal,
+            portal::users::revoke_role,
+        )
         .add(g.clone(), "/audit", Portal, portal::audit::list)
         .add(g.clone(), "/account", Portal, portal::account::page)
-        .add(p.clone(), "/account/tokens", Portal, portal::account::create_token)
-        .add(p, "/account/tokens/{id}/revoke", Portal, portal::account::revoke_token)
+        .add(
+            p.clone(),
+            "/account/tokens",
+            Portal,
+            portal::account::create_token,
+        )
+        .add(
+            p,
+            "/account/tokens/{id}/revoke",
+            Portal,
+            portal::account::revoke_token,
+        )
 }

@@ -22,13 +22,21 @@ fn committed_document_matches_the_code() {
 
 #[test]
 fn every_api_route_is_documented() {
-    let doc: serde_json::Value = serde_json::from_str(&makonis_server::openapi::document_json()).unwrap();
+    let doc: serde_json::Value =
+        serde_json::from_str(&makonis_server::openapi::document_json()).unwrap();
     let mut missing = Vec::new();
-    for r in routes::all().list().iter().filter(|r| r.surface == Surface::Api) {
+    for r in routes::all()
+        .list()
+        .iter()
+        .filter(|r| r.surface == Surface::Api)
+    {
         let method = r.method.as_str().to_lowercase();
         if doc["paths"][r.path][&method].is_null() {
             missing.push(format!("{} {}", r.method, r.path));
         }
     }
-    assert!(missing.is_empty(), "API routes missing from the OpenAPI document: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "API routes missing from the OpenAPI document: {missing:?}"
+    );
 }

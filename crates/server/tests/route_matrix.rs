@@ -10,7 +10,7 @@ mod common;
 use std::collections::BTreeSet;
 
 use axum::http::{Method, StatusCode};
-use common::{system_input, Response, TestServer, PRINCIPALS};
+use common::{PRINCIPALS, Response, TestServer, system_input};
 use makonis_server::routes::{self, Surface};
 use serde_json::json;
 
@@ -23,11 +23,18 @@ enum Outcome {
 }
 use Outcome::*;
 
-const ALL: &[&str] = &["admin", "broker", "sec", "aud", "cust", "iadmin", "owner", "member", "prov", "iaud", "isec", "outsider"];
+const ALL: &[&str] = &[
+    "admin", "broker", "sec", "aud", "cust", "iadmin", "owner", "member", "prov", "iaud", "isec",
+    "outsider",
+];
 /// Who may read institution A and its systems.
-const READ_A: &[&str] = &["admin", "broker", "sec", "aud", "cust", "iadmin", "owner", "member", "prov", "iaud", "isec"];
+const READ_A: &[&str] = &[
+    "admin", "broker", "sec", "aud", "cust", "iadmin", "owner", "member", "prov", "iaud", "isec",
+];
 /// Who may read the users of A.
-const READ_USERS_A: &[&str] = &["admin", "broker", "sec", "aud", "iadmin", "owner", "member", "prov", "iaud", "isec"];
+const READ_USERS_A: &[&str] = &[
+    "admin", "broker", "sec", "aud", "iadmin", "owner", "member", "prov", "iaud", "isec",
+];
 const WRITE_SYSTEMS_A: &[&str] = &["admin", "iadmin", "owner"];
 const MANAGE_A: &[&str] = &["admin", "iadmin"];
 const READ_AUDIT: &[&str] = &["admin", "sec", "aud", "iaud", "isec"];
@@ -41,8 +48,18 @@ struct Case {
     not_found: &'static [&'static str],
 }
 
-fn case(method: Method, path: &'static str, allowed: &'static [&'static str], not_found: &'static [&'static str]) -> Case {
-    Case { method, path, allowed, not_found }
+fn case(
+    method: Method,
+    path: &'static str,
+    allowed: &'static [&'static str],
+    not_found: &'static [&'static str],
+) -> Case {
+    Case {
+        method,
+        path,
+        allowed,
+        not_found,
+    }
 }
 
 fn cases() -> Vec<Case> {
@@ -64,17 +81,57 @@ fn cases() -> Vec<Case> {
         case(M::POST, "/api/v1/institutions", &["admin"], &[]),
         case(M::GET, "/api/v1/institutions/{id}", READ_A, &["outsider"]),
         case(M::PUT, "/api/v1/institutions/{id}", MANAGE_A, &["outsider"]),
-        case(M::GET, "/api/v1/institutions/{id}/information-systems", READ_A, &["outsider"]),
-        case(M::POST, "/api/v1/institutions/{id}/information-systems", WRITE_SYSTEMS_A, &["outsider"]),
+        case(
+            M::GET,
+            "/api/v1/institutions/{id}/information-systems",
+            READ_A,
+            &["outsider"],
+        ),
+        case(
+            M::POST,
+            "/api/v1/institutions/{id}/information-systems",
+            WRITE_SYSTEMS_A,
+            &["outsider"],
+        ),
         case(M::GET, "/api/v1/information-systems", ALL, &[]),
-        case(M::GET, "/api/v1/information-systems/{id}", READ_A, &["outsider"]),
-        case(M::PUT, "/api/v1/information-systems/{id}", WRITE_SYSTEMS_A, &["outsider"]),
+        case(
+            M::GET,
+            "/api/v1/information-systems/{id}",
+            READ_A,
+            &["outsider"],
+        ),
+        case(
+            M::PUT,
+            "/api/v1/information-systems/{id}",
+            WRITE_SYSTEMS_A,
+            &["outsider"],
+        ),
         case(M::GET, "/api/v1/users", ALL, &[]),
         case(M::POST, "/api/v1/users", MANAGE_A, &["cust", "outsider"]),
-        case(M::GET, "/api/v1/users/{id}", READ_USERS_A, &["cust", "outsider"]),
-        case(M::PUT, "/api/v1/users/{id}", MANAGE_A, &["cust", "outsider"]),
-        case(M::POST, "/api/v1/users/{id}/roles", MANAGE_A, &["cust", "outsider"]),
-        case(M::DELETE, "/api/v1/users/{id}/roles/{role_id}", MANAGE_A, &["cust", "outsider"]),
+        case(
+            M::GET,
+            "/api/v1/users/{id}",
+            READ_USERS_A,
+            &["cust", "outsider"],
+        ),
+        case(
+            M::PUT,
+            "/api/v1/users/{id}",
+            MANAGE_A,
+            &["cust", "outsider"],
+        ),
+        case(
+            M::POST,
+            "/api/v1/users/{id}/roles",
+            MANAGE_A,
+            &["cust", "outsider"],
+        ),
+        case(
+            M::DELETE,
+            "/api/v1/users/{id}/roles/{role_id}",
+            MANAGE_A,
+            &["cust", "outsider"],
+        ),
         case(M::GET, "/api/v1/audit", READ_AUDIT, &[]),
         case(M::GET, "/api/v1/tokens", ALL, &[]),
         case(M::DELETE, "/api/v1/tokens/{id}", ALL, &[]),
@@ -92,7 +149,12 @@ fn cases() -> Vec<Case> {
         case(M::POST, "/institutions/{id}", MANAGE_A, &["outsider"]),
         case(M::GET, "/systems", ALL, &[]),
         // The outsider may register systems in their own institution B.
-        case(M::GET, "/systems/new", &["admin", "iadmin", "owner", "outsider"], &[]),
+        case(
+            M::GET,
+            "/systems/new",
+            &["admin", "iadmin", "owner", "outsider"],
+            &[],
+        ),
         case(M::POST, "/systems", WRITE_SYSTEMS_A, &["outsider"]),
         case(M::GET, "/systems/{id}", READ_A, &["outsider"]),
         case(M::GET, "/systems/{id}/edit", WRITE_SYSTEMS_A, &["outsider"]),
@@ -102,8 +164,18 @@ fn cases() -> Vec<Case> {
         // Creating a user in A: the outsider may create users, just not in A.
         case(M::POST, "/users", MANAGE_A, &["outsider"]),
         case(M::GET, "/users/{id}", READ_USERS_A, &["cust", "outsider"]),
-        case(M::POST, "/users/{id}/roles", MANAGE_A, &["cust", "outsider"]),
-        case(M::POST, "/users/{id}/roles/{role_id}/revoke", MANAGE_A, &["cust", "outsider"]),
+        case(
+            M::POST,
+            "/users/{id}/roles",
+            MANAGE_A,
+            &["cust", "outsider"],
+        ),
+        case(
+            M::POST,
+            "/users/{id}/roles/{role_id}/revoke",
+            MANAGE_A,
+            &["cust", "outsider"],
+        ),
         case(M::GET, "/audit", READ_AUDIT, &[]),
         case(M::GET, "/account", ALL, &[]),
         case(M::POST, "/account/tokens", ALL, &[]),
@@ -116,7 +188,10 @@ fn cases() -> Vec<Case> {
 fn classify(surface: Surface, path: &str, r: &Response) -> Outcome {
     // A signed-out visitor is sent to `/login?next=…`; a completed logout
     // lands on plain `/login`.
-    let to_login = r.location.as_deref().is_some_and(|l| l.starts_with("/login") && (path != "/logout" || l != "/login"));
+    let to_login = r
+        .location
+        .as_deref()
+        .is_some_and(|l| l.starts_with("/login") && (path != "/logout" || l != "/login"));
     match r.status {
         StatusCode::UNAUTHORIZED => Unauthenticated,
         StatusCode::FORBIDDEN => Forbidden,
@@ -126,7 +201,13 @@ fn classify(surface: Surface, path: &str, r: &Response) -> Outcome {
         {
             Unauthenticated
         }
-        s if s.is_success() || s.is_redirection() || s == StatusCode::CONFLICT || s == StatusCode::UNPROCESSABLE_ENTITY => Allowed,
+        s if s.is_success()
+            || s.is_redirection()
+            || s == StatusCode::CONFLICT
+            || s == StatusCode::UNPROCESSABLE_ENTITY =>
+        {
+            Allowed
+        }
         s => panic!("{path}: unexpected status {s}: {}", r.body),
     }
 }
@@ -153,15 +234,21 @@ async fn exercise(s: &TestServer, case: &Case, surface: Surface, who: Option<&st
         s.user_a
     };
     if path.contains("/tokens/{id}") {
-        let id = who.map_or_else(|| s.principals["admin"].spare_tokens[0].to_string(), |w| {
-            let p = &s.principals[w];
-            p.spare_tokens[if surface == Surface::Api { 0 } else { 1 }].to_string()
-        });
+        let id = who.map_or_else(
+            || s.principals["admin"].spare_tokens[0].to_string(),
+            |w| {
+                let p = &s.principals[w];
+                p.spare_tokens[if surface == Surface::Api { 0 } else { 1 }].to_string()
+            },
+        );
         path = path.replace("{id}", &id);
     }
     path = path
         .replace("/institutions/{id}", &format!("/institutions/{a}"))
-        .replace("/information-systems/{id}", &format!("/information-systems/{}", s.system_a))
+        .replace(
+            "/information-systems/{id}",
+            &format!("/information-systems/{}", s.system_a),
+        )
         .replace("/systems/{id}", &format!("/systems/{}", s.system_a))
         .replace("/users/{id}", &format!("/users/{user_target}"));
     let system = system_input(&format!("S{n}"));
@@ -184,20 +271,30 @@ async fn exercise(s: &TestServer, case: &Case, surface: Surface, who: Option<&st
     ];
     match (case.method.as_str(), case.path) {
         ("POST", "/api/v1/institutions") => {
-            body = Some(json!({"name": format!("Jauna iestāde {n}"), "short_name": format!("J{n}"), "kind": "recipient"}));
+            body = Some(
+                json!({"name": format!("Jauna iestāde {n}"), "short_name": format!("J{n}"), "kind": "recipient"}),
+            );
         }
         ("PUT", "/api/v1/institutions/{id}") => {
-            body = Some(json!({"name": s.a.name, "short_name": s.a.short_name, "kind": "recipient"}));
+            body =
+                Some(json!({"name": s.a.name, "short_name": s.a.short_name, "kind": "recipient"}));
         }
-        ("POST", "/api/v1/institutions/{id}/information-systems") | ("PUT", "/api/v1/information-systems/{id}") => {
+        ("POST", "/api/v1/institutions/{id}/information-systems")
+        | ("PUT", "/api/v1/information-systems/{id}") => {
             body = Some(system_json);
         }
         ("POST", "/api/v1/users") => {
-            body = Some(json!({"email": format!("new{n}@a.lv"), "display_name": "Jauns", "institution_id": a,
-                "password": "a-long-password-1", "roles": [{"role": "member", "institution_id": a}]}));
+            body = Some(
+                json!({"email": format!("new{n}@a.lv"), "display_name": "Jauns", "institution_id": a,
+                "password": "a-long-password-1", "roles": [{"role": "member", "institution_id": a}]}),
+            );
         }
-        ("PUT", "/api/v1/users/{id}") => body = Some(json!({"display_name": format!("Pārdēvēts {n}"), "active": true})),
-        ("POST", "/api/v1/users/{id}/roles") => body = Some(json!({"role": "is_owner", "institution_id": a})),
+        ("PUT", "/api/v1/users/{id}") => {
+            body = Some(json!({"display_name": format!("Pārdēvēts {n}"), "active": true}))
+        }
+        ("POST", "/api/v1/users/{id}/roles") => {
+            body = Some(json!({"role": "is_owner", "institution_id": a}))
+        }
         ("POST", "/login") => {
             // The login form's own CSRF is cookie-bound; see csrf tests.
             return s.portal(Method::GET, "/login", None, &[]).await;
@@ -205,10 +302,18 @@ async fn exercise(s: &TestServer, case: &Case, surface: Surface, who: Option<&st
         ("POST", "/mfa") => form = vec![("code", "000000".into()), ("next", "/".into())],
         ("POST", "/mfa/enrol") => form = vec![("code", "000000".into())],
         ("POST", "/institutions") => {
-            form = vec![("name", format!("Portāla iestāde {n}")), ("short_name", format!("PI{n}")), ("kind", "recipient".into())];
+            form = vec![
+                ("name", format!("Portāla iestāde {n}")),
+                ("short_name", format!("PI{n}")),
+                ("kind", "recipient".into()),
+            ];
         }
         ("POST", "/institutions/{id}") => {
-            form = vec![("name", s.a.name.clone()), ("short_name", s.a.short_name.clone()), ("kind", "recipient".into())];
+            form = vec![
+                ("name", s.a.name.clone()),
+                ("short_name", s.a.short_name.clone()),
+                ("kind", "recipient".into()),
+            ];
         }
         ("POST", "/systems") | ("POST", "/systems/{id}") => form = system_form,
         ("POST", "/users") => {
@@ -221,8 +326,15 @@ async fn exercise(s: &TestServer, case: &Case, surface: Surface, who: Option<&st
                 ("institution_id", a.to_string()),
             ];
         }
-        ("POST", "/users/{id}/roles") => form = vec![("role", "is_owner".into()), ("institution_id", a.to_string())],
-        ("POST", "/account/tokens") => form = vec![("name", format!("t{n}")), ("scope", "read".into())],
+        ("POST", "/users/{id}/roles") => {
+            form = vec![
+                ("role", "is_owner".into()),
+                ("institution_id", a.to_string()),
+            ]
+        }
+        ("POST", "/account/tokens") => {
+            form = vec![("name", format!("t{n}")), ("scope", "read".into())]
+        }
         _ => {}
     }
     match surface {
@@ -234,32 +346,59 @@ async fn exercise(s: &TestServer, case: &Case, surface: Surface, who: Option<&st
 #[tokio::test]
 async fn every_route_has_a_case_for_every_role() {
     let table = cases();
-    let registered: BTreeSet<(String, String)> =
-        routes::all().list().iter().map(|r| (r.method.to_string(), r.path.to_owned())).collect();
-    let covered: BTreeSet<(String, String)> = table.iter().map(|c| (c.method.to_string(), c.path.to_owned())).collect();
+    let registered: BTreeSet<(String, String)> = routes::all()
+        .list()
+        .iter()
+        .map(|r| (r.method.to_string(), r.path.to_owned()))
+        .collect();
+    let covered: BTreeSet<(String, String)> = table
+        .iter()
+        .map(|c| (c.method.to_string(), c.path.to_owned()))
+        .collect();
     let missing: Vec<_> = registered.difference(&covered).collect();
     let stale: Vec<_> = covered.difference(&registered).collect();
-    assert!(missing.is_empty(), "routes without an authorisation case: {missing:?}");
-    assert!(stale.is_empty(), "cases for routes that do not exist: {stale:?}");
+    assert!(
+        missing.is_empty(),
+        "routes without an authorisation case: {missing:?}"
+    );
+    assert!(
+        stale.is_empty(),
+        "cases for routes that do not exist: {stale:?}"
+    );
     for c in &table {
         for name in c.allowed.iter().chain(c.not_found) {
-            assert!(PRINCIPALS.iter().any(|(p, ..)| p == name), "{} {}: unknown principal {name}", c.method, c.path);
+            assert!(
+                PRINCIPALS.iter().any(|(p, ..)| p == name),
+                "{} {}: unknown principal {name}",
+                c.method,
+                c.path
+            );
         }
     }
 
     for server in common::servers().await {
         let label = server.store.label;
-        let surfaces: std::collections::HashMap<(String, &str), Surface> =
-            routes::all().list().iter().map(|r| ((r.method.to_string(), r.path), r.surface)).collect();
+        let surfaces: std::collections::HashMap<(String, &str), Surface> = routes::all()
+            .list()
+            .iter()
+            .map(|r| ((r.method.to_string(), r.path), r.surface))
+            .collect();
         let mut failures = Vec::new();
         for c in &table {
             let surface = surfaces[&(c.method.to_string(), c.path)];
             // Anonymous first: public routes answer, the rest ask for credentials.
             let r = exercise(&server, c, surface, None).await;
-            let expected = if surface == Surface::Public { Allowed } else { Unauthenticated };
+            let expected = if surface == Surface::Public {
+                Allowed
+            } else {
+                Unauthenticated
+            };
             let got = classify(surface, c.path, &r);
             if got != expected {
-                failures.push(format!("{label} anonymous {} {}: expected {expected:?}, got {got:?} ({})", c.method, c.path, r.status));
+                failures.push(format!(
+                    "{label} anonymous {} {}: expected {expected:?}, got {got:?} ({})",
+                    c.method, c.path, r.status
+                ));
             }
             for (name, ..) in PRINCIPALS {
                 let expected = if c.allowed.contains(name) {
@@ -282,6 +421,11 @@ async fn every_route_has_a_case_for_every_role() {
                 }
             }
         }
-        assert!(failures.is_empty(), "{} authorisation mismatches:\n{}", failures.len(), failures.join("\n"));
+        assert!(
+            failures.is_empty(),
+            "{} authorisation mismatches:\n{}",
+            failures.len(),
+            failures.join("\n")
+        );
     }
 }

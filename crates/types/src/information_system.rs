@@ -208,7 +208,15 @@ mod tests {
         bad.rpo_minutes = -1;
         bad.rto_minutes = 0;
         bad.responsible_email = Some("nav-epasts".into());
-        let fields: Vec<_> = bad.validate().unwrap_err().into_iter().map(|e| e.field).collect();
-        assert_eq!(fields, ["code", "responsible_email", "rpo_minutes", "rto_minutes"]);
+        let fields: Vec<_> = bad
+            .validate()
+            .unwrap_err()
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
+        assert_eq!(
+            fields,
+            ["code", "responsible_email", "rpo_minutes", "rto_minutes"]
+        );
     }
 }

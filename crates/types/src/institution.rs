@@ -60,10 +60,13 @@ impl InstitutionInput {
         let mut v = Validator::new();
         let name = v.text("name", &self.name, 200);
         let short_name = v.text("short_name", &self.short_name, 40);
-        let registration_number =
-            v.optional_text("registration_number", self.registration_number.as_deref(), 11);
-        if let Some(number) = &registration_number {
-            if !v.has_error("registration_number")
+        let registration_number = v.optional_text(
+            "registration_number",
+            self.registration_number.as_deref(),
+            11,
+        );
+        if let Some(number) = &registration_number
+            && !v.has_error("registration_number")
                 && (number.len() != 11 || !number.bytes().all(|b| b.is_ascii_digit()))
             {
                 v.push(
@@ -75,7 +78,6 @@ impl InstitutionInput {
                     .with_param("expected", "11 digits"),
                 );
             }
-        }
         v.finish()?;
         Ok(ValidInstitution {
             name,
@@ -98,7 +100,10 @@ mod tests {
             registration_number: Some("9000006928".into()),
             kind: InstitutionKind::Recipient,
         };
-        assert_eq!(input.validate().unwrap_err()[0].field, "registration_number");
+        assert_eq!(
+            input.validate().unwrap_err()[0].field,
+            "registration_number"
+        );
         input.registration_number = Some("90000069281".into());
         assert_eq!(input.validate().unwrap().short_name, "VID");
         input.registration_number = Some("  ".into());

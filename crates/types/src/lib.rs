@@ -6,8 +6,8 @@
 
 pub mod audit;
 pub mod ids;
-pub mod institution;
 pub mod information_system;
+pub mod institution;
 pub mod paging;
 pub mod roles;
 pub mod token;

@@ -107,7 +107,10 @@ mod tests {
     #[test]
     fn every_role_admits_some_scope() {
         for role in Role::ALL {
-            assert!(role.allows_platform_scope() || role.allows_institution_scope(), "{role}");
+            assert!(
+                role.allows_platform_scope() || role.allows_institution_scope(),
+                "{role}"
+            );
         }
     }
 
@@ -115,7 +118,13 @@ mod tests {
     fn scope_rules() {
         let inst = InstitutionId::new();
         assert!(Role::PlatformAdmin.check_scope(None).is_ok());
-        assert_eq!(Role::PlatformAdmin.check_scope(Some(inst)).unwrap_err().field, "institution_id");
+        assert_eq!(
+            Role::PlatformAdmin
+                .check_scope(Some(inst))
+                .unwrap_err()
+                .field,
+            "institution_id"
+        );
         assert!(Role::Member.check_scope(None).is_err());
         assert!(Role::Auditor.check_scope(None).is_ok());
         assert!(Role::Auditor.check_scope(Some(inst)).is_ok());

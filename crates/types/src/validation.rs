@@ -57,10 +57,7 @@ impl FieldError {
         Self::new(
             field,
             "invalid_choice",
-            format!(
-                "{field} '{value}' is not one of: {}",
-                allowed.join(", ")
-            ),
+            format!("{field} '{value}' is not one of: {}", allowed.join(", ")),
         )
         .with_param("value", value)
         .with_param("allowed", allowed.join(", "))
@@ -100,7 +97,12 @@ impl Validator {
     }
 
     /// An optional text: empty becomes `None`.
-    pub fn optional_text(&mut self, field: &str, value: Option<&str>, max: usize) -> Option<String> {
+    pub fn optional_text(
+        &mut self,
+        field: &str,
+        value: Option<&str>,
+        max: usize,
+    ) -> Option<String> {
         let trimmed = value.map(str::trim).filter(|v| !v.is_empty())?;
         self.check_text(field, trimmed, max);
         Some(trimmed.to_owned())
@@ -253,10 +255,17 @@ mod tests {
         v.text("long", "ābcdefghijk", 10);
         v.text("ctrl", "a\u{7}b", 10);
         let errors = v.finish().unwrap_err();
-        let codes: Vec<_> = errors.iter().map(|e| (e.field.as_str(), e.code.as_str())).collect();
+        let codes: Vec<_> = errors
+            .iter()
+            .map(|e| (e.field.as_str(), e.code.as_str()))
+            .collect();
         assert_eq!(
             codes,
-            [("empty", "required"), ("long", "too_long"), ("ctrl", "invalid_format")]
+            [
+                ("empty", "required"),
+                ("long", "too_long"),
+                ("ctrl", "invalid_format")
+            ]
         );
         assert_eq!(errors[1].params["max"], "10");
     }

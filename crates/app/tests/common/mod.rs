@@ -31,15 +31,21 @@ impl TestApp {
             makonis_db::Backend::Sqlite => "",
             makonis_db::Backend::Postgres => " ON audit_records",
         };
-        self.sql(&format!("DROP TRIGGER audit_records_no_update{on}")).await;
-        self.sql(&format!("DROP TRIGGER audit_records_no_delete{on}")).await;
+        self.sql(&format!("DROP TRIGGER audit_records_no_update{on}"))
+            .await;
+        self.sql(&format!("DROP TRIGGER audit_records_no_delete{on}"))
+            .await;
     }
 }
 
 pub async fn apps() -> Vec<TestApp> {
     let mut apps = Vec::new();
     for store in testing::all().await {
-        let app = App::new(store.datastore.clone(), SecretBox::random(), AppConfig::default());
+        let app = App::new(
+            store.datastore.clone(),
+            SecretBox::random(),
+            AppConfig::default(),
+        );
         apps.push(TestApp { app, store });
     }
     apps

@@ -4,11 +4,11 @@
 use chrono::{DateTime, Utc};
 use makonis_types::token::ApiToken;
 use makonis_types::{ApiTokenId, UserId};
-use sqlx::any::AnyRow;
 use sqlx::Row;
+use sqlx::any::AnyRow;
 
 use super::Conn;
-use crate::{parse_enum, parse_id, parse_opt_time, parse_time, time_text, Error, Result};
+use crate::{Error, Result, parse_enum, parse_id, parse_opt_time, parse_time, time_text};
 
 const COLUMNS: &str = "id, user_id, name, scope, created_at, expires_at, last_used_at, revoked_at";
 
@@ -44,10 +44,12 @@ pub async fn insert(conn: &mut Conn, token: &ApiToken, token_hash: &str) -> Resu
 }
 
 pub async fn find_by_hash(conn: &mut Conn, token_hash: &str) -> Result<Option<ApiToken>> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM api_tokens WHERE token_hash = $1"))
-        .bind(token_hash)
-        .fetch_optional(conn)
-        .await?;
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM api_tokens WHERE token_hash = $1"
+    ))
+    .bind(token_hash)
+    .fetch_optional(conn)
+    .await?;
     row.as_ref().map(from_row).transpose()
 }
 
@@ -70,11 +72,12 @@ pub async fn list_for_user(conn: &mut Conn, user: UserId) -> Result<Vec<ApiToken
 }
 
 pub async fn revoke(conn: &mut Conn, id: ApiTokenId, now: DateTime<Utc>) -> Result<()> {
-    let done = sqlx::query("UPDATE api_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
-        .bind(id.to_string())
-        .bind(time_text(now))
-        .execute(conn)
-        .await?;
+    let done =
+        sqlx::query("UPDATE api_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
+            .bind(id.to_string())
+            .bind(time_text(now))
+            .execute(conn)
+            .await?;
     if done.rows_affected() == 0 {
         return Err(Error::NotFound);
     }

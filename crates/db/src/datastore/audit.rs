@@ -1,11 +1,11 @@
 //! The audit chain's storage: the head row that serialises appends, the
 //! records, and reads in chain order. Hashing is done by `app::audit`.
 
+use makonis_types::InstitutionId;
 use makonis_types::audit::{AuditFilter, AuditRecord};
 use makonis_types::paging::{Page, PageRequest};
-use makonis_types::InstitutionId;
-use sqlx::any::AnyRow;
 use sqlx::Row;
+use sqlx::any::AnyRow;
 
 use super::Conn;
 use crate::{Filter, FilterValue, Result};
@@ -104,10 +104,16 @@ pub async fn list(
 ) -> Result<Page<AuditRecord>> {
     let mut filter = Filter::default();
     if let Some(ids) = visible {
-        filter.and_in("target_institution_id", ids.iter().map(ToString::to_string).collect());
+        filter.and_in(
+            "target_institution_id",
+            ids.iter().map(ToString::to_string).collect(),
+        );
     }
     if let Some(id) = f.institution_id {
-        filter.and("target_institution_id = ?", [FilterValue::Text(id.to_string())]);
+        filter.and(
+            "target_institution_id = ?",
+            [FilterValue::Text(id.to_string())],
+        );
     }
     if let Some(action) = f.action.as_deref().filter(|a| !a.is_empty()) {
         filter.and("action = ?", [FilterValue::Text(action.to_owned())]);

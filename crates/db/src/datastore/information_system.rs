@@ -6,13 +6,13 @@ use makonis_types::information_system::{
 };
 use makonis_types::paging::{Page, PageRequest};
 use makonis_types::{InformationSystemId, InstitutionId};
-use sqlx::any::AnyRow;
 use sqlx::Row;
+use sqlx::any::AnyRow;
 
 use super::Conn;
 use crate::{
-    contains_pattern, fold, parse_enum, parse_id, parse_time, time_text, Error, Filter, FilterValue,
-    Result,
+    Error, Filter, FilterValue, Result, contains_pattern, fold, parse_enum, parse_id, parse_time,
+    time_text,
 };
 
 const COLUMNS: &str = "id, institution_id, code, name, description, responsible_person, responsible_email, \
@@ -112,10 +112,12 @@ pub async fn update(
 }
 
 pub async fn get(conn: &mut Conn, id: InformationSystemId) -> Result<Option<InformationSystem>> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM information_systems WHERE id = $1"))
-        .bind(id.to_string())
-        .fetch_optional(conn)
-        .await?;
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM information_systems WHERE id = $1"
+    ))
+    .bind(id.to_string())
+    .fetch_optional(conn)
+    .await?;
     row.as_ref().map(from_row).transpose()
 }
 
@@ -129,13 +131,19 @@ pub async fn list(
 ) -> Result<Page<InformationSystem>> {
     let mut filter = Filter::default();
     if let Some(ids) = visible {
-        filter.and_in("institution_id", ids.iter().map(ToString::to_string).collect());
+        filter.and_in(
+            "institution_id",
+            ids.iter().map(ToString::to_string).collect(),
+        );
     }
     if let Some(id) = f.institution_id {
         filter.and("institution_id = ?", [FilterValue::Text(id.to_string())]);
     }
     if let Some(c) = f.security_category {
-        filter.and("security_category = ?", [FilterValue::Text(c.as_str().into())]);
+        filter.and(
+            "security_category = ?",
+            [FilterValue::Text(c.as_str().into())],
+        );
     }
     if let Some(l) = f.lifecycle {
         filter.and("lifecycle = ?", [FilterValue::Text(l.as_str().into())]);
@@ -148,7 +156,10 @@ pub async fn list(
     }
     if let Some(q) = f.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
         let pattern = contains_pattern(q);
-        filter.and("search_folded LIKE ? ESCAPE '\\'", [FilterValue::Text(pattern)]);
+        filter.and(
+            "search_folded LIKE ? ESCAPE '\\'",
+            [FilterValue::Text(pattern)],
+        );
     }
     let total = filter.count(conn, "information_systems").await?;
     let sql = format!(

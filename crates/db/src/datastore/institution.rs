@@ -1,14 +1,17 @@
 //! Institutions.
 
 use chrono::{DateTime, Utc};
+use makonis_types::InstitutionId;
 use makonis_types::institution::{Institution, ValidInstitution};
 use makonis_types::paging::{Page, PageRequest};
-use makonis_types::InstitutionId;
-use sqlx::any::AnyRow;
 use sqlx::Row;
+use sqlx::any::AnyRow;
 
 use super::Conn;
-use crate::{contains_pattern, fold, parse_enum, parse_id, parse_time, time_text, Filter, FilterValue, Result};
+use crate::{
+    Filter, FilterValue, Result, contains_pattern, fold, parse_enum, parse_id, parse_time,
+    time_text,
+};
 
 const COLUMNS: &str = "id, name, short_name, registration_number, kind, created_at, updated_at";
 
@@ -98,7 +101,10 @@ pub async fn list(
         let pattern = contains_pattern(q);
         filter.and(
             "(name_folded LIKE ? ESCAPE '\\' OR short_name_folded LIKE ? ESCAPE '\\')",
-            [FilterValue::Text(pattern.clone()), FilterValue::Text(pattern)],
+            [
+                FilterValue::Text(pattern.clone()),
+                FilterValue::Text(pattern),
+            ],
         );
     }
     let total = filter.count(conn, "institutions").await?;

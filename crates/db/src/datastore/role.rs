@@ -1,14 +1,14 @@
 //! Role assignments.
 
 use chrono::{DateTime, Utc};
+use makonis_types::roles::Role;
 use makonis_types::roles::RoleAssignment;
 use makonis_types::{InstitutionId, RoleAssignmentId, UserId};
-use makonis_types::roles::Role;
-use sqlx::any::AnyRow;
 use sqlx::Row;
+use sqlx::any::AnyRow;
 
 use super::Conn;
-use crate::{parse_enum, parse_id, time_text, Error, Result};
+use crate::{Error, Result, parse_enum, parse_id, time_text};
 
 fn from_row(row: &AnyRow) -> Result<RoleAssignment> {
     let institution: Option<String> = row.try_get("institution_id")?;
@@ -59,10 +59,11 @@ pub async fn for_user(conn: &mut Conn, user: UserId) -> Result<Vec<RoleAssignmen
 }
 
 pub async fn get(conn: &mut Conn, id: RoleAssignmentId) -> Result<Option<RoleAssignment>> {
-    let row = sqlx::query("SELECT id, user_id, role, institution_id FROM role_assignments WHERE id = $1")
-        .bind(id.to_string())
-        .fetch_optional(conn)
-        .await?;
+    let row =
+        sqlx::query("SELECT id, user_id, role, institution_id FROM role_assignments WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(conn)
+            .await?;
     row.as_ref().map(from_row).transpose()
 }
 

@@ -6,7 +6,7 @@ use makonis_types::UserId;
 use sqlx::Row;
 
 use super::Conn;
-use crate::{parse_id, parse_time, time_text, Result};
+use crate::{Result, parse_id, parse_time, time_text};
 
 #[derive(Debug, Clone)]
 pub struct Session {
@@ -57,7 +57,12 @@ pub async fn get(conn: &mut Conn, token_hash: &str) -> Result<Option<Session>> {
 }
 
 /// Slides the idle expiry forward.
-pub async fn touch(conn: &mut Conn, token_hash: &str, now: DateTime<Utc>, expires: DateTime<Utc>) -> Result<()> {
+pub async fn touch(
+    conn: &mut Conn,
+    token_hash: &str,
+    now: DateTime<Utc>,
+    expires: DateTime<Utc>,
+) -> Result<()> {
     sqlx::query("UPDATE sessions SET last_seen_at = $2, expires_at = $3 WHERE token_hash = $1")
         .bind(token_hash)
         .bind(time_text(now))

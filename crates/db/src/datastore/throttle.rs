@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 use super::Conn;
-use crate::{parse_opt_time, parse_time, time_text, Result};
+use crate::{Result, parse_opt_time, parse_time, time_text};
 
 #[derive(Debug, Clone)]
 pub struct Counter {

@@ -4,13 +4,16 @@ use chrono::{DateTime, Utc};
 use makonis_types::paging::{Page, PageRequest};
 use makonis_types::user::User;
 use makonis_types::{InstitutionId, UserId};
-use sqlx::any::AnyRow;
 use sqlx::Row;
+use sqlx::any::AnyRow;
 
 use super::Conn;
-use crate::{contains_pattern, fold, parse_id, parse_time, time_text, Error, Filter, FilterValue, Result};
+use crate::{
+    Error, Filter, FilterValue, Result, contains_pattern, fold, parse_id, parse_time, time_text,
+};
 
-const COLUMNS: &str = "id, email, display_name, institution_id, active, totp_secret, created_at, updated_at";
+const COLUMNS: &str =
+    "id, email, display_name, institution_id, active, totp_secret, created_at, updated_at";
 
 fn from_row(row: &AnyRow) -> Result<User> {
     let institution: Option<String> = row.try_get("institution_id")?;
@@ -46,7 +49,11 @@ pub struct NewUserRecord<'a> {
     pub password_hash: Option<&'a str>,
 }
 
-pub async fn insert(conn: &mut Conn, record: NewUserRecord<'_>, now: DateTime<Utc>) -> Result<User> {
+pub async fn insert(
+    conn: &mut Conn,
+    record: NewUserRecord<'_>,
+    now: DateTime<Utc>,
+) -> Result<User> {
     sqlx::query(
         "INSERT INTO users (id, email, display_name, institution_id, password_hash, active, search_folded, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
@@ -80,7 +87,11 @@ pub async fn credentials(conn: &mut Conn, id: UserId) -> Result<Option<Credentia
     credentials_where(conn, "id = $1", id.to_string()).await
 }
 
-async fn credentials_where(conn: &mut Conn, clause: &str, value: String) -> Result<Option<Credentials>> {
+async fn credentials_where(
+    conn: &mut Conn,
+    clause: &str,
+    value: String,
+) -> Result<Option<Credentials>> {
     let row = sqlx::query(&format!(
         "SELECT {COLUMNS}, password_hash, totp_pending_secret FROM users WHERE {clause}"
     ))
@@ -103,7 +114,9 @@ pub async fn update_profile(
     active: bool,
     now: DateTime<Utc>,
 ) -> Result<User> {
-    let Some(existing) = get(conn, id).await? else { return Err(Error::NotFound) };
+    let Some(existing) = get(conn, id).await? else {
+        return Err(Error::NotFound);
+    };
     let done = sqlx::query(
         "UPDATE users SET display_name = $2, active = $3, updated_at = $4, search_folded = $5 WHERE id = $1",
     )
@@ -120,7 +133,12 @@ pub async fn update_profile(
     get(conn, id).await?.ok_or(Error::NotFound)
 }
 
-pub async fn set_password_hash(conn: &mut Conn, id: UserId, hash: &str, now: DateTime<Utc>) -> Result<()> {
+pub async fn set_password_hash(
+    conn: &mut Conn,
+    id: UserId,
+    hash: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
     sqlx::query("UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1")
         .bind(id.to_string())
         .bind(hash)
@@ -140,7 +158,12 @@ pub async fn set_totp_pending(conn: &mut Conn, id: UserId, sealed: Option<&str>)
 }
 
 /// Turns the pending secret into the active one (or clears MFA with `None`).
-pub async fn set_totp(conn: &mut Conn, id: UserId, sealed: Option<&str>, now: DateTime<Utc>) -> Result<()> {
+pub async fn set_totp(
+    conn: &mut Conn,
+    id: UserId,
+    sealed: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<()> {
     sqlx::query(
         "UPDATE users SET totp_secret = $2, totp_pending_secret = NULL, totp_last_step = NULL, updated_at = $3 WHERE id = $1",
     )
@@ -168,7 +191,12 @@ pub async fn replace_recovery_codes(conn: &mut Conn, id: UserId, hashes: &[Strin
 }
 
 /// Marks an unused recovery code used; false if there was none.
-pub async fn use_recovery_code(conn: &mut Conn, id: UserId, hash: &str, now: DateTime<Utc>) -> Result<bool> {
+pub async fn use_recovery_code(
+    conn: &mut Conn,
+    id: UserId,
+    hash: &str,
+    now: DateTime<Utc>,
+) -> Result<bool> {
     let done = sqlx::query(
         "UPDATE recovery_codes SET used_at = $3 WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL",
     )
@@ -182,7 +210,10 @@ pub async fn use_recovery_code(conn: &mut Conn, id: UserId, hash: &str, now: Dat
 
 pub async fn unused_recovery_codes(conn: &mut Conn, id: UserId) -> Result<u64> {
     let mut filter = Filter::default();
-    filter.and("user_id = ? AND used_at IS NULL", [FilterValue::Text(id.to_string())]);
+    filter.and(
+        "user_id = ? AND used_at IS NULL",
+        [FilterValue::Text(id.to_string())],
+    );
     filter.count(conn, "recovery_codes").await
 }
 
@@ -213,7 +244,10 @@ pub async fn list(
     }
     if let Some(q) = q.map(str::trim).filter(|q| !q.is_empty()) {
         let pattern = contains_pattern(q);
-        filter.and("search_folded LIKE ? ESCAPE '\\'", [FilterValue::Text(pattern)]);
+        filter.and(
+            "search_folded LIKE ? ESCAPE '\\'",
+            [FilterValue::Text(pattern)],
+        );
     }
     let total = filter.count(conn, "users").await?;
     let sql = format!(

@@ -20,7 +20,15 @@ pub struct AuditQuery {
 /// Audit records the caller may read, newest first.
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditFilter, PageRequest),
     responses((status = 200, body = Page<AuditRecord>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn list(ctx: ApiCtx, ApiQuery(query): ApiQuery<AuditQuery>) -> ApiResult<Json<Page<AuditRecord>>> {
-    let page = PageRequest { limit: query.limit, offset: query.offset };
-    ctx.run(ctx.app.list_audit(&ctx.op, &query.filter, page)).await.map(Json)
+pub async fn list(
+    ctx: ApiCtx,
+    ApiQuery(query): ApiQuery<AuditQuery>,
+) -> ApiResult<Json<Page<AuditRecord>>> {
+    let page = PageRequest {
+        limit: query.limit,
+        offset: query.offset,
+    };
+    ctx.run(ctx.app.list_audit(&ctx.op, &query.filter, page))
+        .await
+        .map(Json)
 }

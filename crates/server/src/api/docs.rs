@@ -3,13 +3,16 @@
 
 use axum::http::header;
 use axum::response::IntoResponse;
-use maud::{html, Markup, DOCTYPE};
+use maud::{DOCTYPE, Markup, html};
 use utoipa::OpenApi;
 
-use crate::openapi::{document_json, ApiDoc};
+use crate::openapi::{ApiDoc, document_json};
 
 pub async fn openapi_json() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "application/json")], document_json())
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        document_json(),
+    )
 }
 
 pub async fn docs_page() -> Markup {

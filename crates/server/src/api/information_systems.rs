@@ -1,12 +1,14 @@
 //! Information systems.
 
 use axum::Json;
-use makonis_types::information_system::{InformationSystem, InformationSystemFilter, InformationSystemInput};
+use makonis_types::information_system::{
+    InformationSystem, InformationSystemFilter, InformationSystemInput,
+};
 use makonis_types::paging::{Page, PageRequest};
 use makonis_types::{InformationSystemId, InstitutionId};
 use serde::Deserialize;
 
-use super::{created, ApiResult, Created};
+use super::{ApiResult, Created, created};
 use crate::error::ErrorBody;
 use crate::extract::{ApiCtx, ApiJson, ApiQuery, IdPath};
 
@@ -22,9 +24,20 @@ pub struct ListQuery {
 #[utoipa::path(get, path = "/api/v1/information-systems", tag = "information systems",
     params(InformationSystemFilter, PageRequest),
     responses((status = 200, body = Page<InformationSystem>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
-pub async fn list(ctx: ApiCtx, ApiQuery(query): ApiQuery<ListQuery>) -> ApiResult<Json<Page<InformationSystem>>> {
-    let page = PageRequest { limit: query.limit, offset: query.offset };
-    ctx.run(ctx.app.list_information_systems(&ctx.op, &query.filter, page)).await.map(Json)
+pub async fn list(
+    ctx: ApiCtx,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> ApiResult<Json<Page<InformationSystem>>> {
+    let page = PageRequest {
+        limit: query.limit,
+        offset: query.offset,
+    };
+    ctx.run(
+        ctx.app
+            .list_information_systems(&ctx.op, &query.filter, page),
+    )
+    .await
+    .map(Json)
 }
 
 /// Information systems of one institution.
@@ -37,8 +50,13 @@ pub async fn list_for_institution(
     ApiQuery(page): ApiQuery<PageRequest>,
 ) -> ApiResult<Json<Page<InformationSystem>>> {
     ctx.run(ctx.app.get_institution(&ctx.op, id)).await?;
-    let filter = InformationSystemFilter { institution_id: Some(id), ..Default::default() };
-    ctx.run(ctx.app.list_information_systems(&ctx.op, &filter, page)).await.map(Json)
+    let filter = InformationSystemFilter {
+        institution_id: Some(id),
+        ..Default::default()
+    };
+    ctx.run(ctx.app.list_information_systems(&ctx.op, &filter, page))
+        .await
+        .map(Json)
 }
 
 /// Registers an information system of an institution.
@@ -51,14 +69,21 @@ pub async fn create(
     IdPath(id): IdPath<InstitutionId>,
     ApiJson(input): ApiJson<InformationSystemInput>,
 ) -> ApiResult<Created<InformationSystem>> {
-    ctx.run(ctx.app.create_information_system(&ctx.op, id, &input)).await.map(created)
+    ctx.run(ctx.app.create_information_system(&ctx.op, id, &input))
+        .await
+        .map(created)
 }
 
 #[utoipa::path(get, path = "/api/v1/information-systems/{id}", tag = "information systems",
     params(("id" = String, Path)),
     responses((status = 200, body = InformationSystem), (status = 404, body = ErrorBody)))]
-pub async fn get(ctx: ApiCtx, IdPath(id): IdPath<InformationSystemId>) -> ApiResult<Json<InformationSystem>> {
-    ctx.run(ctx.app.get_information_system(&ctx.op, id)).await.map(Json)
+pub async fn get(
+    ctx: ApiCtx,
+    IdPath(id): IdPath<InformationSystemId>,
+) -> ApiResult<Json<InformationSystem>> {
+    ctx.run(ctx.app.get_information_system(&ctx.op, id))
+        .await
+        .map(Json)
 }
 
 /// Replaces an information system's details (its institution stays).
@@ -71,5 +96,7 @@ pub async fn update(
     IdPath(id): IdPath<InformationSystemId>,
     ApiJson(input): ApiJson<InformationSystemInput>,
 ) -> ApiResult<Json<InformationSystem>> {
-    ctx.run(ctx.app.update_information_system(&ctx.op, id, &input)).await.map(Json)
+    ctx.run(ctx.app.update_information_system(&ctx.op, id, &input))
+        .await
+        .map(Json)
 }

@@ -4,8 +4,8 @@ use axum::Json;
 use makonis_types::user::UserWithRoles;
 
 use super::ApiResult;
-use crate::extract::ApiCtx;
 use crate::error::ErrorBody;
+use crate::extract::ApiCtx;
 
 /// The authenticated user and their roles.
 #[utoipa::path(get, path = "/api/v1/me", tag = "account",

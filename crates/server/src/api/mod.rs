@@ -9,8 +9,8 @@ pub mod me;
 pub mod tokens;
 pub mod users;
 
-use axum::http::StatusCode;
 use axum::Json;
+use axum::http::StatusCode;
 
 use crate::ApiError;
 

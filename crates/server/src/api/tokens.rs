@@ -1,10 +1,10 @@
 //! The caller's API tokens. New tokens are made in the portal (a token
 //! cannot mint tokens); listing and revoking work with a token too.
 
-use axum::http::StatusCode;
 use axum::Json;
-use makonis_types::token::ApiToken;
+use axum::http::StatusCode;
 use makonis_types::ApiTokenId;
+use makonis_types::token::ApiToken;
 
 use super::ApiResult;
 use crate::error::ErrorBody;
@@ -19,5 +19,7 @@ pub async fn list(ctx: ApiCtx) -> ApiResult<Json<Vec<ApiToken>>> {
 #[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "account", params(("id" = String, Path)),
     responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn revoke(ctx: ApiCtx, IdPath(id): IdPath<ApiTokenId>) -> ApiResult<StatusCode> {
-    ctx.run(ctx.app.revoke_api_token(&ctx.op, id)).await.map(|()| StatusCode::NO_CONTENT)
+    ctx.run(ctx.app.revoke_api_token(&ctx.op, id))
+        .await
+        .map(|()| StatusCode::NO_CONTENT)
 }

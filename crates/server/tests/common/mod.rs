@@ -6,9 +6,9 @@
 
 use std::collections::BTreeMap;
 
-use axum::body::Body;
-use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
 use http_body_util::BodyExt;
 use makonis_app::authn::current_totp_code;
 use makonis_app::secrets::SecretBox;
@@ -81,7 +81,11 @@ pub fn system_input(code: &str) -> InformationSystemInput {
 
 impl TestServer {
     pub async fn start(store: TestDatastore) -> Self {
-        let app = App::new(store.datastore.clone(), SecretBox::random(), AppConfig::default());
+        let app = App::new(
+            store.datastore.clone(),
+            SecretBox::random(),
+            AppConfig::default(),
+        );
         let router = makonis_server::router(app.clone(), makonis_server::ServerConfig::default());
         let sys = OpContext::system("fixture");
         let mk = |short: &str| InstitutionInput {
@@ -92,8 +96,14 @@ impl TestServer {
         };
         let a = app.create_institution(&sys, &mk("A")).await.unwrap();
         let b = app.create_institution(&sys, &mk("B")).await.unwrap();
-        let system_a = app.create_information_system(&sys, a.id, &system_input("SYSA")).await.unwrap().id;
-        app.create_information_system(&sys, b.id, &system_input("SYSB")).await.unwrap();
+        let system_a = app
+            .create_information_system(&sys, a.id, &system_input("SYSA"))
+            .await
+            .unwrap()
+            .id;
+        app.create_information_system(&sys, b.id, &system_input("SYSB"))
+            .await
+            .unwrap();
         let mut server = TestServer {
             store,
             app,
@@ -107,7 +117,9 @@ impl TestServer {
         };
         server.user_a = server.fresh_user_in_a().await;
         for (name, role, scope) in PRINCIPALS {
-            let principal = server.sign_in(name, *role, scope.map(|s| server.inst(s))).await;
+            let principal = server
+                .sign_in(name, *role, scope.map(|s| server.inst(s)))
+                .await;
             server.principals.insert(name, principal);
         }
         server
@@ -118,7 +130,8 @@ impl TestServer {
     }
 
     pub fn next(&self) -> u32 {
-        self.counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        self.counter
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     }
 
     /// A new member of institution A, to be the target of user routes.
@@ -132,7 +145,10 @@ impl TestServer {
                     display_name: format!("Target {n}"),
                     institution_id: Some(self.a.id),
                     password: PASSWORD.into(),
-                    roles: vec![NewRoleAssignment { role: Role::Member, institution_id: Some(self.a.id) }],
+                    roles: vec![NewRoleAssignment {
+                        role: Role::Member,
+                        institution_id: Some(self.a.id),
+                    }],
                 },
             )
             .await
@@ -144,11 +160,22 @@ impl TestServer {
     /// A user in A holding a fresh role, for the revoke routes.
     pub async fn fresh_role_in_a(&self) -> (UserId, RoleAssignmentId) {
         let user = self.fresh_user_in_a().await;
-        let role = self.app.get_user(&OpContext::system("fixture"), user).await.unwrap().roles[0].id;
+        let role = self
+            .app
+            .get_user(&OpContext::system("fixture"), user)
+            .await
+            .unwrap()
+            .roles[0]
+            .id;
         (user, role)
     }
 
-    async fn sign_in(&self, name: &'static str, role: Role, scope: Option<InstitutionId>) -> Principal {
+    async fn sign_in(
+        &self,
+        name: &'static str,
+        role: Role,
+        scope: Option<InstitutionId>,
+    ) -> Principal {
         let sys = OpContext::system("fixture");
         let email = format!("{name}@test.lv");
         let created = self
@@ -160,27 +187,54 @@ impl TestServer {
                     display_name: name.into(),
                     institution_id: scope,
                     password: PASSWORD.into(),
-                    roles: vec![NewRoleAssignment { role, institution_id: scope }],
+                    roles: vec![NewRoleAssignment {
+                        role,
+                        institution_id: scope,
+                    }],
                 },
             )
             .await
             .unwrap();
         let secret = totp_rs::Secret::generate_secret();
-        self.app.enrol_totp_as_system(&sys, created.user.id, &secret.to_bytes().unwrap()).await.unwrap();
-        let session = self.app.login_with_password("t", &email, PASSWORD, "127.0.0.9").await.unwrap();
+        self.app
+            .enrol_totp_as_system(&sys, created.user.id, &secret.to_bytes().unwrap())
+            .await
+            .unwrap();
+        let session = self
+            .app
+            .login_with_password("t", &email, PASSWORD, "127.0.0.9")
+            .await
+            .unwrap();
         let code = current_totp_code(&secret.to_encoded().to_string()).unwrap();
-        self.app.verify_second_factor(&session.token, "t", &code).await.unwrap();
+        self.app
+            .verify_second_factor(&session.token, "t", &code)
+            .await
+            .unwrap();
         let ctx = session.view.ctx.clone();
         let token = self
             .app
-            .create_api_token(&ctx, &NewApiTokenInput { name: "matrix".into(), scope: TokenScope::Write, expires_in_days: None })
+            .create_api_token(
+                &ctx,
+                &NewApiTokenInput {
+                    name: "matrix".into(),
+                    scope: TokenScope::Write,
+                    expires_in_days: None,
+                },
+            )
             .await
             .unwrap();
         let mut spare_tokens = Vec::new();
         for i in 0..2 {
             let spare = self
                 .app
-                .create_api_token(&ctx, &NewApiTokenInput { name: format!("spare{i}"), scope: TokenScope::Read, expires_in_days: Some(1) })
+                .create_api_token(
+                    &ctx,
+                    &NewApiTokenInput {
+                        name: format!("spare{i}"),
+                        scope: TokenScope::Read,
+                        expires_in_days: Some(1),
+                    },
+                )
                 .await
                 .unwrap();
             spare_tokens.push(spare.token.id);
@@ -204,14 +258,27 @@ impl TestServer {
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        Response { status, location, body: String::from_utf8_lossy(&bytes).into_owned() }
+        Response {
+            status,
+            location,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
     }
 
     /// An API request as `who` (None = anonymous) with a JSON body.
-    pub async fn api(&self, method: Method, path: &str, who: Option<&str>, body: Option<serde_json::Value>) -> Response {
+    pub async fn api(
+        &self,
+        method: Method,
+        path: &str,
+        who: Option<&str>,
+        body: Option<serde_json::Value>,
+    ) -> Response {
         let mut builder = Request::builder().method(method).uri(path);
         if let Some(who) = who {
-            builder = builder.header(header::AUTHORIZATION, format!("Bearer {}", self.principals[who].token));
+            builder = builder.header(
+                header::AUTHORIZATION,
+                format!("Bearer {}", self.principals[who].token),
+            );
         }
         let request = match body {
             Some(json) => builder
@@ -225,9 +292,18 @@ impl TestServer {
 
     /// A portal request as `who`, with the session cookie; POSTs carry the
     /// form plus the principal's CSRF token.
-    pub async fn portal(&self, method: Method, path: &str, who: Option<&str>, form: &[(&str, String)]) -> Response {
+    pub async fn portal(
+        &self,
+        method: Method,
+        path: &str,
+        who: Option<&str>,
+        form: &[(&str, String)],
+    ) -> Response {
         let mut builder = Request::builder().method(method.clone()).uri(path);
-        let mut pairs: Vec<(String, String)> = form.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect();
+        let mut pairs: Vec<(String, String)> = form
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect();
         if let Some(who) = who {
             let p = &self.principals[who];
             builder = builder.header(header::COOKIE, format!("makonis_session={}", p.session));
@@ -246,12 +322,13 @@ impl TestServer {
 
     pub async fn audit_count(&self) -> u64 {
         let mut n = 0;
-        self.app.export_audit_chain(|_| {
-            n += 1;
-            Ok(())
-        })
-        .await
-        .unwrap();
+        self.app
+            .export_audit_chain(|_| {
+                n += 1;
+                Ok(())
+            })
+            .await
+            .unwrap();
         n
     }
 }
