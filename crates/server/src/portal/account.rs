@@ -8,18 +8,29 @@ use makonis_types::token::{NewApiTokenInput, TokenScope};
 use makonis_types::{ApiTokenId, FieldError};
 use maud::html;
 
-use super::ui::{csrf_field, error_summary, layout, notice, select, yes_no, Input};
-use super::{see_other, Portal, PortalForm};
+use super::ui::{Input, csrf_field, error_summary, layout, notice, select, yes_no};
+use super::{Portal, PortalForm, see_other};
 
-async fn render(portal: &Portal, notice_key: Option<&str>, errors: &[FieldError], secret: Option<&str>) -> Response {
+async fn render(
+    portal: &Portal,
+    notice_key: Option<&str>,
+    errors: &[FieldError],
+    secret: Option<&str>,
+) -> Response {
     let lang = portal.lang;
     let tokens = match portal.app.list_api_tokens(&portal.op).await {
         Ok(t) => t,
         Err(e) => return portal.fail(e),
     };
-    let scopes: Vec<(String, String)> =
-        TokenScope::ALL.iter().map(|s| (s.as_str().to_owned(), lang.label("scope", s.as_str()))).collect();
-    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let scopes: Vec<(String, String)> = TokenScope::ALL
+        .iter()
+        .map(|s| (s.as_str().to_owned(), lang.label("scope", s.as_str())))
+        .collect();
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
     let body = html! {
         h1 { (lang.t("account-title")) }
         (notice(lang, notice_key))
@@ -76,7 +87,11 @@ async fn render(portal: &Portal, notice_key: Option<&str>, errors: &[FieldError]
             button type="submit" { (lang.t("token-create")) }
         }
     };
-    (status, layout(&portal.page(), &lang.t("account-title"), body)).into_response()
+    (
+        status,
+        layout(&portal.page(), &lang.t("account-title"), body),
+    )
+        .into_response()
 }
 
 pub async fn page(portal: Portal, RawQuery(q): RawQuery) -> Response {
@@ -87,12 +102,20 @@ pub async fn page(portal: Portal, RawQuery(q): RawQuery) -> Response {
 pub async fn create_token(PortalForm { portal, form }: PortalForm) -> Response {
     let mut errors = Vec::new();
     let scope = form.choice("scope", TokenScope::parse_field, &mut errors);
-    let expires = form.opt("expires_in_days").map(|_| form.int("expires_in_days", &mut errors));
-    let Some(scope) = scope else { return render(&portal, None, &errors, None).await };
+    let expires = form
+        .opt("expires_in_days")
+        .map(|_| form.int("expires_in_days", &mut errors));
+    let Some(scope) = scope else {
+        return render(&portal, None, &errors, None).await;
+    };
     if !errors.is_empty() {
         return render(&portal, None, &errors, None).await;
     }
-    let input = NewApiTokenInput { name: form.get("name").to_owned(), scope, expires_in_days: expires };
+    let input = NewApiTokenInput {
+        name: form.get("name").to_owned(),
+        scope,
+        expires_in_days: expires,
+    };
     match portal.app.create_api_token(&portal.op, &input).await {
         Ok(created) => render(&portal, None, &[], Some(&created.secret)).await,
         Err(Error::Invalid(errors)) => render(&portal, None, &errors, None).await,
@@ -100,8 +123,13 @@ pub async fn create_token(PortalForm { portal, form }: PortalForm) -> Response {
     }
 }
 
-pub async fn revoke_token(Path(raw): Path<String>, PortalForm { portal, .. }: PortalForm) -> Response {
-    let Ok(id) = raw.parse::<ApiTokenId>() else { return portal.fail(Error::NotFound { kind: "API token" }) };
+pub async fn revoke_token(
+    Path(raw): Path<String>,
+    PortalForm { portal, .. }: PortalForm,
+) -> Response {
+    let Ok(id) = raw.parse::<ApiTokenId>() else {
+        return portal.fail(Error::NotFound { kind: "API token" });
+    };
     match portal.app.revoke_api_token(&portal.op, id).await {
         Ok(()) => see_other("/account", "token-revoked"),
         Err(e) => portal.fail(e),

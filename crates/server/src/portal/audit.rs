@@ -2,14 +2,14 @@
 
 use axum::extract::RawQuery;
 use axum::response::{IntoResponse, Response};
+use makonis_types::FieldError;
 use makonis_types::audit::AuditFilter;
 use makonis_types::paging::PageRequest;
-use makonis_types::FieldError;
 use maud::html;
 use serde::Deserialize;
 
-use super::ui::{error_summary, layout, pager, Input};
 use super::Portal;
+use super::ui::{Input, error_summary, layout, pager};
 use crate::extract::parse_query;
 
 #[derive(Debug, Deserialize, Default)]
@@ -28,13 +28,22 @@ pub async fn list(portal: Portal, RawQuery(raw): RawQuery) -> Response {
     };
     let page = match portal
         .app
-        .list_audit(&portal.op, &query.filter, PageRequest { limit: Some(50), offset: query.offset })
+        .list_audit(
+            &portal.op,
+            &query.filter,
+            PageRequest {
+                limit: Some(50),
+                offset: query.offset,
+            },
+        )
         .await
     {
         Ok(p) => p,
         Err(e) => return portal.fail(e),
     };
-    let keep: Vec<(String, String)> = form_urlencoded::parse(raw.as_bytes()).into_owned().collect();
+    let keep: Vec<(String, String)> = form_urlencoded::parse(raw.as_bytes())
+        .into_owned()
+        .collect();
     let errors: Vec<FieldError> = error.into_iter().collect();
     layout(
         &portal.page(),

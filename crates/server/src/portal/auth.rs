@@ -7,20 +7,20 @@ use axum::extract::{ConnectInfo, FromRequest, Path, Query, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
-use makonis_app::authn::Stage;
 use makonis_app::Error;
+use makonis_app::authn::Stage;
 use makonis_types::FieldError;
-use maud::{html, Markup};
+use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::ui::{self, csrf_field, error_summary, layout, Input, PageCtx};
+use super::ui::{self, Input, PageCtx, csrf_field, error_summary, layout};
 use super::{
-    cookie, csrf_failure, error_page, lang_of, safe_next, tokens_match, FormData, PortalForm, CSRF_COOKIE,
-    LANG_COOKIE, SESSION_COOKIE,
+    CSRF_COOKIE, FormData, LANG_COOKIE, PortalForm, SESSION_COOKIE, cookie, csrf_failure,
+    error_page, lang_of, safe_next, tokens_match,
 };
+use crate::AppState;
 use crate::extract::request_id;
 use crate::i18n::Lang;
-use crate::AppState;
 
 #[derive(Debug, Deserialize, Default)]
 pub struct NextQuery {
@@ -32,8 +32,20 @@ fn new_csrf() -> String {
     uuid::Uuid::new_v4().simple().to_string() + &uuid::Uuid::new_v4().simple().to_string()
 }
 
-fn login_form(lang: Lang, csrf: &str, next: &str, email: &str, errors: &[FieldError], info: Option<String>) -> Markup {
-    let page = PageCtx { lang, user: None, csrf: None, path: "/login" };
+fn login_form(
+    lang: Lang,
+    csrf: &str,
+    next: &str,
+    email: &str,
+    errors: &[FieldError],
+    info: Option<String>,
+) -> Markup {
+    let page = PageCtx {
+        lang,
+        user: None,
+        csrf: None,
+        path: "/login",
+    };
     layout(
         &page,
         &lang.t("login-title"),
@@ -54,12 +66,26 @@ fn login_form(lang: Lang, csrf: &str, next: &str, email: &str, errors: &[FieldEr
     )
 }
 
-pub async fn login_page(jar: CookieJar, State(state): State<AppState>, Query(q): Query<NextQuery>) -> Response {
+pub async fn login_page(
+    jar: CookieJar,
+    State(state): State<AppState>,
+    Query(q): Query<NextQuery>,
+) -> Response {
     let lang = lang_of(&jar);
-    let csrf = jar.get(CSRF_COOKIE).map_or_else(new_csrf, |c| c.value().to_owned());
-    let jar = jar.add(cookie(CSRF_COOKIE, csrf.clone(), state.config.secure_cookies));
+    let csrf = jar
+        .get(CSRF_COOKIE)
+        .map_or_else(new_csrf, |c| c.value().to_owned());
+    let jar = jar.add(cookie(
+        CSRF_COOKIE,
+        csrf.clone(),
+        state.config.secure_cookies,
+    ));
     let info = q.expired.is_some().then(|| lang.t("login-expired"));
-    (jar, login_form(lang, &csrf, &safe_next(q.next.as_deref()), "", &[], info)).into_response()
+    (
+        jar,
+        login_form(lang, &csrf, &safe_next(q.next.as_deref()), "", &[], info),
+    )
+        .into_response()
 }
 
 pub async fn login_submit(State(state): State<AppState>, request: Request) -> Response {
@@ -71,17 +97,29 @@ pub async fn login_submit(State(state): State<AppState>, request: Request) -> Re
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string());
-    let Ok(bytes) = axum::body::Bytes::from_request(Request::from_parts(parts, body), &state).await else {
-        return (StatusCode::PAYLOAD_TOO_LARGE, lang.t("error-body-too-large")).into_response();
+    let Ok(bytes) = axum::body::Bytes::from_request(Request::from_parts(parts, body), &state).await
+    else {
+        return (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            lang.t("error-body-too-large"),
+        )
+            .into_response();
     };
     let form = FormData::parse(&bytes);
-    let cookie_csrf = jar.get(CSRF_COOKIE).map(|c| c.value().to_owned()).unwrap_or_default();
+    let cookie_csrf = jar
+        .get(CSRF_COOKIE)
+        .map(|c| c.value().to_owned())
+        .unwrap_or_default();
     if !tokens_match(form.get("csrf"), &cookie_csrf) {
         return csrf_failure(lang, None, "", "/login");
     }
     let next = safe_next(Some(form.get("next")));
     let email = form.get("email").to_owned();
-    match state.app.login_with_password(&rid, &email, form.get("password"), &address).await {
+    match state
+        .app
+        .login_with_password(&rid, &email, form.get("password"), &address)
+        .await
+    {
         Ok(session) => {
             let secure = state.config.secure_cookies;
             let jar = jar
@@ -94,24 +132,35 @@ pub async fn login_submit(State(state): State<AppState>, request: Request) -> Re
             };
             (jar, Redirect::to(&target)).into_response()
         }
-        Err(Error::Invalid(errors)) => {
-            (StatusCode::UNPROCESSABLE_ENTITY, login_form(lang, &cookie_csrf, &next, &email, &errors, None)).into_response()
-        }
+        Err(Error::Invalid(errors)) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            login_form(lang, &cookie_csrf, &next, &email, &errors, None),
+        )
+            .into_response(),
         Err(Error::TooManyRequests { retry_after_secs }) => {
-            let text = lang.ta("error-too-many-body", &[("seconds", retry_after_secs.to_string())]);
-            (StatusCode::TOO_MANY_REQUESTS, login_form(lang, &cookie_csrf, &next, &email, &[], Some(text))).into_response()
+            let text = lang.ta(
+                "error-too-many-body",
+                &[("seconds", retry_after_secs.to_string())],
+            );
+            (
+                StatusCode::TOO_MANY_REQUESTS,
+                login_form(lang, &cookie_csrf, &next, &email, &[], Some(text)),
+            )
+                .into_response()
         }
         Err(e) => error_page(lang, None, "", "/login", e),
     }
 }
 
 pub async fn logout(jar: CookieJar, PortalForm { portal, .. }: PortalForm) -> Response {
-    if let Some(token) = jar.get(SESSION_COOKIE) {
-        if let Err(e) = portal.app.logout(token.value()).await {
+    if let Some(token) = jar.get(SESSION_COOKIE)
+        && let Err(e) = portal.app.logout(token.value()).await {
             return portal.fail(e);
         }
-    }
-    (jar.remove(axum_extra::extract::cookie::Cookie::build(SESSION_COOKIE).path("/")), Redirect::to("/login"))
+    (
+        jar.remove(axum_extra::extract::cookie::Cookie::build(SESSION_COOKIE).path("/")),
+        Redirect::to("/login"),
+    )
         .into_response()
 }
 
@@ -125,16 +174,29 @@ struct Pending {
 
 async fn pending(state: &AppState, jar: &CookieJar, rid: String) -> Result<Pending, Response> {
     let lang = lang_of(jar);
-    let token = jar.get(SESSION_COOKIE).map(|c| c.value().to_owned()).ok_or_else(|| Redirect::to("/login").into_response())?;
+    let token = jar
+        .get(SESSION_COOKIE)
+        .map(|c| c.value().to_owned())
+        .ok_or_else(|| Redirect::to("/login").into_response())?;
     match state.app.resolve_session(&token, &rid).await {
-        Ok(view) => Ok(Pending { token, lang, view, rid }),
+        Ok(view) => Ok(Pending {
+            token,
+            lang,
+            view,
+            rid,
+        }),
         Err(Error::Unauthenticated) => Err(Redirect::to("/login?expired=1").into_response()),
         Err(e) => Err(error_page(lang, None, "", "/mfa", e)),
     }
 }
 
 fn mfa_form(lang: Lang, csrf: &str, next: &str, errors: &[FieldError]) -> Markup {
-    let page = PageCtx { lang, user: None, csrf: None, path: "/mfa" };
+    let page = PageCtx {
+        lang,
+        user: None,
+        csrf: None,
+        path: "/mfa",
+    };
     layout(
         &page,
         &lang.t("mfa-title"),
@@ -155,13 +217,24 @@ fn mfa_form(lang: Lang, csrf: &str, next: &str, errors: &[FieldError]) -> Markup
     )
 }
 
-pub async fn mfa_page(State(state): State<AppState>, jar: CookieJar, Query(q): Query<NextQuery>, request: Request) -> Response {
+pub async fn mfa_page(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Query(q): Query<NextQuery>,
+    request: Request,
+) -> Response {
     let p = match pending(&state, &jar, request_id(&request.into_parts().0)).await {
         Ok(p) => p,
         Err(r) => return r,
     };
     match p.view.stage {
-        Stage::NeedsMfa => mfa_form(p.lang, &p.view.csrf_token, &safe_next(q.next.as_deref()), &[]).into_response(),
+        Stage::NeedsMfa => mfa_form(
+            p.lang,
+            &p.view.csrf_token,
+            &safe_next(q.next.as_deref()),
+            &[],
+        )
+        .into_response(),
         Stage::NeedsEnrolment => Redirect::to("/mfa/enrol").into_response(),
         Stage::Active => Redirect::to("/").into_response(),
     }
@@ -187,18 +260,34 @@ pub async fn mfa_submit(State(state): State<AppState>, request: Request) -> Resp
         Err(r) => return r,
     };
     let next = safe_next(Some(form.get("next")));
-    match state.app.verify_second_factor(&p.token, &p.rid, form.get("code")).await {
+    match state
+        .app
+        .verify_second_factor(&p.token, &p.rid, form.get("code"))
+        .await
+    {
         Ok(()) => Redirect::to(&next).into_response(),
-        Err(Error::Invalid(errors)) => {
-            (StatusCode::UNPROCESSABLE_ENTITY, mfa_form(p.lang, &p.view.csrf_token, &next, &errors)).into_response()
-        }
+        Err(Error::Invalid(errors)) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            mfa_form(p.lang, &p.view.csrf_token, &next, &errors),
+        )
+            .into_response(),
         Err(Error::Conflict { .. }) => Redirect::to(&next).into_response(),
         Err(e) => error_page(p.lang, None, &p.view.csrf_token, "/mfa", e),
     }
 }
 
-fn enrol_form(lang: Lang, csrf: &str, enrolment: &makonis_app::authn::Enrolment, errors: &[FieldError]) -> Markup {
-    let page = PageCtx { lang, user: None, csrf: None, path: "/mfa/enrol" };
+fn enrol_form(
+    lang: Lang,
+    csrf: &str,
+    enrolment: &makonis_app::authn::Enrolment,
+    errors: &[FieldError],
+) -> Markup {
+    let page = PageCtx {
+        lang,
+        user: None,
+        csrf: None,
+        path: "/mfa/enrol",
+    };
     layout(
         &page,
         &lang.t("enrol-title"),
@@ -223,7 +312,11 @@ fn enrol_form(lang: Lang, csrf: &str, enrolment: &makonis_app::authn::Enrolment,
     )
 }
 
-pub async fn enrol_page(State(state): State<AppState>, jar: CookieJar, request: Request) -> Response {
+pub async fn enrol_page(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    request: Request,
+) -> Response {
     let p = match pending(&state, &jar, request_id(&request.into_parts().0)).await {
         Ok(p) => p,
         Err(r) => return r,
@@ -243,9 +336,18 @@ pub async fn enrol_submit(State(state): State<AppState>, request: Request) -> Re
         Err(r) => return r,
     };
     let lang = p.lang;
-    match state.app.finish_totp_enrolment(&p.token, &p.rid, form.get("code")).await {
+    match state
+        .app
+        .finish_totp_enrolment(&p.token, &p.rid, form.get("code"))
+        .await
+    {
         Ok(codes) => {
-            let page = PageCtx { lang, user: None, csrf: None, path: "/mfa/enrol" };
+            let page = PageCtx {
+                lang,
+                user: None,
+                csrf: None,
+                path: "/mfa/enrol",
+            };
             layout(
                 &page,
                 &lang.t("recovery-title"),
@@ -261,9 +363,11 @@ pub async fn enrol_submit(State(state): State<AppState>, request: Request) -> Re
         Err(Error::Invalid(errors)) => {
             // A fresh secret, since the page shows it again.
             match state.app.begin_totp_enrolment(&p.token, &p.rid).await {
-                Ok(enrolment) => {
-                    (StatusCode::UNPROCESSABLE_ENTITY, enrol_form(lang, &p.view.csrf_token, &enrolment, &errors)).into_response()
-                }
+                Ok(enrolment) => (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    enrol_form(lang, &p.view.csrf_token, &enrolment, &errors),
+                )
+                    .into_response(),
                 Err(e) => error_page(lang, None, &p.view.csrf_token, "/mfa/enrol", e),
             }
         }
@@ -278,8 +382,18 @@ pub async fn switch_language(
     Query(q): Query<NextQuery>,
 ) -> Response {
     let Some(lang) = Lang::parse(&code) else {
-        return error_page(lang_of(&jar), None, "", "/lang", Error::NotFound { kind: "language" });
+        return error_page(
+            lang_of(&jar),
+            None,
+            "",
+            "/lang",
+            Error::NotFound { kind: "language" },
+        );
     };
-    let jar = jar.add(cookie(LANG_COOKIE, lang.code().to_owned(), state.config.secure_cookies));
+    let jar = jar.add(cookie(
+        LANG_COOKIE,
+        lang.code().to_owned(),
+        state.config.secure_cookies,
+    ));
     (jar, Redirect::to(&safe_next(q.next.as_deref()))).into_response()
 }

@@ -5,19 +5,28 @@ use makonis_types::information_system::InformationSystemFilter;
 use makonis_types::paging::PageRequest;
 use maud::html;
 
-use super::ui::layout;
 use super::Portal;
+use super::ui::layout;
 
 pub async fn home(portal: Portal) -> Response {
     let lang = portal.lang;
-    let one = PageRequest { limit: Some(1), offset: None };
+    let one = PageRequest {
+        limit: Some(1),
+        offset: None,
+    };
     let institutions = portal.app.list_institutions(&portal.op, None, one).await;
-    let systems = portal.app.list_information_systems(&portal.op, &InformationSystemFilter::default(), one).await;
+    let systems = portal
+        .app
+        .list_information_systems(&portal.op, &InformationSystemFilter::default(), one)
+        .await;
     let critical = portal
         .app
         .list_information_systems(
             &portal.op,
-            &InformationSystemFilter { critical_infrastructure: Some(true), ..Default::default() },
+            &InformationSystemFilter {
+                critical_infrastructure: Some(true),
+                ..Default::default()
+            },
             one,
         )
         .await;
@@ -27,12 +36,16 @@ pub async fn home(portal: Portal) -> Response {
     };
     let mut names = std::collections::HashMap::new();
     for r in portal.op.roles() {
-        if let Some(id) = r.institution_id {
-            if let std::collections::hash_map::Entry::Vacant(slot) = names.entry(id) {
-                let name = portal.app.get_institution(&portal.op, id).await.map(|i| i.short_name).unwrap_or_default();
+        if let Some(id) = r.institution_id
+            && let std::collections::hash_map::Entry::Vacant(slot) = names.entry(id) {
+                let name = portal
+                    .app
+                    .get_institution(&portal.op, id)
+                    .await
+                    .map(|i| i.short_name)
+                    .unwrap_or_default();
                 slot.insert(name);
             }
-        }
     }
     layout(
         &portal.page(),

@@ -4,17 +4,17 @@
 use axum::extract::{Query, RawQuery};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use makonis_app::authz::{can, Action, Kind, Scope};
 use makonis_app::Error;
+use makonis_app::authz::{Action, Kind, Scope, can};
 use makonis_types::information_system::InformationSystemFilter;
 use makonis_types::institution::{Institution, InstitutionInput, InstitutionKind};
 use makonis_types::paging::PageRequest;
 use makonis_types::{FieldError, InstitutionId};
-use maud::{html, Markup};
+use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::ui::{csrf_field, error_summary, layout, notice, pager, select, Input};
-use super::{see_other, FormData, Portal, PortalForm};
+use super::ui::{Input, csrf_field, error_summary, layout, notice, pager, select};
+use super::{FormData, Portal, PortalForm, see_other};
 use crate::extract::parse_query;
 
 #[derive(Debug, Deserialize, Default)]
@@ -25,18 +25,31 @@ pub struct ListQuery {
 }
 
 pub(super) fn parse_id<T: std::str::FromStr>(portal: &Portal, raw: &str) -> Result<T, Response> {
-    raw.parse().map_err(|_| portal.fail(Error::NotFound { kind: "record" }))
+    raw.parse()
+        .map_err(|_| portal.fail(Error::NotFound { kind: "record" }))
 }
 
 pub async fn list(portal: Portal, RawQuery(raw): RawQuery) -> Response {
     let lang = portal.lang;
     let query: ListQuery = parse_query(raw.as_deref().unwrap_or_default()).unwrap_or_default();
-    let page = PageRequest { limit: Some(50), offset: query.offset };
-    let result = match portal.app.list_institutions(&portal.op, query.q.as_deref(), page).await {
+    let page = PageRequest {
+        limit: Some(50),
+        offset: query.offset,
+    };
+    let result = match portal
+        .app
+        .list_institutions(&portal.op, query.q.as_deref(), page)
+        .await
+    {
         Ok(r) => r,
         Err(e) => return portal.fail(e),
     };
-    let may_create = can(&portal.op, Action::Create, Kind::Institutions, Scope::Platform);
+    let may_create = can(
+        &portal.op,
+        Action::Create,
+        Kind::Institutions,
+        Scope::Platform,
+    );
     let q = query.q.clone().unwrap_or_default();
     layout(
         &portal.page(),
@@ -72,7 +85,11 @@ pub async fn list(portal: Portal, RawQuery(raw): RawQuery) -> Response {
     .into_response()
 }
 
-pub async fn detail(portal: Portal, axum::extract::Path(raw): axum::extract::Path<String>, Query(query): Query<ListQuery>) -> Response {
+pub async fn detail(
+    portal: Portal,
+    axum::extract::Path(raw): axum::extract::Path<String>,
+    Query(query): Query<ListQuery>,
+) -> Response {
     let lang = portal.lang;
     let id: InstitutionId = match parse_id(&portal, &raw) {
         Ok(id) => id,
@@ -82,15 +99,35 @@ pub async fn detail(portal: Portal, axum::extract::Path(raw): axum::extract::Pat
         Ok(i) => i,
         Err(e) => return portal.fail(e),
     };
-    let filter = InformationSystemFilter { institution_id: Some(id), ..Default::default() };
+    let filter = InformationSystemFilter {
+        institution_id: Some(id),
+        ..Default::default()
+    };
     let systems = portal
         .app
-        .list_information_systems(&portal.op, &filter, PageRequest { limit: Some(500), offset: None })
+        .list_information_systems(
+            &portal.op,
+            &filter,
+            PageRequest {
+                limit: Some(500),
+                offset: None,
+            },
+        )
         .await
         .map(|p| p.items)
         .unwrap_or_default();
-    let may_edit = can(&portal.op, Action::Update, Kind::Institutions, Scope::Institution(id));
-    let may_add_system = can(&portal.op, Action::Create, Kind::InformationSystems, Scope::Institution(id));
+    let may_edit = can(
+        &portal.op,
+        Action::Update,
+        Kind::Institutions,
+        Scope::Institution(id),
+    );
+    let may_add_system = can(
+        &portal.op,
+        Action::Create,
+        Kind::InformationSystems,
+        Scope::Institution(id),
+    );
     layout(
         &portal.page(),
         &institution.name,
@@ -113,10 +150,18 @@ pub async fn detail(portal: Portal, axum::extract::Path(raw): axum::extract::Pat
     .into_response()
 }
 
-fn form_page(portal: &Portal, title: &str, action: &str, form: &FormData, errors: &[FieldError]) -> Markup {
+fn form_page(
+    portal: &Portal,
+    title: &str,
+    action: &str,
+    form: &FormData,
+    errors: &[FieldError],
+) -> Markup {
     let lang = portal.lang;
-    let kinds: Vec<(String, String)> =
-        InstitutionKind::ALL.iter().map(|k| (k.as_str().to_owned(), lang.label("kind", k.as_str()))).collect();
+    let kinds: Vec<(String, String)> = InstitutionKind::ALL
+        .iter()
+        .map(|k| (k.as_str().to_owned(), lang.label("kind", k.as_str())))
+        .collect();
     layout(
         &portal.page(),
         title,
@@ -149,14 +194,21 @@ fn input_from(form: &FormData) -> Result<InstitutionInput, Vec<FieldError>> {
     if let Err(mut more) = input.validate() {
         errors.append(&mut more);
     }
-    if errors.is_empty() { Ok(input) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(input)
+    } else {
+        Err(errors)
+    }
 }
 
 fn form_of(i: &Institution) -> FormData {
     let body = serde_urlencoded::to_string([
         ("name", i.name.as_str()),
         ("short_name", i.short_name.as_str()),
-        ("registration_number", i.registration_number.as_deref().unwrap_or("")),
+        (
+            "registration_number",
+            i.registration_number.as_deref().unwrap_or(""),
+        ),
         ("kind", i.kind.as_str()),
     ])
     .unwrap_or_default();
@@ -164,11 +216,23 @@ fn form_of(i: &Institution) -> FormData {
 }
 
 pub async fn new_form(portal: Portal) -> Response {
-    if let Err(e) = makonis_app::authz::authorize(&portal.op, Action::Create, Kind::Institutions, Scope::Platform) {
+    if let Err(e) = makonis_app::authz::authorize(
+        &portal.op,
+        Action::Create,
+        Kind::Institutions,
+        Scope::Platform,
+    ) {
         return portal.fail(e);
     }
     let form = FormData::parse(b"kind=recipient");
-    form_page(&portal, &portal.lang.t("institutions-new"), "/institutions", &form, &[]).into_response()
+    form_page(
+        &portal,
+        &portal.lang.t("institutions-new"),
+        "/institutions",
+        &form,
+        &[],
+    )
+    .into_response()
 }
 
 pub async fn create(PortalForm { portal, form }: PortalForm) -> Response {
@@ -176,7 +240,12 @@ pub async fn create(PortalForm { portal, form }: PortalForm) -> Response {
         Ok(input) => portal.app.create_institution(&portal.op, &input).await,
         Err(errors) => {
             // Authorisation still comes first: a member gets 403, not field errors.
-            if let Err(e) = makonis_app::authz::authorize(&portal.op, Action::Create, Kind::Institutions, Scope::Platform) {
+            if let Err(e) = makonis_app::authz::authorize(
+                &portal.op,
+                Action::Create,
+                Kind::Institutions,
+                Scope::Platform,
+            ) {
                 return portal.fail(e);
             }
             Err(Error::Invalid(errors))
@@ -186,14 +255,23 @@ pub async fn create(PortalForm { portal, form }: PortalForm) -> Response {
         Ok(created) => see_other(&format!("/institutions/{}", created.id), "created"),
         Err(Error::Invalid(errors)) => (
             StatusCode::UNPROCESSABLE_ENTITY,
-            form_page(&portal, &portal.lang.t("institutions-new"), "/institutions", &form, &errors),
+            form_page(
+                &portal,
+                &portal.lang.t("institutions-new"),
+                "/institutions",
+                &form,
+                &errors,
+            ),
         )
             .into_response(),
         Err(e) => portal.fail(e),
     }
 }
 
-pub async fn edit_form(portal: Portal, axum::extract::Path(raw): axum::extract::Path<String>) -> Response {
+pub async fn edit_form(
+    portal: Portal,
+    axum::extract::Path(raw): axum::extract::Path<String>,
+) -> Response {
     let id: InstitutionId = match parse_id(&portal, &raw) {
         Ok(id) => id,
         Err(r) => return r,
@@ -202,21 +280,43 @@ pub async fn edit_form(portal: Portal, axum::extract::Path(raw): axum::extract::
         Ok(i) => i,
         Err(e) => return portal.fail(e),
     };
-    if let Err(e) = makonis_app::authz::authorize(&portal.op, Action::Update, Kind::Institutions, Scope::Institution(id)) {
+    if let Err(e) = makonis_app::authz::authorize(
+        &portal.op,
+        Action::Update,
+        Kind::Institutions,
+        Scope::Institution(id),
+    ) {
         return portal.fail(e);
     }
-    let title = portal.lang.ta("edit-title", &[("name", institution.short_name.clone())]);
-    form_page(&portal, &title, &format!("/institutions/{id}"), &form_of(&institution), &[]).into_response()
+    let title = portal
+        .lang
+        .ta("edit-title", &[("name", institution.short_name.clone())]);
+    form_page(
+        &portal,
+        &title,
+        &format!("/institutions/{id}"),
+        &form_of(&institution),
+        &[],
+    )
+    .into_response()
 }
 
-pub async fn update(axum::extract::Path(raw): axum::extract::Path<String>, PortalForm { portal, form }: PortalForm) -> Response {
+pub async fn update(
+    axum::extract::Path(raw): axum::extract::Path<String>,
+    PortalForm { portal, form }: PortalForm,
+) -> Response {
     let id: InstitutionId = match parse_id(&portal, &raw) {
         Ok(id) => id,
         Err(r) => return r,
     };
     let result = match input_from(&form) {
         Ok(input) => portal.app.update_institution(&portal.op, id, &input).await,
-        Err(errors) => match makonis_app::authz::authorize(&portal.op, Action::Update, Kind::Institutions, Scope::Institution(id)) {
+        Err(errors) => match makonis_app::authz::authorize(
+            &portal.op,
+            Action::Update,
+            Kind::Institutions,
+            Scope::Institution(id),
+        ) {
             Ok(()) => Err(Error::Invalid(errors)),
             Err(e) => Err(e),
         },
@@ -225,7 +325,16 @@ pub async fn update(axum::extract::Path(raw): axum::extract::Path<String>, Porta
         Ok(_) => see_other(&format!("/institutions/{id}"), "saved"),
         Err(Error::Invalid(errors)) => {
             let title = portal.lang.t("edit");
-            (StatusCode::UNPROCESSABLE_ENTITY, form_page(&portal, &title, &format!("/institutions/{id}"), &form, &errors))
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                form_page(
+                    &portal,
+                    &title,
+                    &format!("/institutions/{id}"),
+                    &form,
+                    &errors,
+                ),
+            )
                 .into_response()
         }
         Err(e) => portal.fail(e),

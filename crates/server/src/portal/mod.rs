@@ -19,20 +19,20 @@ mod ui;
 pub mod users;
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::request::Parts;
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum_extra::extract::cookie::{Cookie, SameSite};
 use axum_extra::extract::CookieJar;
+use axum_extra::extract::cookie::{Cookie, SameSite};
 use makonis_app::authn::Stage;
 use makonis_app::{App, Error, OpContext};
-use makonis_types::user::User;
 use makonis_types::FieldError;
+use makonis_types::user::User;
 use subtle::ConstantTimeEq;
 
+use crate::AppState;
 use crate::extract::request_id;
 use crate::i18n::Lang;
-use crate::AppState;
 pub use ui::PageCtx;
 
 pub const SESSION_COOKIE: &str = "makonis_session";
@@ -40,7 +40,9 @@ pub const CSRF_COOKIE: &str = "makonis_csrf";
 pub const LANG_COOKIE: &str = "makonis_lang";
 
 pub fn lang_of(jar: &CookieJar) -> Lang {
-    jar.get(LANG_COOKIE).and_then(|c| Lang::parse(c.value())).unwrap_or_default()
+    jar.get(LANG_COOKIE)
+        .and_then(|c| Lang::parse(c.value()))
+        .unwrap_or_default()
 }
 
 pub fn cookie(name: &'static str, value: String, secure: bool) -> Cookie<'static> {
@@ -70,7 +72,11 @@ fn login_redirect(parts: &Parts, expired: bool) -> Response {
     let target = if next == "/" && !expired {
         "/login".to_owned()
     } else {
-        format!("/login?next={}{}", encode(next), if expired { "&expired=1" } else { "" })
+        format!(
+            "/login?next={}{}",
+            encode(next),
+            if expired { "&expired=1" } else { "" }
+        )
     };
     Redirect::to(&target).into_response()
 }
@@ -87,7 +93,12 @@ pub struct Portal {
 
 impl Portal {
     pub fn page(&self) -> PageCtx<'_> {
-        PageCtx { lang: self.lang, user: Some(&self.user), csrf: Some(&self.csrf), path: &self.path }
+        PageCtx {
+            lang: self.lang,
+            user: Some(&self.user),
+            csrf: Some(&self.csrf),
+            path: &self.path,
+        }
     }
 
     /// The page for an app error that is not about form input.
@@ -99,7 +110,10 @@ impl Portal {
 impl FromRequestParts<AppState> for Portal {
     type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let jar = CookieJar::from_headers(&parts.headers);
         let lang = lang_of(&jar);
         let Some(token) = jar.get(SESSION_COOKIE).map(|c| c.value().to_owned()) else {
@@ -117,7 +131,10 @@ impl FromRequestParts<AppState> for Portal {
                 lang,
                 user: view.user,
                 csrf: view.csrf_token,
-                path: parts.uri.path_and_query().map_or_else(|| "/".into(), |p| p.as_str().to_owned()),
+                path: parts
+                    .uri
+                    .path_and_query()
+                    .map_or_else(|| "/".into(), |p| p.as_str().to_owned()),
             }),
             Stage::NeedsMfa => Err(Redirect::to("/mfa").into_response()),
             Stage::NeedsEnrolment => Err(Redirect::to("/mfa/enrol").into_response()),
@@ -133,11 +150,16 @@ pub struct FormData {
 
 impl FormData {
     pub fn parse(body: &[u8]) -> Self {
-        Self { pairs: form_urlencoded::parse(body).into_owned().collect() }
+        Self {
+            pairs: form_urlencoded::parse(body).into_owned().collect(),
+        }
     }
 
     pub fn get(&self, name: &str) -> &str {
-        self.pairs.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.as_str())
+        self.pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map_or("", |(_, v)| v.as_str())
     }
 
     pub fn opt(&self, name: &str) -> Option<String> {
@@ -159,15 +181,24 @@ impl FormData {
         }
         raw.parse().unwrap_or_else(|_| {
             errors.push(
-                FieldError::new(name, "invalid_type", format!("{name} must be a whole number"))
-                    .with_param("expected", "whole number"),
+                FieldError::new(
+                    name,
+                    "invalid_type",
+                    format!("{name} must be a whole number"),
+                )
+                .with_param("expected", "whole number"),
             );
             0
         })
     }
 
     /// One of a closed set of values, or a field error listing them.
-    pub fn choice<T>(&self, name: &str, parse: fn(&str, &str) -> Result<T, FieldError>, errors: &mut Vec<FieldError>) -> Option<T> {
+    pub fn choice<T>(
+        &self,
+        name: &str,
+        parse: fn(&str, &str) -> Result<T, FieldError>,
+        errors: &mut Vec<FieldError>,
+    ) -> Option<T> {
         let raw = self.get(name).trim();
         if raw.is_empty() {
             errors.push(FieldError::required(name));
@@ -195,7 +226,12 @@ impl FromRequest<AppState> for PortalForm {
             .map_err(|r| (r.status(), portal.lang.t("error-body-too-large")).into_response())?;
         let form = FormData::parse(&bytes);
         if !tokens_match(form.get("csrf"), &portal.csrf) {
-            return Err(csrf_failure(portal.lang, Some(&portal.user), &portal.csrf, &portal.path));
+            return Err(csrf_failure(
+                portal.lang,
+                Some(&portal.user),
+                &portal.csrf,
+                &portal.path,
+            ));
         }
         Ok(Self { portal, form })
     }
@@ -206,7 +242,12 @@ pub fn tokens_match(sent: &str, expected: &str) -> bool {
 }
 
 pub fn csrf_failure(lang: Lang, user: Option<&User>, csrf: &str, path: &str) -> Response {
-    let page = PageCtx { lang, user, csrf: Some(csrf), path };
+    let page = PageCtx {
+        lang,
+        user,
+        csrf: Some(csrf),
+        path,
+    };
     (
         StatusCode::FORBIDDEN,
         ui::message_page(&page, &lang.t("csrf-title"), &lang.t("csrf-body")),
@@ -215,46 +256,100 @@ pub fn csrf_failure(lang: Lang, user: Option<&User>, csrf: &str, path: &str) -> 
 }
 
 /// Friendly pages for app errors.
-pub fn error_page(lang: Lang, user: Option<&User>, csrf: &str, path: &str, error: Error) -> Response {
-    let page = PageCtx { lang, user, csrf: Some(csrf), path };
+pub fn error_page(
+    lang: Lang,
+    user: Option<&User>,
+    csrf: &str,
+    path: &str,
+    error: Error,
+) -> Response {
+    let page = PageCtx {
+        lang,
+        user,
+        csrf: Some(csrf),
+        path,
+    };
     let (status, title, body) = match error {
         Error::Unauthenticated => return Redirect::to("/login").into_response(),
-        Error::Forbidden { .. } => (StatusCode::FORBIDDEN, "error-forbidden-title", "error-forbidden-body"),
-        Error::NotFound { .. } => (StatusCode::NOT_FOUND, "error-not-found-title", "error-not-found-body"),
+        Error::Forbidden { .. } => (
+            StatusCode::FORBIDDEN,
+            "error-forbidden-title",
+            "error-forbidden-body",
+        ),
+        Error::NotFound { .. } => (
+            StatusCode::NOT_FOUND,
+            "error-not-found-title",
+            "error-not-found-body",
+        ),
         Error::Conflict { message } => {
-            return (StatusCode::CONFLICT, ui::message_page(&page, &lang.t("error-conflict-title"), &message))
+            return (
+                StatusCode::CONFLICT,
+                ui::message_page(&page, &lang.t("error-conflict-title"), &message),
+            )
                 .into_response();
         }
         Error::Invalid(errors) => {
-            let text = errors.iter().map(|e| lang.field_error(e)).collect::<Vec<_>>().join("; ");
-            return (StatusCode::UNPROCESSABLE_ENTITY, ui::message_page(&page, &lang.t("error-invalid-title"), &text))
+            let text = errors
+                .iter()
+                .map(|e| lang.field_error(e))
+                .collect::<Vec<_>>()
+                .join("; ");
+            return (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ui::message_page(&page, &lang.t("error-invalid-title"), &text),
+            )
                 .into_response();
         }
         Error::TooManyRequests { retry_after_secs } => {
-            let text = lang.ta("error-too-many-body", &[("seconds", retry_after_secs.to_string())]);
-            return (StatusCode::TOO_MANY_REQUESTS, ui::message_page(&page, &lang.t("error-too-many-title"), &text))
+            let text = lang.ta(
+                "error-too-many-body",
+                &[("seconds", retry_after_secs.to_string())],
+            );
+            return (
+                StatusCode::TOO_MANY_REQUESTS,
+                ui::message_page(&page, &lang.t("error-too-many-title"), &text),
+            )
                 .into_response();
         }
         Error::Unavailable { detail, .. } => {
             tracing::warn!(%detail, "unavailable");
-            (StatusCode::SERVICE_UNAVAILABLE, "error-unavailable-title", "error-unavailable-body")
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "error-unavailable-title",
+                "error-unavailable-body",
+            )
         }
         Error::Internal { detail } => {
             tracing::error!(%detail, "internal error");
-            (StatusCode::INTERNAL_SERVER_ERROR, "error-internal-title", "error-internal-body")
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "error-internal-title",
+                "error-internal-body",
+            )
         }
     };
-    (status, ui::message_page(&page, &lang.t(title), &lang.t(body))).into_response()
+    (
+        status,
+        ui::message_page(&page, &lang.t(title), &lang.t(body)),
+    )
+        .into_response()
 }
 
 /// The fallback for unknown paths: JSON under `/api/`, a page elsewhere.
 pub async fn not_found(request: Request) -> Response {
     let (parts, _) = request.into_parts();
     if parts.uri.path().starts_with("/api/") {
-        return crate::ApiError::from_app(Error::NotFound { kind: "route" }, &request_id(&parts)).into_response();
+        return crate::ApiError::from_app(Error::NotFound { kind: "route" }, &request_id(&parts))
+            .into_response();
     }
     let lang = lang_of(&CookieJar::from_headers(&parts.headers));
-    error_page(lang, None, "", parts.uri.path(), Error::NotFound { kind: "page" })
+    error_page(
+        lang,
+        None,
+        "",
+        parts.uri.path(),
+        Error::NotFound { kind: "page" },
+    )
 }
 
 /// Redirect after a successful POST, with a notice key for the next page.

@@ -3,20 +3,23 @@
 use axum::extract::{Path, RawQuery};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use makonis_app::authz::{authorize, can, Action, Kind, Scope};
 use makonis_app::Error;
+use makonis_app::authz::{Action, Kind, Scope, authorize, can};
 use makonis_types::information_system::{
-    DataClassification, InformationSystem, InformationSystemFilter, InformationSystemInput, Lifecycle, SecurityCategory,
+    DataClassification, InformationSystem, InformationSystemFilter, InformationSystemInput,
+    Lifecycle, SecurityCategory,
 };
 use makonis_types::institution::Institution;
 use makonis_types::paging::PageRequest;
 use makonis_types::{FieldError, InformationSystemId, InstitutionId};
-use maud::{html, Markup};
+use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::institutions::parse_id;
-use super::ui::{checkbox, csrf_field, error_summary, layout, notice, pager, select, textarea, yes_no, Input};
-use super::{see_other, FormData, Portal, PortalForm};
+use super::ui::{
+    Input, checkbox, csrf_field, error_summary, layout, notice, pager, select, textarea, yes_no,
+};
+use super::{FormData, Portal, PortalForm, see_other};
 use crate::extract::parse_query;
 use crate::i18n::Lang;
 
@@ -31,18 +34,35 @@ struct ListQuery {
 async fn institutions(portal: &Portal) -> Result<Vec<Institution>, Response> {
     portal
         .app
-        .list_institutions(&portal.op, None, PageRequest { limit: Some(500), offset: None })
+        .list_institutions(
+            &portal.op,
+            None,
+            PageRequest {
+                limit: Some(500),
+                offset: None,
+            },
+        )
         .await
         .map(|p| p.items)
         .map_err(|e| portal.fail(e))
 }
 
-fn choices<T: Copy>(lang: Lang, prefix: &str, all: &[T], name: fn(T) -> &'static str) -> Vec<(String, String)> {
-    all.iter().map(|v| (name(*v).to_owned(), lang.label(prefix, name(*v)))).collect()
+fn choices<T: Copy>(
+    lang: Lang,
+    prefix: &str,
+    all: &[T],
+    name: fn(T) -> &'static str,
+) -> Vec<(String, String)> {
+    all.iter()
+        .map(|v| (name(*v).to_owned(), lang.label(prefix, name(*v))))
+        .collect()
 }
 
 fn bool_choices(lang: Lang) -> Vec<(String, String)> {
-    vec![("true".into(), lang.t("yes")), ("false".into(), lang.t("no"))]
+    vec![
+        ("true".into(), lang.t("yes")),
+        ("false".into(), lang.t("no")),
+    ]
 }
 
 pub async fn list(portal: Portal, RawQuery(raw): RawQuery) -> Response {
@@ -52,8 +72,15 @@ pub async fn list(portal: Portal, RawQuery(raw): RawQuery) -> Response {
         Ok(q) => (q, None),
         Err(e) => (ListQuery::default(), Some(e)),
     };
-    let page = PageRequest { limit: Some(50), offset: query.offset };
-    let result = match portal.app.list_information_systems(&portal.op, &query.filter, page).await {
+    let page = PageRequest {
+        limit: Some(50),
+        offset: query.offset,
+    };
+    let result = match portal
+        .app
+        .list_information_systems(&portal.op, &query.filter, page)
+        .await
+    {
         Ok(r) => r,
         Err(e) => return portal.fail(e),
     };
@@ -62,14 +89,24 @@ pub async fn list(portal: Portal, RawQuery(raw): RawQuery) -> Response {
         Err(r) => return r,
     };
     let short_name = |id: InstitutionId| {
-        all_institutions.iter().find(|i| i.id == id).map_or_else(|| "—".to_owned(), |i| i.short_name.clone())
+        all_institutions
+            .iter()
+            .find(|i| i.id == id)
+            .map_or_else(|| "—".to_owned(), |i| i.short_name.clone())
     };
-    let may_create = all_institutions
-        .iter()
-        .any(|i| can(&portal.op, Action::Create, Kind::InformationSystems, Scope::Institution(i.id)));
+    let may_create = all_institutions.iter().any(|i| {
+        can(
+            &portal.op,
+            Action::Create,
+            Kind::InformationSystems,
+            Scope::Institution(i.id),
+        )
+    });
     let f = &query.filter;
-    let institution_options: Vec<(String, String)> =
-        all_institutions.iter().map(|i| (i.id.to_string(), i.short_name.clone())).collect();
+    let institution_options: Vec<(String, String)> = all_institutions
+        .iter()
+        .map(|i| (i.id.to_string(), i.short_name.clone()))
+        .collect();
     let keep: Vec<(String, String)> = form_urlencoded::parse(raw.as_bytes())
         .into_owned()
         .filter(|(k, _)| k != "notice")
@@ -128,7 +165,11 @@ pub async fn list(portal: Portal, RawQuery(raw): RawQuery) -> Response {
     .into_response()
 }
 
-pub async fn detail(portal: Portal, Path(raw): Path<String>, RawQuery(query): RawQuery) -> Response {
+pub async fn detail(
+    portal: Portal,
+    Path(raw): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Response {
     let lang = portal.lang;
     let id: InformationSystemId = match parse_id(&portal, &raw) {
         Ok(id) => id,
@@ -138,9 +179,18 @@ pub async fn detail(portal: Portal, Path(raw): Path<String>, RawQuery(query): Ra
         Ok(s) => s,
         Err(e) => return portal.fail(e),
     };
-    let institution = portal.app.get_institution(&portal.op, s.institution_id).await.ok();
+    let institution = portal
+        .app
+        .get_institution(&portal.op, s.institution_id)
+        .await
+        .ok();
     let notice_key = query.as_deref().and_then(|q| q.strip_prefix("notice="));
-    let may_edit = can(&portal.op, Action::Update, Kind::InformationSystems, Scope::Institution(s.institution_id));
+    let may_edit = can(
+        &portal.op,
+        Action::Update,
+        Kind::InformationSystems,
+        Scope::Institution(s.institution_id),
+    );
     let minutes = |m: i64| lang.ta("minutes", &[("n", m.to_string())]);
     layout(
         &portal.page(),
@@ -212,8 +262,16 @@ fn form_page(
 
 fn input_from(form: &FormData) -> Result<InformationSystemInput, Vec<FieldError>> {
     let mut errors = Vec::new();
-    let category = form.choice("security_category", SecurityCategory::parse_field, &mut errors);
-    let classification = form.choice("data_classification", DataClassification::parse_field, &mut errors);
+    let category = form.choice(
+        "security_category",
+        SecurityCategory::parse_field,
+        &mut errors,
+    );
+    let classification = form.choice(
+        "data_classification",
+        DataClassification::parse_field,
+        &mut errors,
+    );
     let lifecycle = form.choice("lifecycle", Lifecycle::parse_field, &mut errors);
     let rpo = form.int("rpo_minutes", &mut errors);
     let rto = form.int("rto_minutes", &mut errors);
@@ -238,7 +296,11 @@ fn input_from(form: &FormData) -> Result<InformationSystemInput, Vec<FieldError>
             }
         }
     }
-    if errors.is_empty() { Ok(input) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(input)
+    } else {
+        Err(errors)
+    }
 }
 
 fn form_of(s: &InformationSystem) -> FormData {
@@ -249,7 +311,10 @@ fn form_of(s: &InformationSystem) -> FormData {
         ("name", s.name.as_str()),
         ("description", s.description.as_deref().unwrap_or("")),
         ("responsible_person", s.responsible_person.as_str()),
-        ("responsible_email", s.responsible_email.as_deref().unwrap_or("")),
+        (
+            "responsible_email",
+            s.responsible_email.as_deref().unwrap_or(""),
+        ),
         ("security_category", s.security_category.as_str()),
         ("data_classification", s.data_classification.as_str()),
         ("rpo_minutes", rpo.as_str()),
@@ -262,14 +327,25 @@ fn form_of(s: &InformationSystem) -> FormData {
     if s.embassy_required {
         pairs.push(("embassy_required", "1"));
     }
-    FormData::parse(serde_urlencoded::to_string(pairs).unwrap_or_default().as_bytes())
+    FormData::parse(
+        serde_urlencoded::to_string(pairs)
+            .unwrap_or_default()
+            .as_bytes(),
+    )
 }
 
 async fn creatable(portal: &Portal) -> Result<Vec<Institution>, Response> {
     Ok(institutions(portal)
         .await?
         .into_iter()
-        .filter(|i| can(&portal.op, Action::Create, Kind::InformationSystems, Scope::Institution(i.id)))
+        .filter(|i| {
+            can(
+                &portal.op,
+                Action::Create,
+                Kind::InformationSystems,
+                Scope::Institution(i.id),
+            )
+        })
         .collect())
 }
 
@@ -279,29 +355,54 @@ pub async fn new_form(portal: Portal, RawQuery(raw): RawQuery) -> Response {
         Err(r) => return r,
     };
     if options.is_empty() {
-        return portal.fail(Error::forbidden("no institution where you may register systems"));
+        return portal.fail(Error::forbidden(
+            "no institution where you may register systems",
+        ));
     }
     let preselect = raw
         .as_deref()
-        .and_then(|q| form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "institution_id").map(|(_, v)| v.into_owned()))
+        .and_then(|q| {
+            form_urlencoded::parse(q.as_bytes())
+                .find(|(k, _)| k == "institution_id")
+                .map(|(_, v)| v.into_owned())
+        })
         .unwrap_or_default();
     let defaults = format!(
         "institution_id={preselect}&security_category=C&data_classification=restricted&rpo_minutes=240&rto_minutes=1440&lifecycle=planned"
     );
-    form_page(&portal, &portal.lang.t("systems-new"), "/systems", &FormData::parse(defaults.as_bytes()), &[], Some(&options))
-        .into_response()
+    form_page(
+        &portal,
+        &portal.lang.t("systems-new"),
+        "/systems",
+        &FormData::parse(defaults.as_bytes()),
+        &[],
+        Some(&options),
+    )
+    .into_response()
 }
 
 pub async fn create(PortalForm { portal, form }: PortalForm) -> Response {
     let institution: Option<InstitutionId> = form.get("institution_id").parse().ok();
     let result = match (institution, input_from(&form)) {
-        (Some(inst), Ok(input)) => portal.app.create_information_system(&portal.op, inst, &input).await,
+        (Some(inst), Ok(input)) => {
+            portal
+                .app
+                .create_information_system(&portal.op, inst, &input)
+                .await
+        }
         (inst, parsed) => {
             let mut errors = parsed.err().unwrap_or_default();
             if inst.is_none() {
                 errors.insert(0, FieldError::required("institution_id"));
             }
-            match inst.map(|i| authorize(&portal.op, Action::Create, Kind::InformationSystems, Scope::Institution(i))) {
+            match inst.map(|i| {
+                authorize(
+                    &portal.op,
+                    Action::Create,
+                    Kind::InformationSystems,
+                    Scope::Institution(i),
+                )
+            }) {
                 Some(Err(e)) => Err(e),
                 _ => Err(Error::Invalid(errors)),
             }
@@ -314,7 +415,17 @@ pub async fn create(PortalForm { portal, form }: PortalForm) -> Response {
                 Ok(o) => o,
                 Err(r) => return r,
             };
-            (StatusCode::UNPROCESSABLE_ENTITY, form_page(&portal, &portal.lang.t("systems-new"), "/systems", &form, &errors, Some(&options)))
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                form_page(
+                    &portal,
+                    &portal.lang.t("systems-new"),
+                    "/systems",
+                    &form,
+                    &errors,
+                    Some(&options),
+                ),
+            )
                 .into_response()
         }
         Err(e) => portal.fail(e),
@@ -330,11 +441,24 @@ pub async fn edit_form(portal: Portal, Path(raw): Path<String>) -> Response {
         Ok(s) => s,
         Err(e) => return portal.fail(e),
     };
-    if let Err(e) = authorize(&portal.op, Action::Update, Kind::InformationSystems, Scope::Institution(s.institution_id)) {
+    if let Err(e) = authorize(
+        &portal.op,
+        Action::Update,
+        Kind::InformationSystems,
+        Scope::Institution(s.institution_id),
+    ) {
         return portal.fail(e);
     }
     let title = portal.lang.ta("edit-title", &[("name", s.code.clone())]);
-    form_page(&portal, &title, &format!("/systems/{id}"), &form_of(&s), &[], None).into_response()
+    form_page(
+        &portal,
+        &title,
+        &format!("/systems/{id}"),
+        &form_of(&s),
+        &[],
+        None,
+    )
+    .into_response()
 }
 
 pub async fn update(Path(raw): Path<String>, PortalForm { portal, form }: PortalForm) -> Response {
@@ -343,10 +467,24 @@ pub async fn update(Path(raw): Path<String>, PortalForm { portal, form }: Portal
         Err(r) => return r,
     };
     let result = match input_from(&form) {
-        Ok(input) => portal.app.update_information_system(&portal.op, id, &input).await,
-        Err(errors) => match portal.app.get_information_system(&portal.op, id).await.and_then(|s| {
-            authorize(&portal.op, Action::Update, Kind::InformationSystems, Scope::Institution(s.institution_id))
-        }) {
+        Ok(input) => {
+            portal
+                .app
+                .update_information_system(&portal.op, id, &input)
+                .await
+        }
+        Err(errors) => match portal
+            .app
+            .get_information_system(&portal.op, id)
+            .await
+            .and_then(|s| {
+                authorize(
+                    &portal.op,
+                    Action::Update,
+                    Kind::InformationSystems,
+                    Scope::Institution(s.institution_id),
+                )
+            }) {
             Ok(()) => Err(Error::Invalid(errors)),
             Err(e) => Err(e),
         },
@@ -355,7 +493,17 @@ pub async fn update(Path(raw): Path<String>, PortalForm { portal, form }: Portal
         Ok(_) => see_other(&format!("/systems/{id}"), "saved"),
         Err(Error::Invalid(errors)) => {
             let title = portal.lang.t("edit");
-            (StatusCode::UNPROCESSABLE_ENTITY, form_page(&portal, &title, &format!("/systems/{id}"), &form, &errors, None))
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                form_page(
+                    &portal,
+                    &title,
+                    &format!("/systems/{id}"),
+                    &form,
+                    &errors,
+                    None,
+                ),
+            )
                 .into_response()
         }
         Err(e) => portal.fail(e),

@@ -2,10 +2,10 @@
 //! input to its label, its error text (`aria-describedby`) and the error
 //! summary's links, so every form is accessible the same way.
 
+use makonis_types::FieldError;
 use makonis_types::paging::Page;
 use makonis_types::user::User;
-use makonis_types::FieldError;
-use maud::{html, Markup, PreEscaped, DOCTYPE};
+use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use crate::i18n::Lang;
 
@@ -151,7 +151,16 @@ pub struct Input<'a> {
 
 impl<'a> Input<'a> {
     pub fn text(name: &'a str, label: String, value: &'a str) -> Self {
-        Self { name, label, value, kind: "text", required: false, max_length: None, hint: None, autocomplete: None }
+        Self {
+            name,
+            label,
+            value,
+            kind: "text",
+            required: false,
+            max_length: None,
+            hint: None,
+            autocomplete: None,
+        }
     }
     pub fn required(mut self) -> Self {
         self.required = true;
@@ -207,7 +216,13 @@ fn describedby(anchor: &str, hint: bool, error: bool) -> Option<String> {
     (!ids.is_empty()).then(|| ids.join(" "))
 }
 
-pub fn textarea(lang: Lang, name: &str, label: String, value: &str, errors: &[FieldError]) -> Markup {
+pub fn textarea(
+    lang: Lang,
+    name: &str,
+    label: String,
+    value: &str,
+    errors: &[FieldError],
+) -> Markup {
     let mine = errors_for(errors, name);
     let anchor = field_anchor(name);
     html! {
@@ -273,9 +288,16 @@ pub fn yes_no(lang: Lang, value: bool) -> String {
 /// parameters.
 pub fn pager<T>(lang: Lang, page: &Page<T>, base: &str, query: &[(String, String)]) -> Markup {
     let link = |offset: u32| {
-        let mut pairs: Vec<(String, String)> = query.iter().filter(|(k, _)| k != "offset").cloned().collect();
+        let mut pairs: Vec<(String, String)> = query
+            .iter()
+            .filter(|(k, _)| k != "offset")
+            .cloned()
+            .collect();
         pairs.push(("offset".into(), offset.to_string()));
-        format!("{base}?{}", serde_urlencoded::to_string(&pairs).unwrap_or_default())
+        format!(
+            "{base}?{}",
+            serde_urlencoded::to_string(&pairs).unwrap_or_default()
+        )
     };
     let shown_to = (page.offset + page.items.len() as u32) as u64;
     html! {
@@ -293,5 +315,8 @@ pub fn pager<T>(lang: Lang, page: &Page<T>, base: &str, query: &[(String, String
 
 pub fn raw_svg(svg: &str) -> Markup {
     // The SVG comes from the qrcode crate, built from our own otpauth URL.
-    PreEscaped(svg.trim_start_matches(|c| c != '<').replace("<?xml version=\"1.0\" standalone=\"yes\"?>", ""))
+    PreEscaped(
+        svg.trim_start_matches(|c| c != '<')
+            .replace("<?xml version=\"1.0\" standalone=\"yes\"?>", ""),
+    )
 }

@@ -3,19 +3,19 @@
 use axum::extract::{Path, RawQuery};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use makonis_app::authz::{can, Action, Kind, Scope};
 use makonis_app::Error;
+use makonis_app::authz::{Action, Kind, Scope, can};
 use makonis_types::institution::Institution;
 use makonis_types::paging::PageRequest;
 use makonis_types::roles::{NewRoleAssignment, Role};
 use makonis_types::user::NewUserInput;
 use makonis_types::{FieldError, InstitutionId, RoleAssignmentId, UserId};
-use maud::{html, Markup};
+use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::institutions::parse_id;
-use super::ui::{csrf_field, error_summary, layout, notice, pager, select, yes_no, Input};
-use super::{see_other, FormData, Portal, PortalForm};
+use super::ui::{Input, csrf_field, error_summary, layout, notice, pager, select, yes_no};
+use super::{FormData, Portal, PortalForm, see_other};
 use crate::extract::parse_query;
 use crate::i18n::Lang;
 
@@ -29,25 +29,45 @@ struct ListQuery {
 async fn institutions(portal: &Portal) -> Result<Vec<Institution>, Response> {
     portal
         .app
-        .list_institutions(&portal.op, None, PageRequest { limit: Some(500), offset: None })
+        .list_institutions(
+            &portal.op,
+            None,
+            PageRequest {
+                limit: Some(500),
+                offset: None,
+            },
+        )
         .await
         .map(|p| p.items)
         .map_err(|e| portal.fail(e))
 }
 
 fn role_options(lang: Lang) -> Vec<(String, String)> {
-    Role::ALL.iter().map(|r| (r.as_str().to_owned(), lang.label("role", r.as_str()))).collect()
+    Role::ALL
+        .iter()
+        .map(|r| (r.as_str().to_owned(), lang.label("role", r.as_str())))
+        .collect()
 }
 
 /// Institutions where the actor may grant roles, plus "platform" if they
 /// may grant platform roles.
 fn scope_options(portal: &Portal, institutions: &[Institution]) -> Vec<(String, String)> {
     let mut options = Vec::new();
-    if can(&portal.op, Action::ManageRoles, Kind::Users, Scope::Platform) {
+    if can(
+        &portal.op,
+        Action::ManageRoles,
+        Kind::Users,
+        Scope::Platform,
+    ) {
         options.push((String::new(), portal.lang.t("scope-platform")));
     }
     for i in institutions {
-        if can(&portal.op, Action::ManageRoles, Kind::Users, Scope::Institution(i.id)) {
+        if can(
+            &portal.op,
+            Action::ManageRoles,
+            Kind::Users,
+            Scope::Institution(i.id),
+        ) {
             options.push((i.id.to_string(), i.short_name.clone()));
         }
     }
@@ -59,7 +79,14 @@ pub async fn list(portal: Portal, RawQuery(raw): RawQuery) -> Response {
     let query: ListQuery = parse_query(raw.as_deref().unwrap_or_default()).unwrap_or_default();
     let result = match portal
         .app
-        .list_users(&portal.op, query.q.as_deref(), PageRequest { limit: Some(50), offset: query.offset })
+        .list_users(
+            &portal.op,
+            query.q.as_deref(),
+            PageRequest {
+                limit: Some(50),
+                offset: query.offset,
+            },
+        )
         .await
     {
         Ok(r) => r,
@@ -71,7 +98,8 @@ pub async fn list(portal: Portal, RawQuery(raw): RawQuery) -> Response {
     };
     let may_create = !scope_options(&portal, &all).is_empty();
     let name_of = |id: Option<InstitutionId>| {
-        id.and_then(|id| all.iter().find(|i| i.id == id)).map_or_else(|| "—".to_owned(), |i| i.short_name.clone())
+        id.and_then(|id| all.iter().find(|i| i.id == id))
+            .map_or_else(|| "—".to_owned(), |i| i.short_name.clone())
     };
     let q = query.q.clone().unwrap_or_default();
     layout(
@@ -112,7 +140,12 @@ pub async fn list(portal: Portal, RawQuery(raw): RawQuery) -> Response {
     .into_response()
 }
 
-async fn detail_page(portal: &Portal, id: UserId, notice_key: Option<&str>, errors: &[FieldError]) -> Response {
+async fn detail_page(
+    portal: &Portal,
+    id: UserId,
+    notice_key: Option<&str>,
+    errors: &[FieldError],
+) -> Response {
     let lang = portal.lang;
     let target = match portal.app.get_user(&portal.op, id).await {
         Ok(u) => u,
@@ -124,13 +157,25 @@ async fn detail_page(portal: &Portal, id: UserId, notice_key: Option<&str>, erro
     };
     let name_of = |id: Option<InstitutionId>| match id {
         None => lang.t("scope-platform"),
-        Some(id) => all.iter().find(|i| i.id == id).map_or_else(|| "—".to_owned(), |i| i.short_name.clone()),
+        Some(id) => all
+            .iter()
+            .find(|i| i.id == id)
+            .map_or_else(|| "—".to_owned(), |i| i.short_name.clone()),
     };
     let scopes = scope_options(portal, &all);
     let manage = |inst: Option<InstitutionId>| {
-        can(&portal.op, Action::ManageRoles, Kind::Users, inst.map_or(Scope::Platform, Scope::Institution))
+        can(
+            &portal.op,
+            Action::ManageRoles,
+            Kind::Users,
+            inst.map_or(Scope::Platform, Scope::Institution),
+        )
     };
-    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
     let u = &target.user;
     let body = html! {
         h1 { (u.display_name) }
@@ -195,22 +240,36 @@ fn role_from(form: &FormData, errors: &mut Vec<FieldError>) -> Option<NewRoleAss
         Some(raw) => match raw.parse() {
             Ok(id) => Some(id),
             Err(_) => {
-                errors.push(FieldError::new("institution_id", "invalid_format", "institution_id is not a valid id"));
+                errors.push(FieldError::new(
+                    "institution_id",
+                    "invalid_format",
+                    "institution_id is not a valid id",
+                ));
                 return None;
             }
         },
     };
-    Some(NewRoleAssignment { role, institution_id })
+    Some(NewRoleAssignment {
+        role,
+        institution_id,
+    })
 }
 
-pub async fn grant_role(Path(raw): Path<String>, PortalForm { portal, form }: PortalForm) -> Response {
+pub async fn grant_role(
+    Path(raw): Path<String>,
+    PortalForm { portal, form }: PortalForm,
+) -> Response {
     let id: UserId = match parse_id(&portal, &raw) {
         Ok(id) => id,
         Err(r) => return r,
     };
     let mut errors = Vec::new();
     let result = match role_from(&form, &mut errors) {
-        Some(assignment) => portal.app.assign_role(&portal.op, id, &assignment).await.map(|_| ()),
+        Some(assignment) => portal
+            .app
+            .assign_role(&portal.op, id, &assignment)
+            .await
+            .map(|_| ()),
         None => match portal.app.get_user(&portal.op, id).await {
             Ok(_) => Err(Error::Invalid(errors)),
             Err(e) => Err(e),
@@ -223,9 +282,14 @@ pub async fn grant_role(Path(raw): Path<String>, PortalForm { portal, form }: Po
     }
 }
 
-pub async fn revoke_role(Path((user, role)): Path<(String, String)>, PortalForm { portal, .. }: PortalForm) -> Response {
+pub async fn revoke_role(
+    Path((user, role)): Path<(String, String)>,
+    PortalForm { portal, .. }: PortalForm,
+) -> Response {
     let (Ok(user), Ok(role)) = (user.parse::<UserId>(), role.parse::<RoleAssignmentId>()) else {
-        return portal.fail(Error::NotFound { kind: "role assignment" });
+        return portal.fail(Error::NotFound {
+            kind: "role assignment",
+        });
     };
     match portal.app.revoke_role(&portal.op, user, role).await {
         Ok(()) => see_other(&format!("/users/{user}"), "role-revoked"),
@@ -233,9 +297,17 @@ pub async fn revoke_role(Path((user, role)): Path<(String, String)>, PortalForm 
     }
 }
 
-fn form_page(portal: &Portal, form: &FormData, errors: &[FieldError], institutions: &[Institution]) -> Markup {
+fn form_page(
+    portal: &Portal,
+    form: &FormData,
+    errors: &[FieldError],
+    institutions: &[Institution],
+) -> Markup {
     let lang = portal.lang;
-    let homes: Vec<(String, String)> = institutions.iter().map(|i| (i.id.to_string(), i.short_name.clone())).collect();
+    let homes: Vec<(String, String)> = institutions
+        .iter()
+        .map(|i| (i.id.to_string(), i.short_name.clone()))
+        .collect();
     let scopes = scope_options(portal, institutions);
     layout(
         &portal.page(),
@@ -282,11 +354,18 @@ pub async fn create(PortalForm { portal, form }: PortalForm) -> Response {
     }
     let mut errors = Vec::new();
     let role = role_from(&form, &mut errors);
-    let home = match form.opt("home_institution_id").map(|raw| raw.parse::<InstitutionId>()) {
+    let home = match form
+        .opt("home_institution_id")
+        .map(|raw| raw.parse::<InstitutionId>())
+    {
         None => None,
         Some(Ok(id)) => Some(id),
         Some(Err(_)) => {
-            errors.push(FieldError::new("home_institution_id", "invalid_format", "not a valid institution"));
+            errors.push(FieldError::new(
+                "home_institution_id",
+                "invalid_format",
+                "not a valid institution",
+            ));
             None
         }
     };
@@ -300,7 +379,11 @@ pub async fn create(PortalForm { portal, form }: PortalForm) -> Response {
     if let Err(more) = input.validate() {
         errors.extend(more);
     }
-    let result = if errors.is_empty() { portal.app.create_user(&portal.op, &input).await } else { Err(Error::Invalid(errors)) };
+    let result = if errors.is_empty() {
+        portal.app.create_user(&portal.op, &input).await
+    } else {
+        Err(Error::Invalid(errors))
+    };
     match result {
         Ok(created) => see_other(&format!("/users/{}", created.user.id), "created"),
         Err(Error::Invalid(errors)) => {
@@ -316,7 +399,11 @@ pub async fn create(PortalForm { portal, form }: PortalForm) -> Response {
                     e
                 })
                 .collect();
-            (StatusCode::UNPROCESSABLE_ENTITY, form_page(&portal, &form, &errors, &all)).into_response()
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                form_page(&portal, &form, &errors, &all),
+            )
+                .into_response()
         }
         Err(e) => portal.fail(e),
     }
