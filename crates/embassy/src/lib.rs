@@ -12,6 +12,8 @@
 
 pub mod backend;
 pub mod chunker;
+#[cfg(feature = "cli")]
+pub mod cli;
 pub mod crypto;
 pub mod error;
 pub mod format;

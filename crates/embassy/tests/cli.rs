@@ -1,0 +1,113 @@
+//! The `cli` feature's commands, driven through clap as `makonis embassy`
+//! would, against a local repository.
+#![cfg(feature = "cli")]
+
+mod common;
+
+use clap::Parser;
+use common::*;
+use makonis_embassy::cli::{EmbassyArgs, run};
+use makonis_embassy::{LocalBackend, Repository};
+use std::sync::Arc;
+
+#[derive(Parser)]
+struct Top {
+    #[command(flatten)]
+    args: EmbassyArgs,
+}
+
+fn cli(repo: &std::path::Path, pwfile: &std::path::Path, rest: &[&str]) -> anyhow::Result<()> {
+    let mut argv = vec![
+        "makonis-embassy".to_string(),
+        "--repo".into(),
+        repo.display().to_string(),
+        "--password-file".into(),
+        pwfile.display().to_string(),
+        "--no-progress".into(),
+    ];
+    argv.extend(rest.iter().map(|s| s.to_string()));
+    run(Top::try_parse_from(argv)?.args)
+}
+
+#[test]
+fn cli_commands_end_to_end() {
+    let t = tempfile::tempdir().unwrap();
+    let repo = t.path().join("repo");
+    let pw = t.path().join("pw");
+    std::fs::write(&pw, "secret\n").unwrap();
+    let pw2 = t.path().join("pw2");
+    std::fs::write(&pw2, "second").unwrap();
+    let src = t.path().join("data");
+    make_tree(&src);
+
+    cli(&repo, &pw, &["init"]).unwrap();
+    let s = src.display().to_string();
+    cli(&repo, &pw, &["backup", &s, "--tag", "nightly"]).unwrap();
+    std::fs::write(src.join("added.txt"), b"x").unwrap();
+    cli(&repo, &pw, &["backup", &s]).unwrap();
+    cli(&repo, &pw, &["--output", "json", "snapshots"]).unwrap();
+    cli(&repo, &pw, &["check", "--read-data"]).unwrap();
+
+    let opened = Repository::open(Arc::new(LocalBackend::new(&repo)), "secret").unwrap();
+    let snaps = opened.list_snapshots().unwrap();
+    assert_eq!(snaps.len(), 2);
+    assert_eq!(snaps[0].tags, vec!["nightly".to_string()]);
+    cli(&repo, &pw, &["diff", &snaps[0].id.short(), "latest"]).unwrap();
+
+    let out = t.path().join("out");
+    cli(
+        &repo,
+        &pw,
+        &["restore", "latest", "--target", out.to_str().unwrap()],
+    )
+    .unwrap();
+    assert_same_tree(&src, &out.join("data"));
+
+    // Keys: add one with a second password, which then opens the repo.
+    let mut argv = vec!["key", "add", "--new-password-file"];
+    let p2 = pw2.display().to_string();
+    argv.push(&p2);
+    cli(&repo, &pw, &argv).unwrap();
+    cli(&repo, &pw2, &["key", "list"]).unwrap();
+
+    // Retention + prune in one go.
+    cli(&repo, &pw, &["forget", "--keep-last", "1", "--prune"]).unwrap();
+    assert_eq!(opened.list_snapshots().unwrap().len(), 1);
+
+    // Copy to a second repository sharing ids, then repair from it.
+    let repo2 = t.path().join("repo2");
+    let r2 = repo2.display().to_string();
+    let r1 = repo.display().to_string();
+    let pw_s = pw.display().to_string();
+    cli(
+        &repo2,
+        &pw2,
+        &["--password-file2", &pw_s, "init", "--share-ids-with", &r1],
+    )
+    .unwrap_or_else(|e| panic!("init with shared ids: {e:#}"));
+    cli(&repo2, &pw2, &["--password-file2", &pw_s, "check"]).unwrap();
+    cli(&repo, &pw, &["--password-file2", &p2, "copy", "--to", &r2]).unwrap();
+    cli(
+        &repo,
+        &pw,
+        &["--password-file2", &p2, "repair", "packs", "--from", &r2],
+    )
+    .unwrap();
+    cli(&repo, &pw, &["repair", "index"]).unwrap();
+    cli(&repo, &pw, &["check"]).unwrap();
+
+    // Errors surface as errors, not panics.
+    let bad = t.path().join("bad");
+    std::fs::write(&bad, "nope").unwrap();
+    let e = cli(&repo, &bad, &["snapshots"]).unwrap_err();
+    assert!(format!("{e:#}").contains("wrong password"), "{e:#}");
+    assert!(
+        cli(
+            &repo,
+            &pw,
+            &["restore", "ffffffff", "--target", out.to_str().unwrap()]
+        )
+        .is_err()
+    );
+    assert!(cli(&repo, &pw, &["backup"]).is_err());
+}
