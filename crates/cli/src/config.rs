@@ -85,14 +85,14 @@ pub fn resolve(
     let database_url = args.database_url.clone().or(file.database_url);
     if let Some(url) = &database_url
         && !url.starts_with("postgres://")
-            && !url.starts_with("postgresql://")
-            && !url.starts_with("sqlite:")
-        {
-            bail!(
-                "--database-url: expected postgres://user:password@host/db (or sqlite://path), got '{}'",
-                makonis_db::redact(url)
-            );
-        }
+        && !url.starts_with("postgresql://")
+        && !url.starts_with("sqlite:")
+    {
+        bail!(
+            "--database-url: expected postgres://user:password@host/db (or sqlite://path), got '{}'",
+            makonis_db::redact(url)
+        );
+    }
     Ok(Settings {
         data_dir: args
             .data_dir
