@@ -222,18 +222,19 @@ impl App {
             ));
         }
         if let Some(expected) = expect_head
-            && !expected.eq_ignore_ascii_case(&head_hash) {
-                return Ok(report(
-                    Some(ChainBreak {
-                        seq: head_seq,
-                        kind: BreakKind::HeadMismatch,
-                        detail: format!(
-                            "the head hash is {head_hash}, not the expected {expected}: the chain was rewritten or is a different one"
-                        ),
-                    }),
-                    checked,
-                ));
-            }
+            && !expected.eq_ignore_ascii_case(&head_hash)
+        {
+            return Ok(report(
+                Some(ChainBreak {
+                    seq: head_seq,
+                    kind: BreakKind::HeadMismatch,
+                    detail: format!(
+                        "the head hash is {head_hash}, not the expected {expected}: the chain was rewritten or is a different one"
+                    ),
+                }),
+                checked,
+            ));
+        }
         Ok(report(None, checked))
     }
 

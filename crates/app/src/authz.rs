@@ -126,9 +126,10 @@ pub fn authorize(ctx: &OpContext, action: Action, kind: Kind, scope: Scope) -> R
         token_scope: Some(TokenScope::Read),
         ..
     } = ctx.actor
-        && can(&without_token_limit(ctx), action, kind, scope) {
-            return Err(Error::forbidden("this API token is read-only"));
-        }
+        && can(&without_token_limit(ctx), action, kind, scope)
+    {
+        return Err(Error::forbidden("this API token is read-only"));
+    }
     let visible = match scope {
         Scope::Platform => true,
         Scope::Institution(_) => can(ctx, Action::Read, kind, scope),

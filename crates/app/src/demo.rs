@@ -525,7 +525,13 @@ const SYSTEMS: &[SystemRow] = &[
 ];
 
 /// (email, display name, home institution, role, role scope institution)
-type UserRow = (&'static str, &'static str, Option<&'static str>, Role, Option<&'static str>);
+type UserRow = (
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    Role,
+    Option<&'static str>,
+);
 
 const USERS: &[UserRow] = &[
     (

@@ -12,6 +12,7 @@ pub mod demo;
 mod error;
 pub mod information_systems;
 pub mod institutions;
+pub mod placement;
 pub mod secrets;
 pub mod users;
 

@@ -43,13 +43,14 @@ impl App {
         let hash = hash_password_blocking(valid.password.clone()).await?;
         let mut tx = self.datastore().begin().await?;
         if let Some(inst) = valid.institution_id
-            && makonis_db::institution::get(&mut tx, inst).await?.is_none() {
-                return Err(Error::invalid(FieldError::new(
-                    "institution_id",
-                    "not_found",
-                    "no such institution",
-                )));
-            }
+            && makonis_db::institution::get(&mut tx, inst).await?.is_none()
+        {
+            return Err(Error::invalid(FieldError::new(
+                "institution_id",
+                "not_found",
+                "no such institution",
+            )));
+        }
         let id = UserId::new();
         let user = store::insert(
             &mut tx,

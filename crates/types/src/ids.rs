@@ -2,9 +2,7 @@
 //! be passed where an institution id is expected. Ids are UUIDv7: unguessable
 //! enough that they leak nothing across tenants, yet roughly time-ordered.
 
-use std::fmt;
-use std::str::FromStr;
-
+/// Declares a typed id (usable from other modules of this crate).
 macro_rules! typed_id {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
@@ -25,19 +23,19 @@ macro_rules! typed_id {
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 self.0.fmt(f)
             }
         }
 
-        impl fmt::Debug for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 write!(f, "{}({})", stringify!($name), self.0)
             }
         }
 
-        impl FromStr for $name {
+        impl std::str::FromStr for $name {
             type Err = uuid::Error;
             fn from_str(s: &str) -> Result<Self, Self::Err> {
                 uuid::Uuid::parse_str(s).map(Self)
@@ -66,3 +64,5 @@ typed_id!(
     /// An API token.
     ApiTokenId
 );
+
+pub(crate) use typed_id as typed_id_pub;

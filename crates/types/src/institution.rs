@@ -67,17 +67,17 @@ impl InstitutionInput {
         );
         if let Some(number) = &registration_number
             && !v.has_error("registration_number")
-                && (number.len() != 11 || !number.bytes().all(|b| b.is_ascii_digit()))
-            {
-                v.push(
-                    FieldError::new(
-                        "registration_number",
-                        "invalid_format",
-                        "registration_number must be 11 digits, like 90000069281",
-                    )
-                    .with_param("expected", "11 digits"),
-                );
-            }
+            && (number.len() != 11 || !number.bytes().all(|b| b.is_ascii_digit()))
+        {
+            v.push(
+                FieldError::new(
+                    "registration_number",
+                    "invalid_format",
+                    "registration_number must be 11 digits, like 90000069281",
+                )
+                .with_param("expected", "11 digits"),
+            );
+        }
         v.finish()?;
         Ok(ValidInstitution {
             name,

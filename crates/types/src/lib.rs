@@ -5,6 +5,8 @@
 //! rules hold in the database layer, the use cases, the HTTP edge and the CLI.
 
 pub mod audit;
+pub mod catalogue;
+pub mod federation;
 pub mod ids;
 pub mod information_system;
 pub mod institution;
