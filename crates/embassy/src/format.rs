@@ -121,7 +121,10 @@ const RAW: u8 = 0;
 const ZSTD: u8 = 1;
 
 thread_local! {
-    static COMPRESSOR: RefCell<Option<(i32, zstd::bulk::Compressor<'static>)>> = const { RefCell::new(None) };
+    // One context per level: the level-1 probe and the real compression
+    // alternate for every chunk, and building a context costs more than
+    // compressing a small chunk.
+    static COMPRESSORS: RefCell<Vec<(i32, zstd::bulk::Compressor<'static>)>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Room for the nonce and the encoding byte in front of a blob's payload.
@@ -129,12 +132,16 @@ const HEAD: usize = NONCE_BYTES + 1;
 
 /// Compress behind `HEAD` bytes of headroom, so sealing needs no copy.
 fn zstd_compress(level: i32, data: &[u8]) -> Option<Vec<u8>> {
-    COMPRESSOR.with(|c| {
+    COMPRESSORS.with(|c| {
         let mut c = c.borrow_mut();
-        if c.as_ref().is_none_or(|(l, _)| *l != level) {
-            *c = Some((level, zstd::bulk::Compressor::new(level).ok()?));
-        }
-        let (_, comp) = c.as_mut()?;
+        let pos = match c.iter().position(|(l, _)| *l == level) {
+            Some(p) => p,
+            None => {
+                c.push((level, zstd::bulk::Compressor::new(level).ok()?));
+                c.len() - 1
+            }
+        };
+        let comp = &mut c[pos].1;
         let mut out = vec![0u8; HEAD + zstd::zstd_safe::compress_bound(data.len()) + 16];
         let n = comp.compress_to_buffer(data, &mut out[HEAD..]).ok()?;
         out.truncate(HEAD + n);

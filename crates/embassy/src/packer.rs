@@ -59,6 +59,7 @@ struct IndexState {
 pub struct PackSink {
     repo: Repository,
     target: usize,
+    max_blob: usize,
     data: Building,
     tree: Building,
     tx: Option<Sender<(Vec<u8>, Vec<PackBlob>)>>,
@@ -69,7 +70,8 @@ pub struct PackSink {
 
 impl PackSink {
     pub fn new(repo: &Repository, uploaders: usize) -> PackSink {
-        let (tx, rx) = bounded::<(Vec<u8>, Vec<PackBlob>)>(uploaders.max(1));
+        // Memory bound: `uploaders` packs being written plus one queued.
+        let (tx, rx) = bounded::<(Vec<u8>, Vec<PackBlob>)>(1);
         let state = Arc::new(Mutex::new(IndexState {
             pending: Vec::new(),
             last_write: Instant::now(),
@@ -99,6 +101,7 @@ impl PackSink {
         PackSink {
             repo: repo.clone(),
             target: repo.config().pack_size as usize,
+            max_blob: repo.config().chunk_max as usize + crate::crypto::SEAL_OVERHEAD + 1,
             data: Building::new(),
             tree: Building::new(),
             tx: Some(tx),
@@ -126,8 +129,10 @@ impl PackSink {
             BlobType::Data => &mut self.data,
             BlobType::Tree => &mut self.tree,
         };
-        if b.buf.capacity() == 0 {
-            b.buf.reserve(target + target / 4);
+        if b.buf.capacity() == 0 && t == BlobType::Data {
+            // Room for the largest blob past the target and the header, so
+            // a pack is never reallocated (which would double its memory).
+            b.buf.reserve(target + self.max_blob + 64 * 1024);
         }
         b.blobs.push(PackBlob {
             blob_type: t,

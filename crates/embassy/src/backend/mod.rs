@@ -87,6 +87,11 @@ pub trait Backend: Send + Sync + Debug {
     fn exists(&self, t: FileType, name: &str) -> Result<bool>;
     /// Size of one file.
     fn size(&self, t: FileType, name: &str) -> Result<u64>;
+    /// How many requests are worth running in parallel (uploads, restore
+    /// reads): low for a local disk, high for a high-latency object store.
+    fn concurrency(&self) -> usize {
+        2
+    }
     /// Remove leftovers of interrupted writes older than `age`. Only called
     /// under an exclusive lock.
     fn cleanup_temp(&self, _age: std::time::Duration) -> Result<usize> {

@@ -259,6 +259,10 @@ where
 }
 
 impl Backend for S3Backend {
+    fn concurrency(&self) -> usize {
+        8
+    }
+
     fn location(&self) -> String {
         format!("s3://{}/{}", self.bucket, self.prefix)
     }

@@ -449,7 +449,7 @@ fn run(
     } else {
         opts.threads
     };
-    let sink = Mutex::new(PackSink::new(repo, 2));
+    let sink = Mutex::new(PackSink::new(repo, repo.backend().concurrency()));
     let failed = AtomicBool::new(false);
     let error: Mutex<Option<Error>> = Mutex::new(None);
     let stored = AtomicU64::new(0);

@@ -201,6 +201,8 @@ pub fn check(
     opts: &CheckOptions,
     progress: &dyn Progress,
 ) -> Result<CheckReport> {
+    // Shared lock: a concurrent prune would make packs vanish mid-check.
+    let _lock = crate::lock::lock(repo, false, std::time::Duration::ZERO)?;
     let mut report = CheckReport::default();
     let (files, bad_index) = repo.load_index_files()?;
     for (name, e) in bad_index {

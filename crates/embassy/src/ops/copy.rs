@@ -153,7 +153,7 @@ pub fn copy(
         dst,
         src_index: &src_index,
         dst_index: &dst_index,
-        sink: Mutex::new(PackSink::new(dst, 2)),
+        sink: Mutex::new(PackSink::new(dst, dst.backend().concurrency())),
         written: Mutex::new(HashSet::new()),
         same_ids,
         blobs: Default::default(),

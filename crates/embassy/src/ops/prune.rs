@@ -158,7 +158,7 @@ pub fn prune(
             .map(|(_, b)| b.iter().map(|x| u64::from(x.length)).sum::<u64>())
             .sum(),
     );
-    let mut sink = PackSink::new(repo, 2);
+    let mut sink = PackSink::new(repo, repo.backend().concurrency());
     for (pack, blobs) in &repack {
         let name = pack.to_hex();
         let bytes = repo.backend().read(FileType::Pack, &name)?;

@@ -116,7 +116,7 @@ pub fn repair_packs(
             }
         }
     }
-    let mut sink = PackSink::new(repo, 2);
+    let mut sink = PackSink::new(repo, repo.backend().concurrency());
     for b in &lost {
         match source.read_blob(&source_index, b.blob_type, &b.id) {
             Ok(plain) => {

@@ -15,6 +15,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rayon::prelude::*;
@@ -64,10 +65,19 @@ struct Target {
 /// A blob to fetch from a pack and where its plaintext goes.
 type PackJob = (Id, BlobLocation, Vec<Target>);
 
+/// A regular file with content; finished (truncated to size, metadata
+/// applied) by whichever worker writes its last blob.
+struct FileEntry {
+    path: PathBuf,
+    node: Node,
+    size: u64,
+    remaining: AtomicUsize,
+}
+
 struct Plan<'a> {
     repo: &'a Repository,
     index: &'a Index,
-    files: Vec<PathBuf>,
+    files: Vec<FileEntry>,
     blobs: HashMap<Id, (BlobLocation, Vec<Target>)>,
     meta: Vec<Meta>,
     summary: RestoreSummary,
@@ -111,47 +121,50 @@ impl Plan<'_> {
                 self.summary.symlinks += 1;
             }
             NodeKind::File { size, content } => {
-                let f = OpenOptions::new()
-                    .write(true)
-                    .create(true)
-                    .truncate(true)
-                    .open(&path)
-                    .map_err(|e| Error::io(&path, e))?;
-                // Pre-size so positional writes can land in any order.
-                f.set_len(*size).map_err(|e| Error::io(&path, e))?;
-                let file_no = self.files.len();
-                self.files.push(path.clone());
-                let mut offset = 0u64;
-                for id in content {
-                    let Some(loc) = self.index.get(id) else {
-                        self.err(&path, format!("data blob {id} missing from index"));
-                        break;
-                    };
-                    let raw = u64::from(loc.raw_len);
-                    self.blobs
-                        .entry(*id)
-                        .or_insert_with(|| (loc, Vec::new()))
-                        .1
-                        .push(Target {
-                            file: file_no,
-                            offset,
-                        });
-                    offset += raw;
-                }
-                if offset != *size
-                    && !self
-                        .summary
-                        .errors
-                        .iter()
-                        .any(|(p, _)| Path::new(p) == path)
-                {
-                    self.err(
-                        &path,
-                        format!("chunks add up to {offset} bytes, node says {size}"),
-                    );
-                }
                 self.summary.files += 1;
                 self.summary.bytes += size;
+                if content.is_empty() {
+                    OpenOptions::new()
+                        .write(true)
+                        .create(true)
+                        .truncate(true)
+                        .open(&path)
+                        .map_err(|e| Error::io(&path, e))?;
+                } else {
+                    let file_no = self.files.len();
+                    let mut offset = 0u64;
+                    let mut targets = 0;
+                    for id in content {
+                        let Some(loc) = self.index.get(id) else {
+                            self.err(&path, format!("data blob {id} missing from index"));
+                            break;
+                        };
+                        self.blobs
+                            .entry(*id)
+                            .or_insert_with(|| (loc, Vec::new()))
+                            .1
+                            .push(Target {
+                                file: file_no,
+                                offset,
+                            });
+                        offset += u64::from(loc.raw_len);
+                        targets += 1;
+                    }
+                    if offset != *size && targets == content.len() {
+                        self.err(
+                            &path,
+                            format!("chunks add up to {offset} bytes, node says {size}"),
+                        );
+                    }
+                    self.files.push(FileEntry {
+                        path,
+                        node: node.clone(),
+                        size: *size,
+                        remaining: AtomicUsize::new(targets),
+                    });
+                    // Metadata is applied when the last blob lands.
+                    return Ok(());
+                }
             }
         }
         self.meta.push(Meta {
@@ -192,6 +205,8 @@ pub fn restore(
     opts: &RestoreOptions,
     progress: &dyn Progress,
 ) -> Result<RestoreSummary> {
+    // Shared lock: a concurrent prune must not delete packs we read.
+    let _lock = crate::lock::lock(repo, false, std::time::Duration::ZERO)?;
     let index = repo.load_index()?;
     fs::create_dir_all(&opts.target).map_err(|e| Error::io(&opts.target, e))?;
     let root = repo.load_tree(&index, &snap.tree)?;
@@ -276,7 +291,7 @@ fn restore_pack(
     repo: &Repository,
     pack: &Id,
     blobs: &mut [PackJob],
-    files: &[PathBuf],
+    files: &[FileEntry],
     progress: &dyn Progress,
 ) -> std::result::Result<(), (String, String)> {
     blobs.sort_by_key(|b| b.1.offset);
@@ -300,14 +315,26 @@ fn restore_pack(
             let data = format::decode_blob(repo.key(), BlobType::Data, id, sealed, loc.raw_len)
                 .map_err(|e| (format!("pack {name}"), e.to_string()))?;
             for t in targets {
-                let path = &files[t.file];
+                let entry = &files[t.file];
+                let path = &entry.path;
+                let fail = |e: std::io::Error| {
+                    (path.display().to_string(), Error::io(path, e).to_string())
+                };
+                // No truncation: other workers may be filling other ranges.
+                #[allow(clippy::suspicious_open_options)]
                 let f = OpenOptions::new()
                     .write(true)
+                    .create(true)
                     .open(path)
-                    .map_err(|e| (path.display().to_string(), e.to_string()))?;
-                f.write_all_at(&data, t.offset)
-                    .map_err(|e| (path.display().to_string(), Error::io(path, e).to_string()))?;
+                    .map_err(fail)?;
+                f.write_all_at(&data, t.offset).map_err(fail)?;
                 progress.inc(data.len() as u64);
+                if entry.remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
+                    // Last piece: drop stale bytes of a previous file, then
+                    // apply metadata through the open handle.
+                    f.set_len(entry.size).map_err(fail)?;
+                    finish_file(&f, &entry.node).map_err(fail)?;
+                }
             }
         }
         i = j;
@@ -315,13 +342,28 @@ fn restore_pack(
     Ok(())
 }
 
-fn apply_meta(m: &Meta) -> std::io::Result<()> {
-    let n = &m.node;
-    let mtime = if n.mtime_ns >= 0 {
+fn mtime_of(n: &Node) -> SystemTime {
+    if n.mtime_ns >= 0 {
         UNIX_EPOCH + Duration::from_nanos(n.mtime_ns as u64)
     } else {
         UNIX_EPOCH - Duration::from_nanos(n.mtime_ns.unsigned_abs())
-    };
+    }
+}
+
+fn finish_file(f: &fs::File, n: &Node) -> std::io::Result<()> {
+    // Ownership only sticks for root; elsewhere failure is expected.
+    let _ = std::os::unix::fs::fchown(f, Some(n.uid), Some(n.gid));
+    f.set_times(
+        fs::FileTimes::new()
+            .set_modified(mtime_of(n))
+            .set_accessed(SystemTime::now()),
+    )?;
+    f.set_permissions(fs::Permissions::from_mode(n.mode))
+}
+
+fn apply_meta(m: &Meta) -> std::io::Result<()> {
+    let n = &m.node;
+    let mtime = mtime_of(n);
     match &n.kind {
         NodeKind::Symlink { .. } => {
             // Ownership of the link itself; failure (not root) is expected.
