@@ -33,6 +33,10 @@ pub enum Kind {
     InformationSystems,
     Users,
     AuditLog,
+    /// The provider registry: providers, sites, certifications.
+    Providers,
+    /// Offerings and price lists.
+    Catalogue,
 }
 
 impl Kind {
@@ -42,6 +46,8 @@ impl Kind {
             Kind::InformationSystems => "information system",
             Kind::Users => "user",
             Kind::AuditLog => "audit log",
+            Kind::Providers => "provider",
+            Kind::Catalogue => "offering",
         }
     }
 }
@@ -59,7 +65,11 @@ fn grants(role: Role, action: Action, kind: Kind) -> bool {
     use Kind::*;
     match role {
         Role::PlatformAdmin => true,
-        Role::Broker => action == Read && matches!(kind, Institutions | InformationSystems | Users),
+        Role::Broker => match kind {
+            Institutions | InformationSystems | Users => action == Read,
+            Providers | Catalogue => matches!(action, Read | Create | Update),
+            AuditLog => false,
+        },
         Role::Auditor | Role::SecurityOfficer => action == Read,
         Role::EmbassyCustodian => {
             action == Read && matches!(kind, Institutions | InformationSystems)
@@ -69,15 +79,21 @@ fn grants(role: Role, action: Action, kind: Kind) -> bool {
             InformationSystems => matches!(action, Read | Create | Update),
             Users => true,
             AuditLog => false,
+            Providers | Catalogue => action == Read,
         },
         Role::IsOwner => match kind {
             InformationSystems => matches!(action, Read | Create | Update),
-            Institutions | Users => action == Read,
+            Institutions | Users | Providers | Catalogue => action == Read,
             AuditLog => false,
         },
-        Role::Member | Role::ProviderOperator => {
-            action == Read && matches!(kind, Institutions | InformationSystems | Users)
-        }
+        Role::Member => action == Read && kind != AuditLog,
+        // Provider staff publish their own offerings, prices, sites and
+        // certificates (the provider's scope is its institution).
+        Role::ProviderOperator => match kind {
+            Providers | Catalogue => matches!(action, Read | Update | Create),
+            Institutions | InformationSystems | Users => action == Read,
+            AuditLog => false,
+        },
     }
 }
 
@@ -92,6 +108,11 @@ pub fn can(ctx: &OpContext, action: Action, kind: Kind, scope: Scope) -> bool {
         } if action != Action::Read => return false,
         Actor::User { roles, .. } => roles,
     };
+    // The catalogue and the provider registry are open to every signed-in
+    // person: finding offerings is the point of the federation (FED-3).
+    if action == Action::Read && matches!(kind, Kind::Providers | Kind::Catalogue) {
+        return true;
+    }
     let platform_grant = roles
         .iter()
         .any(|r| r.institution_id.is_none() && grants(r.role, action, kind));

@@ -7,9 +7,11 @@
 pub mod audit;
 pub mod authn;
 pub mod authz;
+pub mod catalogue;
 mod context;
 pub mod demo;
 mod error;
+pub mod federation;
 pub mod information_systems;
 pub mod institutions;
 pub mod placement;

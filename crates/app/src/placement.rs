@@ -6,15 +6,22 @@
 //! 2026-03-01").
 //!
 //! Hard rules, checked in this order (see `docs/placement.md`):
-//! 1. the offering is active; 2. capacity covers the quantity; 3. the site
-//! satisfies data residency; 4. category A needs a valid national category-A
-//! accreditation, category B one for A or B; 5. critical-infrastructure
-//! systems need the critical-infrastructure accreditation; 6. categories A
-//! and B and critical systems need a valid ISO/IEC 27001; 7. the same need a
-//! valid Uptime certification of tier III or higher for the site; 8. the SLA
-//! availability meets the target; 9. data services (databases, backup) must
-//! guarantee an RPO and RTO within the targets; 10. a price list valid on
-//! the day prices the offering; 11. the monthly cost fits the budget.
+//!
+//! 1. the offering is active;
+//! 2. capacity covers the quantity;
+//! 3. the site satisfies data residency;
+//! 4. category A needs a valid national category-A accreditation, category
+//!    B one for A or B;
+//! 5. critical-infrastructure systems need the critical-infrastructure
+//!    accreditation;
+//! 6. categories A and B and critical systems need a valid ISO/IEC 27001;
+//! 7. the same need a valid Uptime certification of tier III or higher for
+//!    the site;
+//! 8. the SLA availability meets the target;
+//! 9. data services (databases, backup) must guarantee an RPO and RTO
+//!    within the targets;
+//! 10. a price list valid on the day prices the offering;
+//! 11. the monthly cost fits the budget.
 //!
 //! The score (0–100) of a feasible offering: cost 50 (cheapest gets all),
 //! availability margin over the target 20, state provider 10 (the state
@@ -357,13 +364,13 @@ fn check(
         ));
     };
     let cost = o.unit.monthly_cost(price, request.quantity);
-    if let Some(max) = request.max_monthly_eur {
-        if cost > max {
-            return Err((
-                Rule::Budget,
-                format!("costs {cost} EUR a month, over the budget of {max} EUR"),
-            ));
-        }
+    if let Some(max) = request.max_monthly_eur
+        && cost > max
+    {
+        return Err((
+            Rule::Budget,
+            format!("costs {cost} EUR a month, over the budget of {max} EUR"),
+        ));
     }
     let warnings = used
         .iter()

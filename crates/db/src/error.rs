@@ -38,6 +38,14 @@ const UNIQUE_FIELDS: &[(&str, &str)] = &[
     ("role_assignments.user_id", "role"),
     ("uq_information_systems_code", "code"),
     ("information_systems.institution_id", "code"),
+    ("uq_providers_short_name", "short_name"),
+    ("providers.short_name_folded", "short_name"),
+    ("uq_sites_name", "name"),
+    ("sites.provider_id", "name"),
+    ("uq_offerings_name", "name"),
+    ("offerings.site_id", "name"),
+    ("uq_price_lists_version", "version"),
+    ("price_lists.provider_id", "version"),
 ];
 
 impl From<sqlx::Error> for Error {

@@ -70,6 +70,8 @@ pub(crate) struct Filter {
 
 pub(crate) enum FilterValue {
     Text(String),
+    Int(i64),
+    Real(f64),
     Bool(bool),
 }
 
@@ -118,6 +120,8 @@ impl Filter {
         for value in &self.binds {
             query = match value {
                 FilterValue::Text(t) => query.bind(t.as_str()),
+                FilterValue::Int(i) => query.bind(*i),
+                FilterValue::Real(r) => query.bind(*r),
                 FilterValue::Bool(b) => query.bind(i64::from(*b)),
             };
         }

@@ -309,6 +309,28 @@ impl PriceListInput {
     }
 }
 
+/// An offering as the catalogue shows it: with its provider, site and the
+/// price valid today.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct CatalogueEntry {
+    #[serde(flatten)]
+    pub offering: Offering,
+    pub provider_short_name: String,
+    pub site_name: String,
+    pub country: String,
+    /// EUR per billing unit from the price list valid today.
+    #[schema(value_type = Option<String>)]
+    pub unit_price: Option<Decimal>,
+}
+
+impl CatalogueEntry {
+    /// The cost of one unit for a month, for comparisons.
+    pub fn monthly_price_per_unit(&self) -> Option<Decimal> {
+        self.unit_price
+            .map(|p| self.offering.unit.monthly_cost(p, 1))
+    }
+}
+
 /// Catalogue search filters.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, IntoParams)]
 #[into_params(parameter_in = Query)]

@@ -127,8 +127,8 @@ impl ProviderInput {
         let mut v = Validator::new();
         v.text("name", &self.name, 200);
         v.text("short_name", &self.short_name, 40);
-        if let Some(endpoint) = v.optional_text("endpoint", self.endpoint.as_deref(), 500) {
-            if !(endpoint.starts_with("https://") || endpoint.starts_with("http://")) {
+        if let Some(endpoint) = v.optional_text("endpoint", self.endpoint.as_deref(), 500)
+            && !(endpoint.starts_with("https://") || endpoint.starts_with("http://")) {
                 v.push(
                     FieldError::new(
                         "endpoint",
@@ -138,9 +138,8 @@ impl ProviderInput {
                     .with_param("expected", "https://…"),
                 );
             }
-        }
-        if let Some(c) = &self.credentials {
-            if !c.is_object() {
+        if let Some(c) = &self.credentials
+            && !c.is_object() {
                 v.push(
                     FieldError::new(
                         "credentials",
@@ -150,7 +149,6 @@ impl ProviderInput {
                     .with_param("expected", "object"),
                 );
             }
-        }
         v.finish()
     }
 }

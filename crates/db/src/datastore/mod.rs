@@ -4,6 +4,8 @@
 
 pub mod api_token;
 pub mod audit;
+pub mod catalogue;
+pub mod federation;
 pub mod information_system;
 pub mod institution;
 pub mod role;
