@@ -103,6 +103,11 @@ pub struct PlacementRequest {
     /// Largest acceptable monthly cost, EUR.
     #[schema(value_type = Option<String>)]
     pub max_monthly_eur: Option<Decimal>,
+    /// Smallest acceptable size of one unit (VMs, nodes, database instances).
+    #[serde(default)]
+    pub min_vcpu: Option<i64>,
+    #[serde(default)]
+    pub min_ram_gb: Option<i64>,
 }
 
 /// One offering with everything the rules look at.
@@ -121,6 +126,7 @@ string_enum!(
     /// The hard rule that excluded an offering.
     Rule {
         Inactive = "inactive",
+        Size = "size",
         Capacity = "capacity",
         Residency = "residency",
         CategoryAccreditation = "category_accreditation",
@@ -137,22 +143,33 @@ string_enum!(
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Feasible {
     pub offering_id: OfferingId,
+    pub offering: String,
     pub provider: String,
     pub site: String,
     #[schema(value_type = String)]
     pub monthly_cost: Decimal,
     pub score: f64,
-    /// Certifications that expire within 60 days, and similar notes.
-    pub warnings: Vec<String>,
+    /// Certifications this placement relies on that expire within 60 days.
+    pub expiring: Vec<Expiring>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Expiring {
+    pub certificate: CertificationKind,
+    pub valid_until: NaiveDate,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Excluded {
     pub offering_id: OfferingId,
+    pub offering: String,
     pub provider: String,
     pub site: String,
     pub rule: Rule,
+    /// English explanation: "provider / site: fact".
     pub reason: String,
+    /// The fact's values, so the portal can say it in the reader's language.
+    pub params: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, ToSchema)]
@@ -171,22 +188,24 @@ pub fn place(
 ) -> Decision {
     let mut feasible = Vec::new();
     let mut excluded = Vec::new();
-    let mut passing: Vec<(&Candidate<'_>, Decimal, Vec<String>)> = Vec::new();
+    let mut passing: Vec<(&Candidate<'_>, Decimal, Vec<Expiring>)> = Vec::new();
     for c in candidates
         .iter()
         .filter(|c| c.offering.kind == request.kind)
     {
         let label = || (c.provider.short_name.clone(), c.site.name.clone());
         match check(profile, request, c, day) {
-            Ok((cost, warnings)) => passing.push((c, cost, warnings)),
-            Err((rule, fact)) => {
+            Ok((cost, expiring)) => passing.push((c, cost, expiring)),
+            Err(Refusal { rule, fact, params }) => {
                 let (provider, site) = label();
                 excluded.push(Excluded {
                     offering_id: c.offering.id,
+                    offering: c.offering.name.clone(),
                     reason: format!("{provider} / {site}: {fact}"),
                     provider,
                     site,
                     rule,
+                    params,
                 });
             }
         }
@@ -196,14 +215,15 @@ pub fn place(
         .map(|(_, cost, _)| *cost)
         .min()
         .unwrap_or(Decimal::ZERO);
-    for (c, cost, warnings) in passing {
+    for (c, cost, expiring) in passing {
         feasible.push(Feasible {
             offering_id: c.offering.id,
+            offering: c.offering.name.clone(),
             provider: c.provider.short_name.clone(),
             site: c.site.name.clone(),
             monthly_cost: cost,
             score: score(profile, request, c, cost, cheapest),
-            warnings,
+            expiring,
         });
     }
     feasible.sort_by(|a, b| {
@@ -216,14 +236,34 @@ pub fn place(
     Decision { feasible, excluded }
 }
 
-/// The certification of `kind` valid on `day` covering the site, if any,
-/// or the reason there is none.
+/// Why an offering is out: the rule, the fact in English, and the fact's
+/// values, so the portal can say it in the reader's language.
+struct Refusal {
+    rule: Rule,
+    fact: String,
+    params: std::collections::BTreeMap<String, String>,
+}
+
+fn refuse(rule: Rule, fact: String, params: &[(&str, String)]) -> Refusal {
+    Refusal {
+        rule,
+        fact,
+        params: params
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect(),
+    }
+}
+
+/// The certification of `kinds` valid on `day` covering the site, or the
+/// refusal under `rule`.
 fn certificate<'c>(
     c: &'c Candidate<'_>,
+    rule: Rule,
     kinds: &[CertificationKind],
     day: NaiveDate,
     min_tier: Option<i64>,
-) -> Result<&'c Certification, String> {
+) -> Result<&'c Certification, Refusal> {
     let relevant: Vec<&Certification> = c
         .certifications
         .iter()
@@ -233,23 +273,49 @@ fn certificate<'c>(
     if let Some(valid) = relevant.iter().find(|cert| cert.is_valid_on(day)) {
         return Ok(valid);
     }
-    let wanted = kinds[0].title();
     let tier_note = min_tier
         .map(|t| format!(" (tier {} or higher)", roman(t)))
         .unwrap_or_default();
-    match relevant.iter().max_by_key(|cert| cert.valid_until) {
-        Some(cert) if cert.status_on(day) == CertificationStatus::Expired => Err(format!(
-            "certificate '{}'{tier_note} expired {}",
-            cert.kind.title(),
-            cert.valid_until
-        )),
-        Some(cert) => Err(format!(
-            "certificate '{}'{tier_note} is valid only from {}",
-            cert.kind.title(),
-            cert.valid_from
-        )),
-        None => Err(format!("no '{wanted}'{tier_note} certificate")),
-    }
+    let tier = min_tier.map(|t| roman(t).to_owned()).unwrap_or_default();
+    Err(match relevant.iter().max_by_key(|cert| cert.valid_until) {
+        Some(cert) if cert.status_on(day) == CertificationStatus::Expired => refuse(
+            rule,
+            format!(
+                "certificate '{}'{tier_note} expired {}",
+                cert.kind.title(),
+                cert.valid_until
+            ),
+            &[
+                ("state", "expired".into()),
+                ("certificate", cert.kind.as_str().into()),
+                ("date", cert.valid_until.to_string()),
+                ("tier", tier),
+            ],
+        ),
+        Some(cert) => refuse(
+            rule,
+            format!(
+                "certificate '{}'{tier_note} is valid only from {}",
+                cert.kind.title(),
+                cert.valid_from
+            ),
+            &[
+                ("state", "not_yet".into()),
+                ("certificate", cert.kind.as_str().into()),
+                ("date", cert.valid_from.to_string()),
+                ("tier", tier),
+            ],
+        ),
+        None => refuse(
+            rule,
+            format!("no '{}'{tier_note} certificate", kinds[0].title()),
+            &[
+                ("state", "missing".into()),
+                ("certificate", kinds[0].as_str().into()),
+                ("tier", tier),
+            ],
+        ),
+    })
 }
 
 fn roman(tier: i64) -> &'static str {
@@ -261,7 +327,7 @@ fn roman(tier: i64) -> &'static str {
     }
 }
 
-type Check = Result<(Decimal, Vec<String>), (Rule, String)>;
+type Check = Result<(Decimal, Vec<Expiring>), Refusal>;
 
 fn check(
     profile: &SystemProfile,
@@ -271,29 +337,58 @@ fn check(
 ) -> Check {
     let o = c.offering;
     if !o.active {
-        return Err((Rule::Inactive, "the offering is withdrawn".into()));
+        return Err(refuse(
+            Rule::Inactive,
+            "the offering is withdrawn".into(),
+            &[],
+        ));
+    }
+    let (min_vcpu, min_ram) = (
+        request.min_vcpu.unwrap_or(0),
+        request.min_ram_gb.unwrap_or(0),
+    );
+    if o.vcpu < min_vcpu || o.ram_gb < min_ram {
+        return Err(refuse(
+            Rule::Size,
+            format!(
+                "offers {} vCPU / {} GB RAM; at least {min_vcpu} vCPU / {min_ram} GB needed",
+                o.vcpu, o.ram_gb
+            ),
+            &[
+                ("vcpu", o.vcpu.to_string()),
+                ("ram", o.ram_gb.to_string()),
+                ("min_vcpu", min_vcpu.to_string()),
+                ("min_ram", min_ram.to_string()),
+            ],
+        ));
     }
     if o.capacity_units < request.quantity {
-        return Err((
+        return Err(refuse(
             Rule::Capacity,
             format!(
                 "capacity {} units, {} requested",
                 o.capacity_units, request.quantity
             ),
+            &[
+                ("capacity", o.capacity_units.to_string()),
+                ("requested", request.quantity.to_string()),
+            ],
         ));
     }
     let country = c.site.country.as_str();
     match profile.residency {
         Residency::Latvia if country != "LV" => {
-            return Err((
+            return Err(refuse(
                 Rule::Residency,
                 format!("site is in {country}; the data must stay in Latvia"),
+                &[("country", country.into()), ("residency", "lv".into())],
             ));
         }
         Residency::Eu if !makonis_types::federation::is_eu_member(country) => {
-            return Err((
+            return Err(refuse(
                 Rule::Residency,
                 format!("site is in {country}, outside the EU"),
+                &[("country", country.into()), ("residency", "eu".into())],
             ));
         }
         _ => {}
@@ -307,80 +402,102 @@ fn check(
         SecurityCategory::C => &[],
     };
     if !accreditation.is_empty() {
-        used.push(
-            certificate(c, accreditation, day, None)
-                .map_err(|e| (Rule::CategoryAccreditation, e))?,
-        );
+        used.push(certificate(
+            c,
+            Rule::CategoryAccreditation,
+            accreditation,
+            day,
+            None,
+        )?);
     }
     if profile.critical_infrastructure {
-        used.push(
-            certificate(c, &[CertificationKind::NationalCritical], day, None)
-                .map_err(|e| (Rule::CriticalAccreditation, e))?,
-        );
+        used.push(certificate(
+            c,
+            Rule::CriticalAccreditation,
+            &[CertificationKind::NationalCritical],
+            day,
+            None,
+        )?);
     }
     if needs_assurance {
-        used.push(
-            certificate(c, &[CertificationKind::Iso27001], day, None)
-                .map_err(|e| (Rule::Iso27001, e))?,
-        );
-        used.push(
-            certificate(c, &[CertificationKind::UptimeTier], day, Some(3))
-                .map_err(|e| (Rule::UptimeTier, e))?,
-        );
+        used.push(certificate(
+            c,
+            Rule::Iso27001,
+            &[CertificationKind::Iso27001],
+            day,
+            None,
+        )?);
+        used.push(certificate(
+            c,
+            Rule::UptimeTier,
+            &[CertificationKind::UptimeTier],
+            day,
+            Some(3),
+        )?);
     }
     if o.sla.availability_pct < profile.availability_target {
-        return Err((
+        return Err(refuse(
             Rule::Availability,
             format!(
                 "availability {} % is below the target {} %",
                 o.sla.availability_pct, profile.availability_target
             ),
+            &[
+                ("availability", o.sla.availability_pct.to_string()),
+                ("target", profile.availability_target.to_string()),
+            ],
         ));
     }
     if matches!(o.kind, OfferingKind::Database | OfferingKind::Backup) {
         match (o.sla.rpo_minutes, o.sla.rto_minutes) {
             (Some(rpo), Some(rto)) if rpo <= profile.rpo_minutes && rto <= profile.rto_minutes => {}
             (Some(rpo), Some(rto)) => {
-                return Err((
+                return Err(refuse(
                     Rule::RecoveryObjectives,
                     format!(
                         "guarantees RPO {rpo} min / RTO {rto} min; the system needs RPO {} / RTO {}",
                         profile.rpo_minutes, profile.rto_minutes
                     ),
+                    &[
+                        ("rpo", rpo.to_string()),
+                        ("rto", rto.to_string()),
+                        ("target_rpo", profile.rpo_minutes.to_string()),
+                        ("target_rto", profile.rto_minutes.to_string()),
+                    ],
                 ));
             }
             _ => {
-                return Err((
+                return Err(refuse(
                     Rule::RecoveryObjectives,
                     "guarantees no RPO/RTO for a data service".into(),
+                    &[("rpo", "none".into())],
                 ));
             }
         }
     }
     let Some(price) = c.unit_price else {
-        return Err((
+        return Err(refuse(
             Rule::NoPrice,
             format!("no price list valid on {day} prices it"),
+            &[("date", day.to_string())],
         ));
     };
     let cost = o.unit.monthly_cost(price, request.quantity);
     if let Some(max) = request.max_monthly_eur
         && cost > max
     {
-        return Err((
+        return Err(refuse(
             Rule::Budget,
             format!("costs {cost} EUR a month, over the budget of {max} EUR"),
+            &[("cost", cost.to_string()), ("budget", max.to_string())],
         ));
     }
     let warnings = used
         .iter()
         .filter(|cert| cert.status_on(day) == CertificationStatus::ExpiringSoon)
-        .map(|cert| {
-            format!(
-                "certificate '{}' expires {}",
-                cert.kind.title(),
-                cert.valid_until
-            )
+        .map(|cert| Expiring {
+            certificate: cert.kind,
+            valid_until: cert.valid_until,
         })
         .collect();
     Ok((cost, warnings))

@@ -356,6 +356,8 @@ async fn demo_federation_places_a_category_a_vm_and_explains_the_rest() {
             kind: OfferingKind::Vm,
             quantity: 2,
             max_monthly_eur: None,
+            min_vcpu: None,
+            min_ram_gb: None,
         };
         let (profile, decision) = t
             .app
@@ -387,9 +389,12 @@ async fn demo_federation_places_a_category_a_vm_and_explains_the_rest() {
             .find(|f| f.provider == "LVRTC")
             .unwrap();
         assert!(
-            lvrtc.warnings.iter().any(|w| w.contains("ISO/IEC 27001")),
+            lvrtc
+                .expiring
+                .iter()
+                .any(|e| e.certificate == CertificationKind::Iso27001),
             "{:?}",
-            lvrtc.warnings
+            lvrtc.expiring
         );
         let reason = |rule: Rule, needle: &str| {
             decision

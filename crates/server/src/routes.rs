@@ -167,6 +167,73 @@ pub fn all() -> Routes {
             api::users::revoke_role,
         )
         .add(g.clone(), "/api/v1/audit", Api, api::audit::list)
+        .add(
+            g.clone(),
+            "/api/v1/providers",
+            Api,
+            api::catalogue::list_providers,
+        )
+        .add(
+            p.clone(),
+            "/api/v1/providers",
+            Api,
+            api::catalogue::create_provider,
+        )
+        .add(
+            g.clone(),
+            "/api/v1/providers/{id}",
+            Api,
+            api::catalogue::get_provider,
+        )
+        .add(
+            u.clone(),
+            "/api/v1/providers/{id}",
+            Api,
+            api::catalogue::update_provider,
+        )
+        .add(
+            p.clone(),
+            "/api/v1/providers/{id}/sites",
+            Api,
+            api::catalogue::add_site,
+        )
+        .add(
+            p.clone(),
+            "/api/v1/providers/{id}/certifications",
+            Api,
+            api::catalogue::add_certification,
+        )
+        .add(
+            p.clone(),
+            "/api/v1/providers/{id}/offerings",
+            Api,
+            api::catalogue::create_offering,
+        )
+        .add(
+            g.clone(),
+            "/api/v1/providers/{id}/price-lists",
+            Api,
+            api::catalogue::list_price_lists,
+        )
+        .add(
+            p.clone(),
+            "/api/v1/providers/{id}/price-lists",
+            Api,
+            api::catalogue::create_price_list,
+        )
+        .add(g.clone(), "/api/v1/catalogue", Api, api::catalogue::search)
+        .add(
+            g.clone(),
+            "/api/v1/catalogue/compare",
+            Api,
+            api::catalogue::compare,
+        )
+        .add(
+            p.clone(),
+            "/api/v1/information-systems/{id}/placement",
+            Api,
+            api::catalogue::place,
+        )
         .add(g.clone(), "/api/v1/tokens", Api, api::tokens::list)
         .add(d.clone(), "/api/v1/tokens/{id}", Api, api::tokens::revoke)
         // Portal: signing in
@@ -249,6 +316,31 @@ pub fn all() -> Routes {
             portal::users::revoke_role,
         )
         .add(g.clone(), "/audit", Portal, portal::audit::list)
+        .add(g.clone(), "/catalogue", Portal, portal::catalogue::search)
+        .add(
+            g.clone(),
+            "/catalogue/compare",
+            Portal,
+            portal::catalogue::compare,
+        )
+        .add(
+            g.clone(),
+            "/providers",
+            Portal,
+            portal::catalogue::providers,
+        )
+        .add(
+            g.clone(),
+            "/providers/{id}",
+            Portal,
+            portal::catalogue::provider,
+        )
+        .add(
+            g.clone(),
+            "/systems/{id}/placement",
+            Portal,
+            portal::catalogue::placement,
+        )
         .add(g.clone(), "/account", Portal, portal::account::page)
         .add(
             p.clone(),

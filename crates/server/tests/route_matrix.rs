@@ -38,6 +38,8 @@ const READ_USERS_A: &[&str] = &[
 const WRITE_SYSTEMS_A: &[&str] = &["admin", "iadmin", "owner"];
 const MANAGE_A: &[&str] = &["admin", "iadmin"];
 const READ_AUDIT: &[&str] = &["admin", "sec", "aud", "iaud", "isec"];
+/// Who may change provider A (run by institution A) and publish its offerings.
+const MANAGE_PROVIDER_A: &[&str] = &["admin", "broker", "prov"];
 
 /// The expected outcome for a route: who is allowed, who gets 404; every
 /// other signed-in principal gets 403, anonymous gets 401.
@@ -135,6 +137,43 @@ fn cases() -> Vec<Case> {
         case(M::GET, "/api/v1/audit", READ_AUDIT, &[]),
         case(M::GET, "/api/v1/tokens", ALL, &[]),
         case(M::DELETE, "/api/v1/tokens/{id}", ALL, &[]),
+        case(M::GET, "/api/v1/providers", ALL, &[]),
+        case(M::POST, "/api/v1/providers", &["admin", "broker"], &[]),
+        case(M::GET, "/api/v1/providers/{id}", ALL, &[]),
+        case(M::PUT, "/api/v1/providers/{id}", MANAGE_PROVIDER_A, &[]),
+        case(
+            M::POST,
+            "/api/v1/providers/{id}/sites",
+            MANAGE_PROVIDER_A,
+            &[],
+        ),
+        case(
+            M::POST,
+            "/api/v1/providers/{id}/certifications",
+            MANAGE_PROVIDER_A,
+            &[],
+        ),
+        case(
+            M::POST,
+            "/api/v1/providers/{id}/offerings",
+            MANAGE_PROVIDER_A,
+            &[],
+        ),
+        case(M::GET, "/api/v1/providers/{id}/price-lists", ALL, &[]),
+        case(
+            M::POST,
+            "/api/v1/providers/{id}/price-lists",
+            MANAGE_PROVIDER_A,
+            &[],
+        ),
+        case(M::GET, "/api/v1/catalogue", ALL, &[]),
+        case(M::GET, "/api/v1/catalogue/compare", ALL, &[]),
+        case(
+            M::POST,
+            "/api/v1/information-systems/{id}/placement",
+            READ_A,
+            &["outsider"],
+        ),
         // Portal
         case(M::GET, "/mfa", ALL, &[]),
         case(M::POST, "/mfa", ALL, &[]),
@@ -177,6 +216,11 @@ fn cases() -> Vec<Case> {
             &["cust", "outsider"],
         ),
         case(M::GET, "/audit", READ_AUDIT, &[]),
+        case(M::GET, "/catalogue", ALL, &[]),
+        case(M::GET, "/catalogue/compare", ALL, &[]),
+        case(M::GET, "/providers", ALL, &[]),
+        case(M::GET, "/providers/{id}", ALL, &[]),
+        case(M::GET, "/systems/{id}/placement", READ_A, &["outsider"]),
         case(M::GET, "/account", ALL, &[]),
         case(M::POST, "/account/tokens", ALL, &[]),
         case(M::POST, "/account/tokens/{id}/revoke", ALL, &[]),
@@ -244,6 +288,11 @@ async fn exercise(s: &TestServer, case: &Case, surface: Surface, who: Option<&st
         path = path.replace("{id}", &id);
     }
     path = path
+        .replace("/providers/{id}", &format!("/providers/{}", s.provider_a))
+        .replace(
+            "/catalogue/compare",
+            &format!("/catalogue/compare?ids={}", s.offering_a),
+        )
         .replace("/institutions/{id}", &format!("/institutions/{a}"))
         .replace(
             "/information-systems/{id}",
@@ -294,6 +343,41 @@ async fn exercise(s: &TestServer, case: &Case, surface: Surface, who: Option<&st
         }
         ("POST", "/api/v1/users/{id}/roles") => {
             body = Some(json!({"role": "is_owner", "institution_id": a}))
+        }
+        ("POST", "/api/v1/providers") => {
+            body = Some(
+                json!({"name": format!("Sniedzējs {n}"), "short_name": format!("SN{n}"), "kind": "commercial", "platform": "aws"}),
+            );
+        }
+        ("PUT", "/api/v1/providers/{id}") => {
+            body = Some(
+                json!({"name": "A mākonis", "short_name": "PA", "institution_id": a, "kind": "state", "platform": "sim"}),
+            );
+        }
+        ("POST", "/api/v1/providers/{id}/sites") => {
+            body = Some(
+                json!({"name": format!("DC {n}"), "country": "LV", "latitude": 56.9, "longitude": 24.1, "uptime_tier": 3}),
+            );
+        }
+        ("POST", "/api/v1/providers/{id}/certifications") => {
+            body = Some(
+                json!({"kind": "iso27001", "issuer": "LATAK", "valid_from": "2026-01-01", "valid_until": "2028-01-01"}),
+            );
+        }
+        ("POST", "/api/v1/providers/{id}/offerings") => {
+            body = Some(
+                serde_json::to_value(common::offering_input(s.site_a, &format!("o{n}"))).unwrap(),
+            );
+        }
+        ("POST", "/api/v1/providers/{id}/price-lists") => {
+            let year = 2100 + n;
+            body = Some(
+                json!({"version": format!("v{n}"), "valid_from": format!("{year}-01-01"), "valid_until": format!("{year}-12-31"),
+                "items": [{"offering_id": s.offering_a, "unit_price": "0.0210"}]}),
+            );
+        }
+        ("POST", "/api/v1/information-systems/{id}/placement") => {
+            body = Some(json!({"kind": "vm", "quantity": 1}))
         }
         ("POST", "/login") => {
             // The login form's own CSRF is cookie-bound; see csrf tests.

@@ -128,27 +128,29 @@ impl ProviderInput {
         v.text("name", &self.name, 200);
         v.text("short_name", &self.short_name, 40);
         if let Some(endpoint) = v.optional_text("endpoint", self.endpoint.as_deref(), 500)
-            && !(endpoint.starts_with("https://") || endpoint.starts_with("http://")) {
-                v.push(
-                    FieldError::new(
-                        "endpoint",
-                        "invalid_format",
-                        "endpoint must be an http(s) URL",
-                    )
-                    .with_param("expected", "https://…"),
-                );
-            }
+            && !(endpoint.starts_with("https://") || endpoint.starts_with("http://"))
+        {
+            v.push(
+                FieldError::new(
+                    "endpoint",
+                    "invalid_format",
+                    "endpoint must be an http(s) URL",
+                )
+                .with_param("expected", "https://…"),
+            );
+        }
         if let Some(c) = &self.credentials
-            && !c.is_object() {
-                v.push(
-                    FieldError::new(
-                        "credentials",
-                        "invalid_type",
-                        "credentials must be a JSON object",
-                    )
-                    .with_param("expected", "object"),
-                );
-            }
+            && !c.is_object()
+        {
+            v.push(
+                FieldError::new(
+                    "credentials",
+                    "invalid_type",
+                    "credentials must be a JSON object",
+                )
+                .with_param("expected", "object"),
+            );
+        }
         v.finish()
     }
 }

@@ -145,6 +145,8 @@ fn explains_expired_certificate_and_ranks_the_rest() {
         kind: OfferingKind::Vm,
         quantity: 2,
         max_monthly_eur: None,
+        min_vcpu: None,
+        min_ram_gb: None,
     };
     let decision = place(&profile_a(), &request, &candidates, day("2026-11-21"));
     let reasons: Vec<_> = decision
@@ -171,11 +173,11 @@ fn explains_expired_certificate_and_ranks_the_rest() {
     assert_eq!(best.provider, "LVRTC");
     assert_eq!(best.monthly_cost, "87.60".parse::<Decimal>().unwrap()); // 0.06 × 2 × 730
     assert!(
-        best.warnings
+        best.expiring
             .iter()
-            .any(|w| w.contains("expires 2026-12-15")),
+            .any(|e| e.valid_until.to_string() == "2026-12-15"),
         "{:?}",
-        best.warnings
+        best.expiring
     );
 }
 
@@ -198,6 +200,8 @@ fn budget_and_capacity_are_hard() {
             kind: OfferingKind::Vm,
             quantity: 2,
             max_monthly_eur: None,
+            min_vcpu: None,
+            min_ram_gb: None,
         },
         &candidates,
         day("2026-11-21"),
@@ -209,6 +213,8 @@ fn budget_and_capacity_are_hard() {
             kind: OfferingKind::Vm,
             quantity: 1,
             max_monthly_eur: Some(Decimal::from(100)),
+            min_vcpu: None,
+            min_ram_gb: None,
         },
         &candidates,
         day("2026-11-21"),
@@ -360,6 +366,8 @@ fn request() -> impl Strategy<Value = (SystemProfile, PlacementRequest)> {
                         kind,
                         quantity: qty,
                         max_monthly_eur: budget.map(Decimal::from),
+                        min_vcpu: None,
+                        min_ram_gb: None,
                     },
                 )
             },

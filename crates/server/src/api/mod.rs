@@ -2,6 +2,7 @@
 //! answer JSON. Each handler carries its OpenAPI description.
 
 pub mod audit;
+pub mod catalogue;
 pub mod docs;
 pub mod information_systems;
 pub mod institutions;

@@ -154,9 +154,10 @@ pub async fn login_submit(State(state): State<AppState>, request: Request) -> Re
 
 pub async fn logout(jar: CookieJar, PortalForm { portal, .. }: PortalForm) -> Response {
     if let Some(token) = jar.get(SESSION_COOKIE)
-        && let Err(e) = portal.app.logout(token.value()).await {
-            return portal.fail(e);
-        }
+        && let Err(e) = portal.app.logout(token.value()).await
+    {
+        return portal.fail(e);
+    }
     (
         jar.remove(axum_extra::extract::cookie::Cookie::build(SESSION_COOKIE).path("/")),
         Redirect::to("/login"),

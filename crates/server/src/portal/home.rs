@@ -37,15 +37,16 @@ pub async fn home(portal: Portal) -> Response {
     let mut names = std::collections::HashMap::new();
     for r in portal.op.roles() {
         if let Some(id) = r.institution_id
-            && let std::collections::hash_map::Entry::Vacant(slot) = names.entry(id) {
-                let name = portal
-                    .app
-                    .get_institution(&portal.op, id)
-                    .await
-                    .map(|i| i.short_name)
-                    .unwrap_or_default();
-                slot.insert(name);
-            }
+            && let std::collections::hash_map::Entry::Vacant(slot) = names.entry(id)
+        {
+            let name = portal
+                .app
+                .get_institution(&portal.op, id)
+                .await
+                .map(|i| i.short_name)
+                .unwrap_or_default();
+            slot.insert(name);
+        }
     }
     layout(
         &portal.page(),

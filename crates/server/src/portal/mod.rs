@@ -12,6 +12,7 @@ pub mod account;
 pub mod assets;
 pub mod audit;
 pub mod auth;
+pub mod catalogue;
 pub mod home;
 pub mod institutions;
 pub mod systems;

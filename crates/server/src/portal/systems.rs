@@ -213,7 +213,10 @@ pub async fn detail(
                 dt { (lang.t("field-lifecycle")) } dd { (lang.label("lifecycle", s.lifecycle.as_str())) }
                 dt { (lang.t("field-updated-at")) } dd { time datetime=(s.updated_at.to_rfc3339()) { (s.updated_at.format("%Y-%m-%d %H:%M UTC")) } }
             }
-            @if may_edit { p { a class="button" href={ "/systems/" (s.id) "/edit" } { (lang.t("edit")) } } }
+            p {
+                @if may_edit { a class="button" href={ "/systems/" (s.id) "/edit" } { (lang.t("edit")) } " " }
+                a href={ "/systems/" (s.id) "/placement" } { (lang.t("system-placement-link")) }
+            }
         },
     )
     .into_response()

@@ -64,6 +64,8 @@ pub fn layout(ctx: &PageCtx<'_>, title: &str, body: Markup) -> Markup {
                                 (nav_item("/", "nav-home"))
                                 (nav_item("/institutions", "nav-institutions"))
                                 (nav_item("/systems", "nav-systems"))
+                                (nav_item("/catalogue", "nav-catalogue"))
+                                (nav_item("/providers", "nav-providers"))
                                 (nav_item("/users", "nav-users"))
                                 (nav_item("/audit", "nav-audit"))
                                 (nav_item("/account", "nav-account"))

@@ -42,6 +42,10 @@ pub struct TestServer {
     pub b: Institution,
     pub system_a: InformationSystemId,
     pub user_a: UserId,
+    /// A provider run by institution A, with one site and one offering.
+    pub provider_a: makonis_types::federation::ProviderId,
+    pub site_a: makonis_types::federation::SiteId,
+    pub offering_a: makonis_types::catalogue::OfferingId,
     pub principals: BTreeMap<&'static str, Principal>,
     counter: std::sync::atomic::AtomicU32,
 }
@@ -79,6 +83,33 @@ pub fn system_input(code: &str) -> InformationSystemInput {
     }
 }
 
+pub fn offering_input(
+    site: makonis_types::federation::SiteId,
+    name: &str,
+) -> makonis_types::catalogue::OfferingInput {
+    use makonis_types::catalogue::*;
+    OfferingInput {
+        site_id: site,
+        kind: OfferingKind::Vm,
+        tier: ServiceTier::Basic,
+        name: name.into(),
+        description: None,
+        vcpu: 2,
+        ram_gb: 4,
+        storage_gb: 40,
+        unit: BillingUnit::InstanceHour,
+        sla: Sla {
+            availability_pct: "99.95".parse().unwrap(),
+            support_hours: SupportHours::Always,
+            response_minutes: 30,
+            rpo_minutes: None,
+            rto_minutes: None,
+        },
+        capacity_units: 100,
+        active: true,
+    }
+}
+
 impl TestServer {
     pub async fn start(store: TestDatastore) -> Self {
         let app = App::new(
@@ -104,6 +135,39 @@ impl TestServer {
         app.create_information_system(&sys, b.id, &system_input("SYSB"))
             .await
             .unwrap();
+        let provider = app
+            .create_provider(
+                &sys,
+                &makonis_types::federation::ProviderInput {
+                    name: "A mākonis".into(),
+                    short_name: "PA".into(),
+                    institution_id: Some(a.id),
+                    kind: makonis_types::federation::ProviderKind::State,
+                    platform: makonis_types::federation::PlatformFamily::Sim,
+                    endpoint: None,
+                    credentials: None,
+                },
+            )
+            .await
+            .unwrap();
+        let site = app
+            .add_site(
+                &sys,
+                provider.id,
+                &makonis_types::federation::SiteInput {
+                    name: "Rīga".into(),
+                    country: "LV".into(),
+                    latitude: 56.95,
+                    longitude: 24.1,
+                    uptime_tier: 3,
+                },
+            )
+            .await
+            .unwrap();
+        let offering = app
+            .create_offering(&sys, provider.id, &offering_input(site.id, "m1.fixture"))
+            .await
+            .unwrap();
         let mut server = TestServer {
             store,
             app,
@@ -112,6 +176,9 @@ impl TestServer {
             b,
             system_a,
             user_a: UserId::new(),
+            provider_a: provider.id,
+            site_a: site.id,
+            offering_a: offering.id,
             principals: BTreeMap::new(),
             counter: Default::default(),
         };
