@@ -187,6 +187,12 @@ impl Backend for LocalBackend {
             .map_err(|e| not_found_or(e, t, name, &p))
     }
 
+    /// One writer keeps up with a local disk (a pack is 16 MiB written
+    /// sequentially) and keeps memory low; reads still use all CPUs.
+    fn concurrency(&self) -> usize {
+        1
+    }
+
     fn cleanup_temp(&self, age: Duration) -> Result<usize> {
         let mut n = 0;
         for t in FileType::ALL {

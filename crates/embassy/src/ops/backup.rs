@@ -454,7 +454,8 @@ fn run(
     let error: Mutex<Option<Error>> = Mutex::new(None);
     let stored = AtomicU64::new(0);
     let level = repo.config().zstd_level;
-    let (tx, rx) = bounded::<Job>(threads * 2);
+    // One queued chunk per worker keeps them busy; more only costs memory.
+    let (tx, rx) = bounded::<Job>(threads);
 
     let (root, mut summary) = std::thread::scope(|s| -> Result<(Id, SnapshotSummary)> {
         if let Source::Paths(srcs) = &source {
