@@ -50,6 +50,8 @@ pub enum AdminCommand {
         /// for roles that require one).
         #[arg(long)]
         totp: bool,
+        #[command(flatten)]
+        output: crate::OutputArg,
     },
 }
 
@@ -62,6 +64,8 @@ pub enum AuditCommand {
         /// Head hash recorded earlier elsewhere; catches a rewritten chain.
         #[arg(long)]
         expect_head: Option<String>,
+        #[command(flatten)]
+        output: crate::OutputArg,
     },
     /// Write every record as JSON Lines.
     Export {
@@ -80,7 +84,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let app = open_app(&settings).await?;
             serve(app, &settings).await?;
         }
-        Command::Demo(args) => demo(&args.common, cli.output).await?,
+        Command::Demo(args) => demo(&args.common, args.output.output).await?,
         Command::Admin(AdminCommand::CreateUser {
             target,
             email,
@@ -89,6 +93,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             institution,
             password_stdin,
             totp,
+            output,
         }) => {
             let settings =
                 config::resolve(target.config.as_deref(), &target.common, "makonis-data")?;
@@ -101,24 +106,29 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 institution.as_deref(),
                 password_stdin,
                 totp,
-                cli.output,
+                output.output,
             )
             .await?;
         }
         Command::Audit(AuditCommand::Verify {
             target,
             expect_head,
+            output,
         }) => {
             let settings =
                 config::resolve(target.config.as_deref(), &target.common, "makonis-data")?;
             let app = open_app(&settings).await?;
-            return verify(&app, expect_head.as_deref(), cli.output).await;
+            return verify(&app, expect_head.as_deref(), output.output).await;
         }
         Command::Audit(AuditCommand::Export { target, out }) => {
             let settings =
                 config::resolve(target.config.as_deref(), &target.common, "makonis-data")?;
             let app = open_app(&settings).await?;
             export(&app, out.as_deref()).await?;
+        }
+        Command::Embassy(args) => {
+            // The engine blocks and runs its own worker threads.
+            tokio::task::spawn_blocking(move || makonis_embassy::cli::run(args)).await??;
         }
         Command::Completions { shell } => {
             clap_complete::generate(

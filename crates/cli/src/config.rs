@@ -21,6 +21,8 @@ pub struct ServeArgs {
 pub struct DemoArgs {
     #[command(flatten)]
     pub common: CommonArgs,
+    #[command(flatten)]
+    pub output: crate::OutputArg,
 }
 
 #[derive(Debug, Args, Default)]

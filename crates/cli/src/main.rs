@@ -13,11 +13,16 @@ use clap::{Parser, Subcommand, ValueEnum};
     about = "Mākonis — control plane of the federated state cloud"
 )]
 pub struct Cli {
-    /// Output format for commands that print data.
-    #[arg(long, global = true, value_enum, default_value_t = Output::Text)]
-    pub output: Output,
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// `--output text|json` for commands that print data.
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct OutputArg {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -38,6 +43,8 @@ pub enum Command {
     /// The audit chain.
     #[command(subcommand)]
     Audit(commands::AuditCommand),
+    /// The data-embassy engine: encrypted, deduplicated repositories (restic-like).
+    Embassy(makonis_embassy::cli::EmbassyArgs),
     /// Print shell completions.
     Completions {
         #[arg(value_enum)]

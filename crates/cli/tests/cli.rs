@@ -155,3 +155,76 @@ fn bad_flags_and_input_are_named() {
     let out = makonis(&["completions", "bash"], &[]);
     assert!(out.status.success() && String::from_utf8_lossy(&out.stdout).contains("makonis"));
 }
+
+#[test]
+fn embassy_commands_run_through_the_main_binary() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    let source = dir.path().join("source");
+    let target = dir.path().join("restored");
+    std::fs::create_dir_all(source.join("sub")).unwrap();
+    std::fs::write(
+        source.join("dati.txt"),
+        "Iedzīvotāju reģistrs\n".repeat(1000),
+    )
+    .unwrap();
+    std::fs::write(
+        source.join("sub/bin.dat"),
+        (0..50_000u32)
+            .flat_map(|i| i.to_le_bytes())
+            .collect::<Vec<u8>>(),
+    )
+    .unwrap();
+    let env = [("MAKONIS_EMBASSY_PASSWORD", "embassy-test-password")];
+    let repo_s = repo.to_str().unwrap();
+    let run = |args: &[&str]| {
+        let mut full = vec!["embassy", "--repo", repo_s, "--no-progress"];
+        full.extend_from_slice(args);
+        let out = makonis(&full, &env);
+        assert!(out.status.success(), "{args:?}: {}", text(&out));
+        out
+    };
+    run(&["init"]);
+    run(&["backup", source.to_str().unwrap()]);
+    let listed = run(&["snapshots", "--output", "json"]);
+    let snapshots: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(snapshots.as_array().map(Vec::len), Some(1), "{snapshots}");
+    run(&["check", "--read-data"]);
+    run(&["restore", "latest", "--target", target.to_str().unwrap()]);
+    let restored = walk(&target);
+    assert!(
+        restored.iter().any(|(p, bytes)| p.ends_with("dati.txt")
+            && *bytes == std::fs::read(source.join("dati.txt")).unwrap()),
+        "restored files: {:?}",
+        restored.iter().map(|(p, _)| p).collect::<Vec<_>>()
+    );
+    assert!(
+        restored
+            .iter()
+            .any(|(p, bytes)| p.ends_with("bin.dat") && bytes.len() == 200_000)
+    );
+    // A wrong password is refused clearly.
+    let out = makonis(
+        &["embassy", "--repo", repo_s, "snapshots"],
+        &[("MAKONIS_EMBASSY_PASSWORD", "wrong")],
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out).to_lowercase().contains("password"),
+        "{}",
+        text(&out)
+    );
+}
+
+fn walk(dir: &std::path::Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push((path.clone(), std::fs::read(&path).unwrap()));
+        }
+    }
+    out
+}
