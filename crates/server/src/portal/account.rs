@@ -83,7 +83,7 @@ async fn render(
             (csrf_field(&portal.csrf))
             (Input::text("name", lang.t("field-name"), "").required().max(100).render(lang, errors))
             (select(lang, "scope", lang.t("field-token-scope"), &scopes, "read", true, errors))
-            (Input::text("expires_in_days", lang.t("field-expires-in-days"), "90").kind("number").hint(lang.t("hint-expires")).render(lang, errors))
+            (Input::text("expires_in_days", lang.t("field-expires-in-days"), "90").numeric().hint(lang.t("hint-expires")).render(lang, errors))
             button type="submit" { (lang.t("token-create")) }
         }
     };

@@ -252,8 +252,8 @@ fn form_page(
                 (checkbox("critical_infrastructure", lang.t("field-critical-infrastructure"), form.checked("critical_infrastructure")))
                 (select(lang, "data_classification", lang.t("field-data-classification"),
                     &choices(lang, "classification", DataClassification::ALL, DataClassification::as_str), form.get("data_classification"), true, errors))
-                (Input::text("rpo_minutes", lang.t("field-rpo-minutes"), form.get("rpo_minutes")).kind("number").required().hint(lang.t("hint-rpo")).render(lang, errors))
-                (Input::text("rto_minutes", lang.t("field-rto-minutes"), form.get("rto_minutes")).kind("number").required().hint(lang.t("hint-rto")).render(lang, errors))
+                (Input::text("rpo_minutes", lang.t("field-rpo-minutes"), form.get("rpo_minutes")).numeric().required().hint(lang.t("hint-rpo")).render(lang, errors))
+                (Input::text("rto_minutes", lang.t("field-rto-minutes"), form.get("rto_minutes")).numeric().required().hint(lang.t("hint-rto")).render(lang, errors))
                 (checkbox("embassy_required", lang.t("field-embassy-required"), form.checked("embassy_required")))
                 (select(lang, "lifecycle", lang.t("field-lifecycle"),
                     &choices(lang, "lifecycle", Lifecycle::ALL, Lifecycle::as_str), form.get("lifecycle"), true, errors))

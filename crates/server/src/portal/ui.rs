@@ -149,6 +149,7 @@ pub struct Input<'a> {
     pub max_length: Option<usize>,
     pub hint: Option<String>,
     pub autocomplete: Option<&'a str>,
+    pub inputmode: Option<&'a str>,
 }
 
 impl<'a> Input<'a> {
@@ -162,6 +163,7 @@ impl<'a> Input<'a> {
             max_length: None,
             hint: None,
             autocomplete: None,
+            inputmode: None,
         }
     }
     pub fn required(mut self) -> Self {
@@ -178,6 +180,13 @@ impl<'a> Input<'a> {
     }
     pub fn hint(mut self, hint: String) -> Self {
         self.hint = Some(hint);
+        self
+    }
+    /// A whole number typed as text with a numeric keypad: browsers' own
+    /// number fields hide what was typed when it is not a number.
+    pub fn numeric(mut self) -> Self {
+        self.kind = "text";
+        self.inputmode = Some("numeric");
         self
     }
     pub fn autocomplete(mut self, value: &'a str) -> Self {
@@ -200,6 +209,7 @@ impl<'a> Input<'a> {
                 input id={ "f-" (anchor) } name=(self.name) type=(self.kind) value=(self.value)
                     required[self.required] maxlength=[self.max_length]
                     autocomplete=[self.autocomplete]
+                    inputmode=[self.inputmode]
                     aria-invalid=[(!mine.is_empty()).then_some("true")]
                     aria-describedby=[described];
             }
