@@ -40,7 +40,36 @@ fn credentials_context(id: ProviderId) -> String {
     format!("provider-credentials:{id}")
 }
 
+/// The stored form of a provider's input, with its credentials sealed.
+fn provider_record<'a>(
+    id: ProviderId,
+    input: &'a ProviderInput,
+    sealed: Option<&'a str>,
+) -> store::ProviderRecord<'a> {
+    store::ProviderRecord {
+        id,
+        name: input.name.trim(),
+        short_name: input.short_name.trim(),
+        institution_id: input.institution_id,
+        kind: input.kind,
+        platform: input.platform,
+        endpoint: input
+            .endpoint
+            .as_deref()
+            .map(str::trim)
+            .filter(|e| !e.is_empty()),
+        credentials_sealed: sealed,
+    }
+}
+
 impl App {
+    fn seal_credentials(&self, id: ProviderId, input: &ProviderInput) -> Option<String> {
+        input.credentials.as_ref().map(|c| {
+            self.secrets()
+                .seal(&credentials_context(id), c.to_string().as_bytes())
+        })
+    }
+
     pub async fn create_provider(
         &self,
         ctx: &OpContext,
@@ -49,29 +78,13 @@ impl App {
         authorize(ctx, Action::Create, Kind::Providers, Scope::Platform)?;
         input.validate()?;
         let id = ProviderId::new();
-        let sealed = input.credentials.as_ref().map(|c| {
-            self.secrets()
-                .seal(&credentials_context(id), c.to_string().as_bytes())
-        });
+        let sealed = self.seal_credentials(id, input);
         let mut tx = self.datastore().begin().await?;
         self.check_institution(&mut tx, input.institution_id)
             .await?;
         let created = store::insert_provider(
             &mut tx,
-            &store::ProviderRecord {
-                id,
-                name: input.name.trim(),
-                short_name: input.short_name.trim(),
-                institution_id: input.institution_id,
-                kind: input.kind,
-                platform: input.platform,
-                endpoint: input
-                    .endpoint
-                    .as_deref()
-                    .map(str::trim)
-                    .filter(|e| !e.is_empty()),
-                credentials_sealed: sealed.as_deref(),
-            },
+            &provider_record(id, input, sealed.as_deref()),
             now(),
         )
         .await?;
@@ -127,29 +140,13 @@ impl App {
         if input.institution_id != before.institution_id {
             authorize(ctx, Action::Create, Kind::Providers, Scope::Platform)?;
         }
-        let sealed = input.credentials.as_ref().map(|c| {
-            self.secrets()
-                .seal(&credentials_context(id), c.to_string().as_bytes())
-        });
+        let sealed = self.seal_credentials(id, input);
         let mut tx = self.datastore().begin().await?;
         self.check_institution(&mut tx, input.institution_id)
             .await?;
         let after = store::update_provider(
             &mut tx,
-            &store::ProviderRecord {
-                id,
-                name: input.name.trim(),
-                short_name: input.short_name.trim(),
-                institution_id: input.institution_id,
-                kind: input.kind,
-                platform: input.platform,
-                endpoint: input
-                    .endpoint
-                    .as_deref()
-                    .map(str::trim)
-                    .filter(|e| !e.is_empty()),
-                credentials_sealed: sealed.as_deref(),
-            },
+            &provider_record(id, input, sealed.as_deref()),
             now(),
         )
         .await?;

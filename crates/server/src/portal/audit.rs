@@ -10,7 +10,6 @@ use serde::Deserialize;
 
 use super::Portal;
 use super::ui::{Input, error_summary, layout, pager};
-use crate::extract::parse_query;
 
 #[derive(Debug, Deserialize, Default)]
 struct Query {
@@ -22,10 +21,7 @@ struct Query {
 pub async fn list(portal: Portal, RawQuery(raw): RawQuery) -> Response {
     let lang = portal.lang;
     let raw = raw.unwrap_or_default();
-    let (query, error) = match parse_query::<Query>(&raw) {
-        Ok(q) => (q, None),
-        Err(e) => (Query::default(), Some(e)),
-    };
+    let (query, errors): (Query, Vec<FieldError>) = super::query_or_default(&raw);
     let page = match portal
         .app
         .list_audit(
@@ -44,7 +40,6 @@ pub async fn list(portal: Portal, RawQuery(raw): RawQuery) -> Response {
     let keep: Vec<(String, String)> = form_urlencoded::parse(raw.as_bytes())
         .into_owned()
         .collect();
-    let errors: Vec<FieldError> = error.into_iter().collect();
     layout(
         &portal.page(),
         &lang.t("audit-title"),

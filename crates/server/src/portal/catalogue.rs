@@ -46,10 +46,7 @@ fn money(value: Option<rust_decimal::Decimal>) -> String {
 pub async fn search(portal: Portal, RawQuery(raw): RawQuery) -> Response {
     let lang = portal.lang;
     let raw = raw.unwrap_or_default();
-    let (query, error) = match parse_query::<SearchQuery>(&raw) {
-        Ok(q) => (q, None),
-        Err(e) => (SearchQuery::default(), Some(e)),
-    };
+    let (query, errors): (SearchQuery, Vec<FieldError>) = super::query_or_default(&raw);
     let page = match portal
         .app
         .search_catalogue(
@@ -83,7 +80,6 @@ pub async fn search(portal: Portal, RawQuery(raw): RawQuery) -> Response {
     let keep: Vec<(String, String)> = form_urlencoded::parse(raw.as_bytes())
         .into_owned()
         .collect();
-    let errors: Vec<FieldError> = error.into_iter().collect();
     layout(
         &portal.page(),
         &lang.t("catalogue-title"),

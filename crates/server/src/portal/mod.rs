@@ -102,6 +102,24 @@ impl Portal {
         }
     }
 
+    /// Every institution the person may see (for choosers and names).
+    pub async fn institutions(
+        &self,
+    ) -> Result<Vec<makonis_types::institution::Institution>, Response> {
+        self.app
+            .list_institutions(
+                &self.op,
+                None,
+                makonis_types::paging::PageRequest {
+                    limit: Some(500),
+                    offset: None,
+                },
+            )
+            .await
+            .map(|p| p.items)
+            .map_err(|e| self.fail(e))
+    }
+
     /// The page for an app error that is not about form input.
     pub fn fail(&self, error: Error) -> Response {
         error_page(self.lang, Some(&self.user), &self.csrf, &self.path, error)
@@ -140,6 +158,17 @@ impl FromRequestParts<AppState> for Portal {
             Stage::NeedsMfa => Err(Redirect::to("/mfa").into_response()),
             Stage::NeedsEnrolment => Err(Redirect::to("/mfa/enrol").into_response()),
         }
+    }
+}
+
+/// A query string, or its default plus the field error that says why the
+/// query was not understood (shown in the page's error summary).
+pub fn query_or_default<T: serde::de::DeserializeOwned + Default>(
+    raw: &str,
+) -> (T, Vec<FieldError>) {
+    match crate::extract::parse_query(raw) {
+        Ok(q) => (q, Vec::new()),
+        Err(e) => (T::default(), vec![e]),
     }
 }
 

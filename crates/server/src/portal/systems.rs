@@ -20,7 +20,6 @@ use super::ui::{
     Input, checkbox, csrf_field, error_summary, layout, notice, pager, select, textarea, yes_no,
 };
 use super::{FormData, Portal, PortalForm, see_other};
-use crate::extract::parse_query;
 use crate::i18n::Lang;
 
 #[derive(Debug, Deserialize, Default)]
@@ -29,22 +28,6 @@ struct ListQuery {
     filter: InformationSystemFilter,
     offset: Option<u32>,
     notice: Option<String>,
-}
-
-async fn institutions(portal: &Portal) -> Result<Vec<Institution>, Response> {
-    portal
-        .app
-        .list_institutions(
-            &portal.op,
-            None,
-            PageRequest {
-                limit: Some(500),
-                offset: None,
-            },
-        )
-        .await
-        .map(|p| p.items)
-        .map_err(|e| portal.fail(e))
 }
 
 fn choices<T: Copy>(
@@ -68,10 +51,7 @@ fn bool_choices(lang: Lang) -> Vec<(String, String)> {
 pub async fn list(portal: Portal, RawQuery(raw): RawQuery) -> Response {
     let lang = portal.lang;
     let raw = raw.unwrap_or_default();
-    let (query, query_error) = match parse_query::<ListQuery>(&raw) {
-        Ok(q) => (q, None),
-        Err(e) => (ListQuery::default(), Some(e)),
-    };
+    let (query, errors): (ListQuery, Vec<FieldError>) = super::query_or_default(&raw);
     let page = PageRequest {
         limit: Some(50),
         offset: query.offset,
@@ -84,7 +64,7 @@ pub async fn list(portal: Portal, RawQuery(raw): RawQuery) -> Response {
         Ok(r) => r,
         Err(e) => return portal.fail(e),
     };
-    let all_institutions = match institutions(&portal).await {
+    let all_institutions = match portal.institutions().await {
         Ok(i) => i,
         Err(r) => return r,
     };
@@ -111,7 +91,6 @@ pub async fn list(portal: Portal, RawQuery(raw): RawQuery) -> Response {
         .into_owned()
         .filter(|(k, _)| k != "notice")
         .collect();
-    let errors: Vec<FieldError> = query_error.into_iter().collect();
     layout(
         &portal.page(),
         &lang.t("systems-title"),
@@ -338,7 +317,8 @@ fn form_of(s: &InformationSystem) -> FormData {
 }
 
 async fn creatable(portal: &Portal) -> Result<Vec<Institution>, Response> {
-    Ok(institutions(portal)
+    Ok(portal
+        .institutions()
         .await?
         .into_iter()
         .filter(|i| {

@@ -26,22 +26,6 @@ struct ListQuery {
     notice: Option<String>,
 }
 
-async fn institutions(portal: &Portal) -> Result<Vec<Institution>, Response> {
-    portal
-        .app
-        .list_institutions(
-            &portal.op,
-            None,
-            PageRequest {
-                limit: Some(500),
-                offset: None,
-            },
-        )
-        .await
-        .map(|p| p.items)
-        .map_err(|e| portal.fail(e))
-}
-
 fn role_options(lang: Lang) -> Vec<(String, String)> {
     Role::ALL
         .iter()
@@ -92,7 +76,7 @@ pub async fn list(portal: Portal, RawQuery(raw): RawQuery) -> Response {
         Ok(r) => r,
         Err(e) => return portal.fail(e),
     };
-    let all = match institutions(&portal).await {
+    let all = match portal.institutions().await {
         Ok(i) => i,
         Err(r) => return r,
     };
@@ -151,7 +135,7 @@ async fn detail_page(
         Ok(u) => u,
         Err(e) => return portal.fail(e),
     };
-    let all = match institutions(portal).await {
+    let all = match portal.institutions().await {
         Ok(i) => i,
         Err(r) => return r,
     };
@@ -334,7 +318,7 @@ fn form_page(
 }
 
 pub async fn new_form(portal: Portal) -> Response {
-    let all = match institutions(&portal).await {
+    let all = match portal.institutions().await {
         Ok(i) => i,
         Err(r) => return r,
     };
@@ -345,7 +329,7 @@ pub async fn new_form(portal: Portal) -> Response {
 }
 
 pub async fn create(PortalForm { portal, form }: PortalForm) -> Response {
-    let all = match institutions(&portal).await {
+    let all = match portal.institutions().await {
         Ok(i) => i,
         Err(r) => return r,
     };
