@@ -7,8 +7,26 @@
 //! only ever sees ciphertext. The on-disk format is specified in
 //! `docs/embassy-format.md`.
 //!
-//! Entry points: [`Repository::init`] / [`Repository::open`] on a
-//! [`backend::Backend`], then the operations in [`ops`].
+//! Entry points (all blocking; from async code use `spawn_blocking`):
+//!
+//! * [`open_location`] (`/path` or `s3://bucket/prefix`) or a concrete
+//!   [`backend::Backend`], then [`Repository::init`] / [`Repository::open`];
+//! * [`ops::backup`], [`ops::backup_reader`], [`ops::restore`],
+//!   [`Repository::list_snapshots`], [`ops::diff`], [`ops::check`],
+//!   [`ops::forget`], [`ops::prune`], [`ops::copy`], [`ops::repair_packs`],
+//!   [`ops::rebuild_index`]; keys via [`Repository::add_key`] /
+//!   [`Repository::remove_key`];
+//! * with the `cli` feature, [`cli::EmbassyArgs`] and [`cli::run`] for
+//!   `makonis embassy ...`.
+//!
+//! ```no_run
+//! use makonis_embassy::{ops, open_location, InitOptions, NoProgress, Repository};
+//! let backend = open_location("/srv/embassy-repo")?;
+//! let repo = Repository::init(backend, "password", InitOptions::default())?;
+//! let r = ops::backup(&repo, &["/srv/data".into()], &Default::default(), &NoProgress)?;
+//! println!("snapshot {}", r.snapshot.id);
+//! # Ok::<(), makonis_embassy::Error>(())
+//! ```
 
 pub mod backend;
 pub mod chunker;

@@ -57,6 +57,8 @@ pub struct BackupOptions {
     pub threads: usize,
     /// How long to wait for a conflicting (exclusive) lock.
     pub lock_wait: Duration,
+    /// Files read at the same time (per directory); 1 = sequential.
+    pub read_concurrency: usize,
 }
 
 impl Default for BackupOptions {
@@ -68,6 +70,7 @@ impl Default for BackupOptions {
             time: None,
             threads: 0,
             lock_wait: Duration::ZERO,
+            read_concurrency: 2,
         }
     }
 }
@@ -88,39 +91,37 @@ struct Job {
 struct Pipeline<'a> {
     tx: Option<Sender<Job>>,
     failed: &'a AtomicBool,
-    error: &'a Mutex<Option<Error>>,
 }
 
 impl Pipeline<'_> {
+    /// On failure the real cause stays in `error` for `run` to report;
+    /// several readers may fail at once and each gets this placeholder.
     fn send(&self, job: Job) -> Result<()> {
+        let stopped = || Error::InvalidArgument("backup workers stopped".into());
         if self.failed.load(Ordering::Relaxed) {
-            return Err(self.take_error());
+            return Err(stopped());
         }
         self.tx
             .as_ref()
             .expect("open")
             .send(job)
-            .map_err(|_| self.take_error())
-    }
-
-    fn take_error(&self) -> Error {
-        self.error
-            .lock()
-            .ok()
-            .and_then(|mut e| e.take())
-            .unwrap_or_else(|| Error::InvalidArgument("backup workers stopped".into()))
+            .map_err(|_| stopped())
     }
 }
 
 struct Walker<'a, 'p> {
     repo: &'a Repository,
     index: &'a Index,
-    seen: HashSet<Id>,
+    seen: Mutex<HashSet<Id>>,
     pipe: &'a Pipeline<'p>,
     params: ChunkerParams,
     seed: u64,
-    summary: SnapshotSummary,
+    summary: Mutex<SnapshotSummary>,
     progress: &'a dyn Progress,
+    /// Reads the changed files of one directory concurrently: a single
+    /// reader leaves the disk idle while it chunks, and the CPU idle while
+    /// it waits for cold data.
+    readers: Option<rayon::ThreadPool>,
 }
 
 fn mtime_ns(md: &fs::Metadata) -> i64 {
@@ -143,34 +144,46 @@ fn node_from(name: Vec<u8>, md: &fs::Metadata, kind: NodeKind) -> Node {
 }
 
 impl Walker<'_, '_> {
-    fn known(&mut self, id: &Id) -> bool {
-        self.index.has(id) || self.seen.contains(id)
+    fn sum(&self, f: impl FnOnce(&mut SnapshotSummary)) {
+        if let Ok(mut s) = self.summary.lock() {
+            f(&mut s);
+        }
     }
 
-    fn store(&mut self, t: BlobType, id: Id, data: Vec<u8>) -> Result<()> {
-        if self.known(&id) {
+    fn known(&self, id: &Id) -> bool {
+        self.index.has(id) || self.seen.lock().is_ok_and(|s| s.contains(id))
+    }
+
+    fn store(&self, t: BlobType, id: Id, data: Vec<u8>) -> Result<()> {
+        if self.index.has(&id) {
             return Ok(());
         }
-        self.seen.insert(id);
-        match t {
-            BlobType::Data => self.summary.data_blobs_added += 1,
-            BlobType::Tree => self.summary.tree_blobs_added += 1,
+        let fresh = self
+            .seen
+            .lock()
+            .map_err(|_| Error::InvalidArgument("poisoned".into()))?
+            .insert(id);
+        if !fresh {
+            return Ok(());
         }
-        self.summary.bytes_added += data.len() as u64;
+        let n = data.len() as u64;
+        self.sum(|s| {
+            match t {
+                BlobType::Data => s.data_blobs_added += 1,
+                BlobType::Tree => s.tree_blobs_added += 1,
+            }
+            s.bytes_added += n;
+        });
         self.pipe.send(Job { t, id, data })
     }
 
-    /// Chunk a stream; returns (chunk ids, bytes).
-    fn chunk_stream(&mut self, r: impl Read) -> std::io::Result<Result<(Vec<Id>, u64)>> {
+    /// Chunk a stream; returns (chunk ids, bytes). The outer error is the
+    /// source's (skip the file), the inner one the repository's (abort).
+    fn chunk_stream(&self, r: impl Read) -> std::io::Result<Result<(Vec<Id>, u64)>> {
         let mut ch = Chunker::new(r, self.params, self.seed);
         let mut ids = Vec::new();
         let mut total = 0u64;
-        loop {
-            let chunk = match ch.next_chunk() {
-                Ok(Some(c)) => c,
-                Ok(None) => break,
-                Err(e) => return Err(e),
-            };
+        while let Some(chunk) = ch.next_chunk()? {
             let id = self.repo.key().blob_id(&chunk);
             let n = chunk.len() as u64;
             total += n;
@@ -178,19 +191,19 @@ impl Walker<'_, '_> {
             if let Err(e) = self.store(BlobType::Data, id, chunk) {
                 return Ok(Err(e));
             }
-            self.summary.bytes_read += n;
             self.progress.inc(n);
         }
+        self.sum(|s| s.bytes_read += total);
         Ok(Ok((ids, total)))
     }
 
-    fn skip(&mut self, path: &Path, e: impl std::fmt::Display) {
+    fn skip(&self, path: &Path, e: impl std::fmt::Display) {
         let msg = e.to_string();
         self.progress.warn(&format!("{}: {msg}", path.display()));
-        self.summary.errors.push((path.display().to_string(), msg));
+        self.sum(|s| s.errors.push((path.display().to_string(), msg)));
     }
 
-    fn save_tree(&mut self, mut tree: Tree) -> Result<Id> {
+    fn save_tree(&self, mut tree: Tree) -> Result<Id> {
         tree.sort();
         let bytes = tree.encode();
         let id = self.repo.key().blob_id(&bytes);
@@ -199,7 +212,7 @@ impl Walker<'_, '_> {
     }
 
     fn file(
-        &mut self,
+        &self,
         path: &Path,
         md: &fs::Metadata,
         name: Vec<u8>,
@@ -210,12 +223,12 @@ impl Walker<'_, '_> {
             && *size == md.len()
             && p.mtime_ns == mtime_ns(md)
             && p.inode == md.ino()
-            && content
-                .iter()
-                .all(|id| self.index.has(id) || self.seen.contains(id))
+            && content.iter().all(|id| self.known(id))
         {
-            self.summary.files_unmodified += 1;
-            self.summary.total_bytes += size;
+            self.sum(|s| {
+                s.files_unmodified += 1;
+                s.total_bytes += size;
+            });
             self.progress.inc(*size);
             return Ok(Some(node_from(
                 name,
@@ -236,12 +249,14 @@ impl Walker<'_, '_> {
         match self.chunk_stream(f) {
             Ok(r) => {
                 let (content, size) = r?;
-                if parent.is_some() {
-                    self.summary.files_changed += 1;
-                } else {
-                    self.summary.files_new += 1;
-                }
-                self.summary.total_bytes += size;
+                self.sum(|s| {
+                    if parent.is_some() {
+                        s.files_changed += 1;
+                    } else {
+                        s.files_new += 1;
+                    }
+                    s.total_bytes += size;
+                });
                 Ok(Some(node_from(name, md, NodeKind::File { size, content })))
             }
             Err(e) => {
@@ -251,24 +266,33 @@ impl Walker<'_, '_> {
         }
     }
 
-    fn entry(&mut self, path: &Path, name: Vec<u8>, parent: Option<&Node>) -> Result<Option<Node>> {
-        let md = match fs::symlink_metadata(path) {
-            Ok(m) => m,
+    fn entry(&self, path: &Path, name: Vec<u8>, parent: Option<&Node>) -> Result<Option<Node>> {
+        match fs::symlink_metadata(path) {
+            Ok(md) => self.entry_md(path, &md, name, parent),
             Err(e) => {
                 self.skip(path, e);
-                return Ok(None);
+                Ok(None)
             }
-        };
+        }
+    }
+
+    fn entry_md(
+        &self,
+        path: &Path,
+        md: &fs::Metadata,
+        name: Vec<u8>,
+        parent: Option<&Node>,
+    ) -> Result<Option<Node>> {
         let ft = md.file_type();
         if ft.is_file() {
-            self.file(path, &md, name, parent)
+            self.file(path, md, name, parent)
         } else if ft.is_dir() {
-            self.dir(path, &md, name, parent)
+            self.dir(path, md, name, parent)
         } else if ft.is_symlink() {
             match fs::read_link(path) {
                 Ok(t) => Ok(Some(node_from(
                     name,
-                    &md,
+                    md,
                     NodeKind::Symlink {
                         target: t.as_os_str().as_bytes().to_vec(),
                     },
@@ -288,7 +312,7 @@ impl Walker<'_, '_> {
     }
 
     fn dir(
-        &mut self,
+        &self,
         path: &Path,
         md: &fs::Metadata,
         name: Vec<u8>,
@@ -313,14 +337,36 @@ impl Walker<'_, '_> {
             }
         }
         names.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
-        let mut tree = Tree::default();
-        for n in names {
+        let mut nodes: Vec<Option<Node>> = (0..names.len()).map(|_| None).collect();
+        // Regular files are collected and read (possibly in parallel) after
+        // the other entries; their slots keep the sorted order.
+        let mut files = Vec::new();
+        for (i, n) in names.iter().enumerate() {
             let child_parent = parent_tree.as_ref().and_then(|t| t.find(n.as_bytes()));
-            if let Some(node) = self.entry(&path.join(&n), n.as_bytes().to_vec(), child_parent)? {
-                tree.nodes.push(node);
+            let p = path.join(n);
+            match fs::symlink_metadata(&p) {
+                Ok(m) if m.is_file() => files.push((i, p, m, child_parent)),
+                Ok(m) => nodes[i] = self.entry_md(&p, &m, n.as_bytes().to_vec(), child_parent)?,
+                Err(e) => self.skip(&p, e),
             }
         }
-        self.summary.dirs += 1;
+        let read = |(i, p, m, par): &(usize, std::path::PathBuf, fs::Metadata, Option<&Node>)| {
+            (*i, self.file(p, m, names[*i].as_bytes().to_vec(), *par))
+        };
+        let done: Vec<(usize, Result<Option<Node>>)> = match &self.readers {
+            Some(pool) if files.len() > 1 => {
+                use rayon::prelude::*;
+                pool.install(|| files.par_iter().map(read).collect())
+            }
+            _ => files.iter().map(read).collect(),
+        };
+        for (i, r) in done {
+            nodes[i] = r?;
+        }
+        let tree = Tree {
+            nodes: nodes.into_iter().flatten().collect(),
+        };
+        self.sum(|s| s.dirs += 1);
         let subtree = self.save_tree(tree)?;
         Ok(Some(node_from(name, md, NodeKind::Dir { subtree })))
     }
@@ -457,7 +503,7 @@ fn run(
     // One queued chunk per worker keeps them busy; more only costs memory.
     let (tx, rx) = bounded::<Job>(threads);
 
-    let (root, mut summary) = std::thread::scope(|s| -> Result<(Id, SnapshotSummary)> {
+    let scoped = std::thread::scope(|s| -> Result<(Id, SnapshotSummary)> {
         if let Source::Paths(srcs) = &source {
             let paths: Vec<PathBuf> = srcs.iter().map(|(p, _)| p.clone()).collect();
             s.spawn(move || progress.set_total(scan_size(&paths)));
@@ -490,17 +536,24 @@ fn run(
         let pipe = Pipeline {
             tx: Some(tx),
             failed: &failed,
-            error: &error,
         };
-        let mut w = Walker {
+        let w = Walker {
             repo,
             index: &index,
-            seen: HashSet::new(),
+            seen: Mutex::new(HashSet::new()),
             pipe: &pipe,
             params: repo.chunker_params(),
             seed: repo.key().chunker_seed(),
-            summary: SnapshotSummary::default(),
+            summary: Mutex::new(SnapshotSummary::default()),
             progress,
+            readers: (opts.read_concurrency > 1)
+                .then(|| {
+                    rayon::ThreadPoolBuilder::new()
+                        .num_threads(opts.read_concurrency)
+                        .build()
+                        .ok()
+                })
+                .flatten(),
         };
         let mut root = Tree::default();
         match source {
@@ -516,8 +569,10 @@ fn run(
                 let (content, size) = w
                     .chunk_stream(r)
                     .map_err(|e| Error::io(format!("stdin:{name}"), e))??;
-                w.summary.files_new += 1;
-                w.summary.total_bytes += size;
+                w.sum(|s| {
+                    s.files_new += 1;
+                    s.total_bytes += size;
+                });
                 let now = chrono::Utc::now();
                 root.nodes.push(Node {
                     name: name.into_bytes(),
@@ -532,18 +587,21 @@ fn run(
             }
         }
         let root_id = w.save_tree(root)?;
-        let summary = std::mem::take(&mut w.summary);
+        let summary = w
+            .summary
+            .lock()
+            .map(|mut s| std::mem::take(&mut *s))
+            .unwrap_or_default();
         drop(w);
         drop(pipe);
         Ok((root_id, summary))
-    })?;
-    if failed.load(Ordering::Relaxed) {
-        return Err(error
-            .lock()
-            .ok()
-            .and_then(|mut e| e.take())
-            .unwrap_or_else(|| Error::InvalidArgument("backup worker failed".into())));
+    });
+    if failed.load(Ordering::Relaxed)
+        && let Some(e) = error.lock().ok().and_then(|mut e| e.take())
+    {
+        return Err(e);
     }
+    let (root, mut summary) = scoped?;
     let sink = sink
         .into_inner()
         .map_err(|_| Error::InvalidArgument("pack sink poisoned".into()))?;
