@@ -37,6 +37,9 @@ pub enum Kind {
     Providers,
     /// Offerings and price lists.
     Catalogue,
+    Orders,
+    Quotas,
+    Agreements,
 }
 
 impl Kind {
@@ -48,6 +51,9 @@ impl Kind {
             Kind::AuditLog => "audit log",
             Kind::Providers => "provider",
             Kind::Catalogue => "offering",
+            Kind::Orders => "order",
+            Kind::Quotas => "quota",
+            Kind::Agreements => "agreement",
         }
     }
 }
@@ -66,8 +72,8 @@ fn grants(role: Role, action: Action, kind: Kind) -> bool {
     match role {
         Role::PlatformAdmin => true,
         Role::Broker => match kind {
-            Institutions | InformationSystems | Users => action == Read,
-            Providers | Catalogue => matches!(action, Read | Create | Update),
+            Institutions | InformationSystems | Users | Orders => action == Read,
+            Providers | Catalogue | Quotas | Agreements => matches!(action, Read | Create | Update),
             AuditLog => false,
         },
         Role::Auditor | Role::SecurityOfficer => action == Read,
@@ -79,20 +85,26 @@ fn grants(role: Role, action: Action, kind: Kind) -> bool {
             InformationSystems => matches!(action, Read | Create | Update),
             Users => true,
             AuditLog => false,
-            Providers | Catalogue => action == Read,
+            Providers | Catalogue | Quotas => action == Read,
+            Orders => matches!(action, Read | Create | Update),
+            // Signs agreements for the institution.
+            Agreements => matches!(action, Read | Update),
         },
         Role::IsOwner => match kind {
-            InformationSystems => matches!(action, Read | Create | Update),
-            Institutions | Users | Providers | Catalogue => action == Read,
+            InformationSystems | Orders => matches!(action, Read | Create | Update),
+            Institutions | Users | Providers | Catalogue | Quotas | Agreements => action == Read,
             AuditLog => false,
         },
-        Role::Member => action == Read && kind != AuditLog,
+        // Members order for their institution's systems; others approve.
+        Role::Member => {
+            (action == Read && kind != AuditLog) || (kind == Orders && action == Create)
+        }
         // Provider staff publish their own offerings, prices, sites and
         // certificates (the provider's scope is its institution).
         Role::ProviderOperator => match kind {
             Providers | Catalogue => matches!(action, Read | Update | Create),
             Institutions | InformationSystems | Users => action == Read,
-            AuditLog => false,
+            AuditLog | Orders | Quotas | Agreements => false,
         },
     }
 }

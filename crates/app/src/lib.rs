@@ -14,6 +14,7 @@ mod error;
 pub mod federation;
 pub mod information_systems;
 pub mod institutions;
+pub mod orders;
 pub mod placement;
 pub mod secrets;
 pub mod users;
@@ -39,6 +40,8 @@ pub struct AppConfig {
     pub lockout: chrono::Duration,
     /// Issuer name shown in authenticator apps.
     pub totp_issuer: String,
+    /// Orders costing more than this a month need four eyes.
+    pub four_eyes_threshold_eur: rust_decimal::Decimal,
 }
 
 impl Default for AppConfig {
@@ -51,6 +54,7 @@ impl Default for AppConfig {
             throttle_window: chrono::Duration::minutes(15),
             lockout: chrono::Duration::minutes(15),
             totp_issuer: "Mākonis".into(),
+            four_eyes_threshold_eur: rust_decimal::Decimal::from(1000),
         }
     }
 }

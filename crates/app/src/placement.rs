@@ -17,7 +17,8 @@
 //! 6. categories A and B and critical systems need a valid ISO/IEC 27001;
 //! 7. the same need a valid Uptime certification of tier III or higher for
 //!    the site;
-//! 8. the SLA availability meets the target;
+//! 8. the SLA availability meets the target (not for specialised services,
+//!    which people deliver);
 //! 9. data services (databases, backup) must guarantee an RPO and RTO
 //!    within the targets;
 //! 10. a price list valid on the day prices the offering;
@@ -435,7 +436,8 @@ fn check(
             Some(3),
         )?);
     }
-    if o.sla.availability_pct < profile.availability_target {
+    // People, not machines, deliver specialised services: no availability.
+    if o.kind != OfferingKind::Specialised && o.sla.availability_pct < profile.availability_target {
         return Err(refuse(
             Rule::Availability,
             format!(

@@ -45,6 +45,9 @@ const UNIQUE_FIELDS: &[(&str, &str)] = &[
     ("uq_offerings_name", "name"),
     ("offerings.site_id", "name"),
     ("uq_price_lists_version", "version"),
+    ("uq_approvals_person", "approver"),
+    ("approvals.order_id, approvals.approver_id", "approver"),
+    ("approvals.order_id, approvals.step", "step"),
     ("price_lists.provider_id", "version"),
 ];
 

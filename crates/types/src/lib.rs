@@ -10,6 +10,7 @@ pub mod federation;
 pub mod ids;
 pub mod information_system;
 pub mod institution;
+pub mod order;
 pub mod paging;
 pub mod roles;
 pub mod token;

@@ -428,7 +428,7 @@ fn violates_hard_rule(
     if assured && !valid(&[CertificationKind::UptimeTier], 3) {
         return Some("tier");
     }
-    if o.sla.availability_pct < p.availability_target {
+    if o.kind != OfferingKind::Specialised && o.sla.availability_pct < p.availability_target {
         return Some("availability");
     }
     if matches!(o.kind, OfferingKind::Database | OfferingKind::Backup)

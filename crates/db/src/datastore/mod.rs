@@ -8,6 +8,7 @@ pub mod catalogue;
 pub mod federation;
 pub mod information_system;
 pub mod institution;
+pub mod orders;
 pub mod role;
 pub mod session;
 pub mod throttle;
