@@ -180,6 +180,18 @@ impl App {
         Ok(store::search(&mut conn, filter, today, page).await?)
     }
 
+    /// Catalogue entries for any number of offerings (for naming them in lists).
+    pub async fn offerings_by_id(
+        &self,
+        ctx: &OpContext,
+        ids: &[OfferingId],
+        today: NaiveDate,
+    ) -> Result<Vec<CatalogueEntry>> {
+        authorize(ctx, Action::Read, Kind::Catalogue, Scope::Platform)?;
+        let mut conn = self.datastore().conn().await?;
+        Ok(store::entries(&mut conn, ids, today).await?)
+    }
+
     /// Offerings side by side, in the order asked for.
     pub async fn compare_offerings(
         &self,

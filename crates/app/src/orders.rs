@@ -142,9 +142,10 @@ impl App {
             ),
         ] {
             if let Some(limit) = limit
-                && used + add > limit {
-                    return Err(quota_error(what, used, limit, add, scope));
-                }
+                && used + add > limit
+            {
+                return Err(quota_error(what, used, limit, add, scope));
+            }
         }
         if let Some(budget) = quota.monthly_budget_eur {
             let limit = store::cents(budget);
@@ -180,12 +181,19 @@ impl App {
         let system = self
             .get_information_system(ctx, input.information_system_id)
             .await?;
+        // They can see the system, so "not found" would be untrue.
         authorize(
             ctx,
             Action::Create,
             Kind::Orders,
             Scope::Institution(system.institution_id),
-        )?;
+        )
+        .map_err(|e| match e {
+            Error::NotFound { .. } => {
+                Error::forbidden("you may not order for this institution's systems")
+            }
+            other => other,
+        })?;
         let requester = ctx.user().ok_or(Error::Unauthenticated)?.id;
         if system.lifecycle == Lifecycle::Archived {
             return Err(Error::invalid(
@@ -771,13 +779,13 @@ impl App {
             && makonis_db::information_system::get(&mut tx, system)
                 .await?
                 .is_none_or(|s| s.institution_id != institution)
-            {
-                return Err(Error::invalid(FieldError::new(
-                    "information_system_id",
-                    "not_found",
-                    "no such system of this institution",
-                )));
-            }
+        {
+            return Err(Error::invalid(FieldError::new(
+                "information_system_id",
+                "not_found",
+                "no such system of this institution",
+            )));
+        }
         let quota = Quota {
             institution_id: institution,
             information_system_id: input.information_system_id,
@@ -880,6 +888,14 @@ impl App {
     ) -> Result<Agreement> {
         let before = self.get_agreement(ctx, id).await?;
         let user = ctx.user().ok_or(Error::Unauthenticated)?.clone();
+        let as_broker = ctx.has_platform_role(Role::Broker);
+        let as_institution =
+            ctx.has_institution_role(Role::InstitutionAdmin, before.institution_id);
+        if !as_broker && !as_institution {
+            return Err(Error::forbidden(
+                "only a broker or the institution's administrator signs agreements",
+            ));
+        }
         if before.status != AgreementStatus::Draft {
             return Err(Error::Conflict {
                 message: format!(
@@ -890,18 +906,10 @@ impl App {
         }
         let mut after = before.clone();
         let at = now();
-        if ctx.has_platform_role(Role::Broker) && before.broker_signed_by.is_none() {
+        if as_broker && before.broker_signed_by.is_none() {
             after.broker_signed_by = Some(user.id);
             after.broker_signed_at = Some(at);
-        } else if ctx.has_institution_role(Role::InstitutionAdmin, before.institution_id)
-            && before.institution_signed_by.is_none()
-        {
-            authorize(
-                ctx,
-                Action::Update,
-                Kind::Agreements,
-                Scope::Institution(before.institution_id),
-            )?;
+        } else if as_institution && before.institution_signed_by.is_none() {
             after.institution_signed_by = Some(user.id);
             after.institution_signed_at = Some(at);
         } else {

@@ -234,6 +234,76 @@ pub fn all() -> Routes {
             Api,
             api::catalogue::place,
         )
+        .add(g.clone(), "/api/v1/orders", Api, api::orders::list)
+        .add(p.clone(), "/api/v1/orders", Api, api::orders::create)
+        .add(g.clone(), "/api/v1/orders/{id}", Api, api::orders::get)
+        .add(
+            p.clone(),
+            "/api/v1/orders/{id}/submit",
+            Api,
+            api::orders::submit,
+        )
+        .add(
+            p.clone(),
+            "/api/v1/orders/{id}/decision",
+            Api,
+            api::orders::decide,
+        )
+        .add(
+            p.clone(),
+            "/api/v1/orders/{id}/cancel",
+            Api,
+            api::orders::cancel,
+        )
+        .add(g.clone(), "/api/v1/approvals", Api, api::orders::inbox)
+        .add(
+            g.clone(),
+            "/api/v1/agreements",
+            Api,
+            api::orders::agreements,
+        )
+        .add(
+            g.clone(),
+            "/api/v1/agreements/reminders",
+            Api,
+            api::orders::reminders,
+        )
+        .add(
+            g.clone(),
+            "/api/v1/agreements/{id}",
+            Api,
+            api::orders::agreement,
+        )
+        .add(
+            p.clone(),
+            "/api/v1/agreements/{id}/sign",
+            Api,
+            api::orders::sign,
+        )
+        .add(
+            g.clone(),
+            "/api/v1/institutions/{id}/quotas",
+            Api,
+            api::orders::quotas,
+        )
+        .add(
+            u.clone(),
+            "/api/v1/institutions/{id}/quotas",
+            Api,
+            api::orders::set_quota,
+        )
+        .add(
+            g.clone(),
+            "/api/v1/notifications",
+            Api,
+            api::orders::notifications,
+        )
+        .add(
+            p.clone(),
+            "/api/v1/notifications/read",
+            Api,
+            api::orders::read_notifications,
+        )
         .add(g.clone(), "/api/v1/tokens", Api, api::tokens::list)
         .add(d.clone(), "/api/v1/tokens/{id}", Api, api::tokens::revoke)
         // Portal: signing in
@@ -340,6 +410,53 @@ pub fn all() -> Routes {
             "/systems/{id}/placement",
             Portal,
             portal::catalogue::placement,
+        )
+        .add(g.clone(), "/orders", Portal, portal::orders::list)
+        .add(p.clone(), "/orders", Portal, portal::orders::create)
+        .add(g.clone(), "/orders/{id}", Portal, portal::orders::detail)
+        .add(
+            p.clone(),
+            "/orders/{id}/decision",
+            Portal,
+            portal::orders::decide,
+        )
+        .add(
+            p.clone(),
+            "/orders/{id}/cancel",
+            Portal,
+            portal::orders::cancel,
+        )
+        .add(g.clone(), "/approvals", Portal, portal::orders::inbox)
+        .add(g.clone(), "/agreements", Portal, portal::orders::agreements)
+        .add(
+            g.clone(),
+            "/agreements/{id}",
+            Portal,
+            portal::orders::agreement,
+        )
+        .add(
+            p.clone(),
+            "/agreements/{id}/sign",
+            Portal,
+            portal::orders::sign,
+        )
+        .add(
+            g.clone(),
+            "/notifications",
+            Portal,
+            portal::orders::notifications,
+        )
+        .add(
+            p.clone(),
+            "/notifications/read",
+            Portal,
+            portal::orders::read_notifications,
+        )
+        .add(
+            p.clone(),
+            "/institutions/{id}/quotas",
+            Portal,
+            portal::orders::set_quota,
         )
         .add(g.clone(), "/account", Portal, portal::account::page)
         .add(

@@ -40,3 +40,23 @@ fn every_api_route_is_documented() {
         "API routes missing from the OpenAPI document: {missing:?}"
     );
 }
+
+#[test]
+fn every_documented_path_is_a_route() {
+    let doc: serde_json::Value =
+        serde_json::from_str(&makonis_server::openapi::document_json()).unwrap();
+    let routes = routes::all();
+    let mut phantom = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            let registered = routes
+                .list()
+                .iter()
+                .any(|r| r.path == path && r.method.as_str().eq_ignore_ascii_case(method));
+            if !registered {
+                phantom.push(format!("{} {path}", method.to_uppercase()));
+            }
+        }
+    }
+    assert!(phantom.is_empty(), "documented but not routed: {phantom:?}");
+}

@@ -38,6 +38,14 @@ const READ_USERS_A: &[&str] = &[
 const WRITE_SYSTEMS_A: &[&str] = &["admin", "iadmin", "owner"];
 const MANAGE_A: &[&str] = &["admin", "iadmin"];
 const READ_AUDIT: &[&str] = &["admin", "sec", "aud", "iaud", "isec"];
+/// Who may read A's orders, agreements and quotas.
+const READ_ORDERS_A: &[&str] = &[
+    "admin", "broker", "sec", "aud", "iadmin", "owner", "member", "iaud", "isec",
+];
+/// Who may order for A's systems.
+const ORDER_A: &[&str] = &["admin", "iadmin", "owner", "member"];
+/// Who never sees A's orders.
+const NO_ORDERS_A: &[&str] = &["cust", "prov", "outsider"];
 /// Who may change provider A (run by institution A) and publish its offerings.
 const MANAGE_PROVIDER_A: &[&str] = &["admin", "broker", "prov"];
 
@@ -174,6 +182,48 @@ fn cases() -> Vec<Case> {
             READ_A,
             &["outsider"],
         ),
+        case(M::GET, "/api/v1/orders", ALL, &[]),
+        case(M::POST, "/api/v1/orders", ORDER_A, &["outsider"]),
+        case(M::GET, "/api/v1/orders/{id}", READ_ORDERS_A, NO_ORDERS_A),
+        case(M::POST, "/api/v1/orders/{id}/submit", ORDER_A, NO_ORDERS_A),
+        // Only the IS owner and institution admin of A take its step; the
+        // requester (member) never approves their own order.
+        case(
+            M::POST,
+            "/api/v1/orders/{id}/decision",
+            &["iadmin", "owner"],
+            NO_ORDERS_A,
+        ),
+        case(M::POST, "/api/v1/orders/{id}/cancel", ORDER_A, NO_ORDERS_A),
+        case(M::GET, "/api/v1/approvals", ALL, &[]),
+        case(M::GET, "/api/v1/agreements", ALL, &[]),
+        case(M::GET, "/api/v1/agreements/reminders", ALL, &[]),
+        case(
+            M::GET,
+            "/api/v1/agreements/{id}",
+            READ_ORDERS_A,
+            NO_ORDERS_A,
+        ),
+        case(
+            M::POST,
+            "/api/v1/agreements/{id}/sign",
+            &["broker", "iadmin"],
+            NO_ORDERS_A,
+        ),
+        case(
+            M::GET,
+            "/api/v1/institutions/{id}/quotas",
+            READ_ORDERS_A,
+            NO_ORDERS_A,
+        ),
+        case(
+            M::PUT,
+            "/api/v1/institutions/{id}/quotas",
+            &["admin", "broker"],
+            NO_ORDERS_A,
+        ),
+        case(M::GET, "/api/v1/notifications", ALL, &[]),
+        case(M::POST, "/api/v1/notifications/read", ALL, &[]),
         // Portal
         case(M::GET, "/mfa", ALL, &[]),
         case(M::POST, "/mfa", ALL, &[]),
@@ -221,6 +271,33 @@ fn cases() -> Vec<Case> {
         case(M::GET, "/providers", ALL, &[]),
         case(M::GET, "/providers/{id}", ALL, &[]),
         case(M::GET, "/systems/{id}/placement", READ_A, &["outsider"]),
+        case(M::GET, "/orders", ALL, &[]),
+        case(M::POST, "/orders", ORDER_A, &["outsider"]),
+        case(M::GET, "/orders/{id}", READ_ORDERS_A, NO_ORDERS_A),
+        case(
+            M::POST,
+            "/orders/{id}/decision",
+            &["iadmin", "owner"],
+            NO_ORDERS_A,
+        ),
+        case(M::POST, "/orders/{id}/cancel", ORDER_A, NO_ORDERS_A),
+        case(M::GET, "/approvals", ALL, &[]),
+        case(M::GET, "/agreements", ALL, &[]),
+        case(M::GET, "/agreements/{id}", READ_ORDERS_A, NO_ORDERS_A),
+        case(
+            M::POST,
+            "/agreements/{id}/sign",
+            &["broker", "iadmin"],
+            NO_ORDERS_A,
+        ),
+        case(M::GET, "/notifications", ALL, &[]),
+        case(M::POST, "/notifications/read", ALL, &[]),
+        case(
+            M::POST,
+            "/institutions/{id}/quotas",
+            &["admin", "broker"],
+            NO_ORDERS_A,
+        ),
         case(M::GET, "/account", ALL, &[]),
         case(M::POST, "/account/tokens", ALL, &[]),
         case(M::POST, "/account/tokens/{id}/revoke", ALL, &[]),
@@ -287,7 +364,16 @@ async fn exercise(s: &TestServer, case: &Case, surface: Surface, who: Option<&st
         );
         path = path.replace("{id}", &id);
     }
+    if path.contains("/orders/{id}") {
+        // Drafts for submit, orders waiting for approval for the rest.
+        let order = s.fresh_order(!path.ends_with("/submit")).await;
+        path = path.replace("/orders/{id}", &format!("/orders/{order}"));
+    }
     path = path
+        .replace(
+            "/agreements/{id}",
+            &format!("/agreements/{}", s.agreement_a),
+        )
         .replace("/providers/{id}", &format!("/providers/{}", s.provider_a))
         .replace(
             "/catalogue/compare",
@@ -379,6 +465,24 @@ async fn exercise(s: &TestServer, case: &Case, surface: Surface, who: Option<&st
         ("POST", "/api/v1/information-systems/{id}/placement") => {
             body = Some(json!({"kind": "vm", "quantity": 1}))
         }
+        ("POST", "/api/v1/orders") => {
+            body = Some(
+                json!({"information_system_id": s.system_a, "offering_id": s.offering_a, "quantity": 1, "submit": true}),
+            );
+        }
+        ("POST", "/api/v1/orders/{id}/decision") => body = Some(json!({"decision": "approve"})),
+        ("POST", "/api/v1/orders/{id}/cancel") => body = Some(json!({"reason": "vairs nevajag"})),
+        ("POST", "/api/v1/agreements/{id}/sign") => body = Some(json!({"document_ref": "VDAA/1"})),
+        ("PUT", "/api/v1/institutions/{id}/quotas") => body = Some(json!({"vcpu": 100000})),
+        ("POST", "/orders") => {
+            form = vec![
+                ("information_system_id", s.system_a.to_string()),
+                ("offering_id", s.offering_a.to_string()),
+                ("quantity", "1".into()),
+            ];
+        }
+        ("POST", "/orders/{id}/decision") => form = vec![("decision", "approve".into())],
+        ("POST", "/institutions/{id}/quotas") => form = vec![("vcpu", "100000".into())],
         ("POST", "/login") => {
             // The login form's own CSRF is cookie-bound; see csrf tests.
             return s.portal(Method::GET, "/login", None, &[]).await;

@@ -7,6 +7,7 @@ pub mod docs;
 pub mod information_systems;
 pub mod institutions;
 pub mod me;
+pub mod orders;
 pub mod tokens;
 pub mod users;
 

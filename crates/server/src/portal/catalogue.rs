@@ -470,6 +470,11 @@ pub async fn placement(
         .map(|r| (r.as_str().to_owned(), lang.label("residency", r.as_str())))
         .collect();
     let title = lang.ta("placement-title", &[("code", system.code.clone())]);
+    let quantity_ordered = q
+        .quantity
+        .as_deref()
+        .and_then(|n| n.trim().parse::<i64>().ok())
+        .unwrap_or(1);
     layout(
         &portal.page(),
         &title,
@@ -503,6 +508,7 @@ pub async fn placement(
                             th scope="col" { (lang.t("field-month-price")) }
                             th scope="col" { (lang.t("field-score")) }
                             th scope="col" { (lang.t("field-warnings")) }
+                            th scope="col" { (lang.t("actions")) }
                         } }
                         tbody {
                             @for (i, f) in decision.feasible.iter().enumerate() {
@@ -518,6 +524,7 @@ pub async fn placement(
                                             (lang.ta("expiring-warning", &[("certificate", lang.label("certkind", e.certificate.as_str())), ("date", e.valid_until.to_string())])) " "
                                         }
                                     }
+                                    td { (super::orders::order_button(lang, &portal.csrf, id, f.offering_id, quantity_ordered, &format!("{} {} {}", f.provider, f.site, f.offering))) }
                                 }
                             }
                         }

@@ -128,6 +128,7 @@ pub async fn detail(
         Kind::InformationSystems,
         Scope::Institution(id),
     );
+    let quotas = super::orders::quota_section(&portal, id).await;
     layout(
         &portal.page(),
         &institution.name,
@@ -145,6 +146,7 @@ pub async fn detail(
             @if systems.is_empty() { p { (lang.t("none-yet")) } } @else {
                 ul { @for s in &systems { li { a href={ "/systems/" (s.id) } { (s.code) " — " (s.name) } } } }
             }
+            (quotas)
         },
     )
     .into_response()

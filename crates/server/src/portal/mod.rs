@@ -15,6 +15,7 @@ pub mod auth;
 pub mod catalogue;
 pub mod home;
 pub mod institutions;
+pub mod orders;
 pub mod systems;
 mod ui;
 pub mod users;

@@ -46,6 +46,8 @@ pub struct TestServer {
     pub provider_a: makonis_types::federation::ProviderId,
     pub site_a: makonis_types::federation::SiteId,
     pub offering_a: makonis_types::catalogue::OfferingId,
+    /// A draft agreement between A and provider A, from an approved order.
+    pub agreement_a: makonis_types::order::AgreementId,
     pub principals: BTreeMap<&'static str, Principal>,
     counter: std::sync::atomic::AtomicU32,
 }
@@ -168,6 +170,49 @@ impl TestServer {
             .create_offering(&sys, provider.id, &offering_input(site.id, "m1.fixture"))
             .await
             .unwrap();
+        let today = chrono::Utc::now().date_naive();
+        for (kind, level) in [
+            (
+                makonis_types::federation::CertificationKind::NationalB,
+                None,
+            ),
+            (makonis_types::federation::CertificationKind::Iso27001, None),
+            (
+                makonis_types::federation::CertificationKind::UptimeTier,
+                Some("III".to_owned()),
+            ),
+        ] {
+            app.add_certification(
+                &sys,
+                provider.id,
+                &makonis_types::federation::CertificationInput {
+                    site_id: None,
+                    kind,
+                    level,
+                    issuer: "LATAK".into(),
+                    valid_from: today - chrono::Duration::days(100),
+                    valid_until: today + chrono::Duration::days(700),
+                },
+            )
+            .await
+            .unwrap();
+        }
+        app.create_price_list(
+            &sys,
+            provider.id,
+            &makonis_types::catalogue::PriceListInput {
+                version: "fixture".into(),
+                valid_from: today - chrono::Duration::days(30),
+                valid_until: Some(today + chrono::Duration::days(3000)),
+                currency: "EUR".into(),
+                items: vec![makonis_types::catalogue::PriceItem {
+                    offering_id: offering.id,
+                    unit_price: "0.0100".parse().unwrap(),
+                }],
+            },
+        )
+        .await
+        .unwrap();
         let mut server = TestServer {
             store,
             app,
@@ -179,6 +224,7 @@ impl TestServer {
             provider_a: provider.id,
             site_a: site.id,
             offering_a: offering.id,
+            agreement_a: makonis_types::order::AgreementId::new(),
             principals: BTreeMap::new(),
             counter: Default::default(),
         };
@@ -189,7 +235,52 @@ impl TestServer {
                 .await;
             server.principals.insert(name, principal);
         }
+        // An approved order leaves a draft agreement to sign.
+        let order = server.fresh_order(true).await;
+        let owner = server.ctx("owner").await;
+        let approved = server
+            .app
+            .decide_order(
+                &owner,
+                order,
+                &makonis_types::order::DecisionInput {
+                    decision: makonis_types::order::Decision::Approve,
+                    reason: None,
+                },
+            )
+            .await
+            .unwrap();
+        server.agreement_a = approved.order.agreement_id.unwrap();
         server
+    }
+
+    /// The principal's operation context, from their session.
+    pub async fn ctx(&self, who: &str) -> OpContext {
+        self.app
+            .resolve_session(&self.principals[who].session, "fixture")
+            .await
+            .unwrap()
+            .ctx
+    }
+
+    /// A new order for system A by the member, submitted or left a draft.
+    pub async fn fresh_order(&self, submit: bool) -> makonis_types::order::OrderId {
+        let member = self.ctx("member").await;
+        self.app
+            .create_order(
+                &member,
+                &makonis_types::order::NewOrderInput {
+                    information_system_id: self.system_a,
+                    offering_id: self.offering_a,
+                    quantity: 1,
+                    note: None,
+                    submit,
+                },
+            )
+            .await
+            .unwrap()
+            .order
+            .id
     }
 
     pub fn inst(&self, short: &str) -> InstitutionId {

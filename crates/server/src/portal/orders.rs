@@ -1,0 +1,666 @@
+//! Orders, the approvals inbox, agreements, notifications and quotas.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, RawQuery};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use makonis_app::Error;
+use makonis_types::catalogue::{CatalogueEntry, OfferingId};
+use makonis_types::order::*;
+use makonis_types::paging::PageRequest;
+use makonis_types::{FieldError, InformationSystemId, InstitutionId};
+use maud::{Markup, html};
+
+use super::institutions::parse_id;
+use super::ui::{Input, csrf_field, error_summary, layout, notice};
+use super::{Portal, PortalForm, query_or_default, see_other};
+use crate::i18n::Lang;
+
+fn today() -> chrono::NaiveDate {
+    chrono::Utc::now().date_naive()
+}
+
+/// Names for the systems and offerings a list of orders mentions.
+struct Names {
+    systems: HashMap<InformationSystemId, String>,
+    offerings: HashMap<OfferingId, CatalogueEntry>,
+}
+
+impl Names {
+    async fn load(portal: &Portal, orders: &[&Order]) -> Self {
+        let systems = portal
+            .app
+            .list_information_systems(
+                &portal.op,
+                &Default::default(),
+                PageRequest {
+                    limit: Some(500),
+                    offset: None,
+                },
+            )
+            .await
+            .map(|p| p.items.into_iter().map(|s| (s.id, s.code)).collect())
+            .unwrap_or_default();
+        let ids: Vec<OfferingId> = orders.iter().map(|o| o.offering_id).collect();
+        let offerings = portal
+            .app
+            .offerings_by_id(&portal.op, &ids, today())
+            .await
+            .map(|list| list.into_iter().map(|e| (e.offering.id, e)).collect())
+            .unwrap_or_default();
+        Self { systems, offerings }
+    }
+
+    fn system(&self, id: InformationSystemId) -> String {
+        self.systems.get(&id).cloned().unwrap_or_else(|| "—".into())
+    }
+
+    fn offering(&self, id: OfferingId) -> String {
+        self.offerings.get(&id).map_or_else(
+            || "—".into(),
+            |e| {
+                format!(
+                    "{} / {} — {}",
+                    e.provider_short_name, e.site_name, e.offering.name
+                )
+            },
+        )
+    }
+}
+
+fn state_badge(lang: Lang, state: OrderState) -> Markup {
+    let class = match state {
+        OrderState::Active | OrderState::Approved => "ok",
+        OrderState::Rejected | OrderState::Failed => "bad",
+        _ => "warn",
+    };
+    html! { span class={ "status " (class) } { (lang.label("order-state", state.as_str())) } }
+}
+
+fn orders_table(lang: Lang, caption: &str, orders: &[&Order], names: &Names) -> Markup {
+    html! {
+        table {
+            caption { (caption) }
+            thead { tr {
+                th scope="col" { (lang.t("field-created")) }
+                th scope="col" { (lang.t("field-system")) }
+                th scope="col" { (lang.t("field-offering")) }
+                th scope="col" { (lang.t("field-quantity")) }
+                th scope="col" { (lang.t("field-month-price")) }
+                th scope="col" { (lang.t("field-status")) }
+            } }
+            tbody {
+                @for o in orders {
+                    tr {
+                        td { a href={ "/orders/" (o.id) } { (o.created_at.format("%Y-%m-%d %H:%M")) } }
+                        td { (names.system(o.information_system_id)) }
+                        td { (names.offering(o.offering_id)) }
+                        td { (o.quantity) }
+                        td { (o.monthly_estimate) " €" }
+                        td { (state_badge(lang, o.state)) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+pub async fn list(portal: Portal, RawQuery(raw): RawQuery) -> Response {
+    let lang = portal.lang;
+    #[derive(serde::Deserialize, Default)]
+    struct Q {
+        #[serde(flatten)]
+        filter: OrderFilter,
+        notice: Option<String>,
+    }
+    let (q, errors): (Q, Vec<FieldError>) = query_or_default(raw.as_deref().unwrap_or_default());
+    let page = match portal
+        .app
+        .list_orders(
+            &portal.op,
+            &q.filter,
+            PageRequest {
+                limit: Some(100),
+                offset: None,
+            },
+        )
+        .await
+    {
+        Ok(p) => p,
+        Err(e) => return portal.fail(e),
+    };
+    let refs: Vec<&Order> = page.items.iter().collect();
+    let names = Names::load(&portal, &refs).await;
+    layout(
+        &portal.page(),
+        &lang.t("orders-title"),
+        html! {
+            h1 { (lang.t("orders-title")) }
+            (notice(lang, q.notice.as_deref()))
+            (error_summary(lang, &errors))
+            p { (lang.t("orders-intro")) }
+            @if refs.is_empty() { p { (lang.t("none-yet")) } } @else { (orders_table(lang, &lang.t("orders-title"), &refs, &names)) }
+        },
+    )
+    .into_response()
+}
+
+pub async fn inbox(portal: Portal) -> Response {
+    let lang = portal.lang;
+    let waiting = match portal.app.approvals_inbox(&portal.op).await {
+        Ok(w) => w,
+        Err(e) => return portal.fail(e),
+    };
+    let refs: Vec<&Order> = waiting.iter().map(|d| &d.order).collect();
+    let names = Names::load(&portal, &refs).await;
+    layout(
+        &portal.page(),
+        &lang.t("approvals-title"),
+        html! {
+            h1 { (lang.t("approvals-title")) }
+            p { (lang.t("approvals-intro")) }
+            @if refs.is_empty() { p { (lang.t("approvals-empty")) } } @else { (orders_table(lang, &lang.t("approvals-title"), &refs, &names)) }
+        },
+    )
+    .into_response()
+}
+
+async fn detail_page(
+    portal: &Portal,
+    id: OrderId,
+    notice_key: Option<&str>,
+    errors: &[FieldError],
+) -> Response {
+    let lang = portal.lang;
+    let detail = match portal.app.get_order(&portal.op, id).await {
+        Ok(d) => d,
+        Err(e) => return portal.fail(e),
+    };
+    let o = &detail.order;
+    let names = Names::load(portal, &[o]).await;
+    let me = portal.user.id;
+    let may_decide = o.state == OrderState::Approving
+        && o.requester_id != me
+        && !detail.approvals.iter().any(|a| a.approver_id == me);
+    let may_cancel = o.state.can_become(OrderState::Closed);
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let title = lang.ta(
+        "order-title",
+        &[("system", names.system(o.information_system_id))],
+    );
+    let body = html! {
+        h1 { (title) }
+        (notice(lang, notice_key))
+        (error_summary(lang, errors))
+        dl class="details" {
+            dt { (lang.t("field-status")) } dd { (state_badge(lang, o.state)) }
+            dt { (lang.t("field-system")) } dd { a href={ "/systems/" (o.information_system_id) } { (names.system(o.information_system_id)) } }
+            dt { (lang.t("field-offering")) } dd { (names.offering(o.offering_id)) }
+            dt { (lang.t("field-quantity")) } dd { (o.quantity) }
+            dt { (lang.t("field-month-price")) } dd { (o.monthly_estimate) " €" }
+            dt { (lang.t("field-approval-chain")) } dd {
+                (o.rule.steps.iter().map(|s| lang.label("step", s.as_str())).collect::<Vec<_>>().join(" → "))
+                @if o.rule.four_eyes {
+                    " (" (lang.t("four-eyes")) ": " (o.rule.four_eyes_because.iter().map(|b| lang.label("because", b)).collect::<Vec<_>>().join(", ")) ")"
+                }
+            }
+            @if let Some(note) = &o.note { dt { (lang.t("field-note")) } dd { (note) } }
+            @if let Some(reason) = &o.reason { dt { (lang.t("field-reason")) } dd { (reason) } }
+            @if let Some(a) = o.agreement_id { dt { (lang.t("field-agreement")) } dd { a href={ "/agreements/" (a) } { (lang.t("open-agreement")) } } }
+        }
+        h2 { (lang.t("approvals-made")) }
+        @if detail.approvals.is_empty() { p { (lang.t("none-yet")) } } @else {
+            table {
+                caption { (lang.t("approvals-made")) }
+                thead { tr { th scope="col" { (lang.t("field-step")) } th scope="col" { (lang.t("field-actor")) } th scope="col" { (lang.t("field-decision")) } th scope="col" { (lang.t("field-reason")) } th scope="col" { (lang.t("field-time")) } } }
+                tbody {
+                    @for a in &detail.approvals {
+                        tr {
+                            td { (lang.label("step", a.step.as_str())) }
+                            td { (a.approver_label) }
+                            td { (lang.label("decision", a.decision.as_str())) }
+                            td { (a.reason.clone().unwrap_or_default()) }
+                            td { (a.decided_at.format("%Y-%m-%d %H:%M")) }
+                        }
+                    }
+                }
+            }
+        }
+        @if !detail.pending_steps.is_empty() {
+            p { (lang.t("pending-steps")) ": " (detail.pending_steps.iter().map(|s| lang.label("step", s.as_str())).collect::<Vec<_>>().join(", ")) }
+        }
+        @if may_decide {
+            h2 id="decide-title" { (lang.t("decide-title")) }
+            form method="post" action={ "/orders/" (o.id) "/decision" } aria-labelledby="decide-title" novalidate {
+                (csrf_field(&portal.csrf))
+                fieldset {
+                    legend { (lang.t("field-decision")) }
+                    div class="field checkbox" { input type="radio" id="d-approve" name="decision" value="approve" checked; label for="d-approve" { (lang.label("decision", "approve")) } }
+                    div class="field checkbox" { input type="radio" id="d-reject" name="decision" value="reject"; label for="d-reject" { (lang.label("decision", "reject")) } }
+                }
+                (Input::text("reason", lang.t("field-reason"), "").hint(lang.t("hint-reason")).max(2000).render(lang, errors))
+                button type="submit" { (lang.t("decide-submit")) }
+            }
+        }
+        @if may_cancel {
+            form method="post" action={ "/orders/" (o.id) "/cancel" } {
+                (csrf_field(&portal.csrf))
+                button type="submit" class="secondary" { (lang.t("order-cancel")) }
+            }
+        }
+    };
+    (status, layout(&portal.page(), &title, body)).into_response()
+}
+
+pub async fn detail(portal: Portal, Path(raw): Path<String>, RawQuery(q): RawQuery) -> Response {
+    let id: OrderId = match parse_id(&portal, &raw) {
+        Ok(id) => id,
+        Err(r) => return r,
+    };
+    let notice_key = q.as_deref().and_then(|q| q.strip_prefix("notice="));
+    detail_page(&portal, id, notice_key, &[]).await
+}
+
+/// Orders from the placement page: one row's offering for the system.
+pub async fn create(PortalForm { portal, form }: PortalForm) -> Response {
+    let lang = portal.lang;
+    let mut errors = Vec::new();
+    let system: Option<InformationSystemId> = form.get("information_system_id").parse().ok();
+    let offering: Option<OfferingId> = form.get("offering_id").parse().ok();
+    let quantity = form.int("quantity", &mut errors);
+    let (Some(system), Some(offering)) = (system, offering) else {
+        return portal.fail(Error::NotFound { kind: "offering" });
+    };
+    let input = NewOrderInput {
+        information_system_id: system,
+        offering_id: offering,
+        quantity,
+        note: form.opt("note"),
+        submit: true,
+    };
+    let result = if errors.is_empty() {
+        portal.app.create_order(&portal.op, &input).await
+    } else {
+        Err(Error::Invalid(errors))
+    };
+    match result {
+        Ok(detail) => see_other(&format!("/orders/{}", detail.order.id), "order-submitted"),
+        Err(Error::Invalid(errors)) => {
+            let page = super::PageCtx {
+                lang,
+                user: Some(&portal.user),
+                csrf: Some(&portal.csrf),
+                path: &portal.path,
+            };
+            let body = html! {
+                h1 { (lang.t("order-refused")) }
+                (error_summary(lang, &errors))
+                p { a href={ "/systems/" (system) "/placement" } { (lang.t("back-placement")) } }
+            };
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                layout(&page, &lang.t("order-refused"), body),
+            )
+                .into_response()
+        }
+        Err(e) => portal.fail(e),
+    }
+}
+
+pub async fn decide(Path(raw): Path<String>, PortalForm { portal, form }: PortalForm) -> Response {
+    let id: OrderId = match parse_id(&portal, &raw) {
+        Ok(id) => id,
+        Err(r) => return r,
+    };
+    let mut errors = Vec::new();
+    let Some(decision) = form.choice("decision", Decision::parse_field, &mut errors) else {
+        return detail_page(&portal, id, None, &errors).await;
+    };
+    match portal
+        .app
+        .decide_order(
+            &portal.op,
+            id,
+            &DecisionInput {
+                decision,
+                reason: form.opt("reason"),
+            },
+        )
+        .await
+    {
+        Ok(_) => see_other(
+            &format!("/orders/{id}"),
+            if decision == Decision::Approve {
+                "approved"
+            } else {
+                "rejected"
+            },
+        ),
+        Err(Error::Invalid(errors)) => detail_page(&portal, id, None, &errors).await,
+        Err(e) => portal.fail(e),
+    }
+}
+
+pub async fn cancel(Path(raw): Path<String>, PortalForm { portal, form }: PortalForm) -> Response {
+    let id: OrderId = match parse_id(&portal, &raw) {
+        Ok(id) => id,
+        Err(r) => return r,
+    };
+    match portal
+        .app
+        .cancel_order(&portal.op, id, form.opt("reason").as_deref())
+        .await
+    {
+        Ok(_) => see_other(&format!("/orders/{id}"), "cancelled"),
+        Err(e) => portal.fail(e),
+    }
+}
+
+fn agreement_row(
+    lang: Lang,
+    a: &Agreement,
+    providers: &HashMap<makonis_types::federation::ProviderId, String>,
+    institutions: &HashMap<InstitutionId, String>,
+) -> Markup {
+    html! {
+        tr {
+            td { a href={ "/agreements/" (a.id) } { (institutions.get(&a.institution_id).cloned().unwrap_or_default()) " — " (providers.get(&a.provider_id).cloned().unwrap_or_default()) } }
+            td { (lang.label("agreement-status", a.status.as_str())) }
+            td { (a.valid_from) " – " (a.valid_until) }
+            td { (a.reminder_date()) }
+        }
+    }
+}
+
+async fn party_names(
+    portal: &Portal,
+) -> (
+    HashMap<makonis_types::federation::ProviderId, String>,
+    HashMap<InstitutionId, String>,
+) {
+    let providers = portal
+        .app
+        .list_providers(&portal.op)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|p| (p.id, p.short_name))
+        .collect();
+    let institutions = portal
+        .institutions()
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|i| (i.id, i.short_name))
+        .collect();
+    (providers, institutions)
+}
+
+pub async fn agreements(portal: Portal) -> Response {
+    let lang = portal.lang;
+    let (all, due) = match (
+        portal.app.list_agreements(&portal.op).await,
+        portal.app.agreement_reminders(&portal.op, today()).await,
+    ) {
+        (Ok(a), Ok(d)) => (a, d),
+        (Err(e), _) | (_, Err(e)) => return portal.fail(e),
+    };
+    let (providers, institutions) = party_names(&portal).await;
+    let head = html! { thead { tr {
+        th scope="col" { (lang.t("field-parties")) }
+        th scope="col" { (lang.t("field-status")) }
+        th scope="col" { (lang.t("field-validity")) }
+        th scope="col" { (lang.t("field-reminder")) }
+    } } };
+    layout(
+        &portal.page(),
+        &lang.t("agreements-title"),
+        html! {
+            h1 { (lang.t("agreements-title")) }
+            h2 { (lang.t("reminders-title")) }
+            @if due.is_empty() { p { (lang.t("reminders-none")) } } @else {
+                table { caption { (lang.t("reminders-title")) } (head) tbody { @for a in &due { (agreement_row(lang, a, &providers, &institutions)) } } }
+            }
+            h2 { (lang.t("agreements-all")) }
+            @if all.is_empty() { p { (lang.t("none-yet")) } } @else {
+                table { caption { (lang.t("agreements-all")) } (head) tbody { @for a in &all { (agreement_row(lang, a, &providers, &institutions)) } } }
+            }
+        },
+    )
+    .into_response()
+}
+
+pub async fn agreement(portal: Portal, Path(raw): Path<String>, RawQuery(q): RawQuery) -> Response {
+    let lang = portal.lang;
+    let id: AgreementId = match parse_id(&portal, &raw) {
+        Ok(id) => id,
+        Err(r) => return r,
+    };
+    let a = match portal.app.get_agreement(&portal.op, id).await {
+        Ok(a) => a,
+        Err(e) => return portal.fail(e),
+    };
+    let (providers, institutions) = party_names(&portal).await;
+    let may_sign = a.status == AgreementStatus::Draft
+        && ((portal
+            .op
+            .has_platform_role(makonis_types::roles::Role::Broker)
+            && a.broker_signed_by.is_none())
+            || (portal.op.has_institution_role(
+                makonis_types::roles::Role::InstitutionAdmin,
+                a.institution_id,
+            ) && a.institution_signed_by.is_none()));
+    let signed = |at: Option<chrono::DateTime<chrono::Utc>>| {
+        at.map_or_else(
+            || lang.t("not-signed"),
+            |t| t.format("%Y-%m-%d %H:%M").to_string(),
+        )
+    };
+    let notice_key = q.as_deref().and_then(|q| q.strip_prefix("notice="));
+    layout(
+        &portal.page(),
+        &lang.t("agreement-title"),
+        html! {
+            h1 { (lang.t("agreement-title")) }
+            (notice(lang, notice_key))
+            dl class="details" {
+                dt { (lang.t("field-institution")) } dd { (institutions.get(&a.institution_id).cloned().unwrap_or_default()) }
+                dt { (lang.t("field-provider")) } dd { (providers.get(&a.provider_id).cloned().unwrap_or_default()) }
+                dt { (lang.t("field-status")) } dd { (lang.label("agreement-status", a.status.as_str())) }
+                dt { (lang.t("field-scope-text")) } dd { (a.scope) }
+                dt { (lang.t("field-price-list")) } dd { (a.price_list_version.clone().unwrap_or_else(|| "—".into())) }
+                dt { (lang.t("field-validity")) } dd { (a.valid_from) " – " (a.valid_until) }
+                dt { (lang.t("field-reminder")) } dd { (a.reminder_date()) }
+                dt { (lang.t("field-document-ref")) } dd { (a.document_ref.clone().unwrap_or_else(|| "—".into())) }
+                dt { (lang.t("signed-broker")) } dd { (signed(a.broker_signed_at)) }
+                dt { (lang.t("signed-institution")) } dd { (signed(a.institution_signed_at)) }
+            }
+            @if may_sign {
+                h2 id="sign-title" { (lang.t("sign-title")) }
+                form method="post" action={ "/agreements/" (a.id) "/sign" } aria-labelledby="sign-title" {
+                    (csrf_field(&portal.csrf))
+                    (Input::text("document_ref", lang.t("field-document-ref"), "").max(200).render(lang, &[]))
+                    button type="submit" { (lang.t("sign-submit")) }
+                }
+            }
+        },
+    )
+    .into_response()
+}
+
+pub async fn sign(Path(raw): Path<String>, PortalForm { portal, form }: PortalForm) -> Response {
+    let id: AgreementId = match parse_id(&portal, &raw) {
+        Ok(id) => id,
+        Err(r) => return r,
+    };
+    match portal
+        .app
+        .sign_agreement(&portal.op, id, form.opt("document_ref").as_deref())
+        .await
+    {
+        Ok(_) => see_other(&format!("/agreements/{id}"), "signed"),
+        Err(e) => portal.fail(e),
+    }
+}
+
+pub async fn notifications(portal: Portal) -> Response {
+    let lang = portal.lang;
+    let list = match portal.app.notifications(&portal.op, false).await {
+        Ok(l) => l,
+        Err(e) => return portal.fail(e),
+    };
+    layout(
+        &portal.page(),
+        &lang.t("notifications-title"),
+        html! {
+            h1 { (lang.t("notifications-title")) }
+            @if list.is_empty() { p { (lang.t("none-yet")) } } @else {
+                ul class="notifications" {
+                    @for n in &list {
+                        li class=[n.read_at.is_none().then_some("unread")] {
+                            (n.created_at.format("%Y-%m-%d %H:%M")) " — "
+                            @if let Some(o) = n.order_id { a href={ "/orders/" (o) } { (lang.label("notification", &n.kind.replace('.', "-"))) } }
+                            @else if let Some(a) = n.agreement_id { a href={ "/agreements/" (a) } { (lang.label("notification", &n.kind.replace('.', "-"))) } }
+                            @if n.read_at.is_none() { " " span class="status warn" { (lang.t("unread")) } }
+                        }
+                    }
+                }
+                form method="post" action="/notifications/read" {
+                    (csrf_field(&portal.csrf))
+                    button type="submit" class="secondary" { (lang.t("mark-read")) }
+                }
+            }
+        },
+    )
+    .into_response()
+}
+
+pub async fn read_notifications(PortalForm { portal, .. }: PortalForm) -> Response {
+    match portal.app.mark_notifications_read(&portal.op).await {
+        Ok(_) => see_other("/notifications", "read"),
+        Err(e) => portal.fail(e),
+    }
+}
+
+/// Quotas of an institution, and the Broker's form to set them.
+pub async fn quota_section(portal: &Portal, institution: InstitutionId) -> Markup {
+    let lang = portal.lang;
+    let Ok(quotas) = portal.app.quotas(&portal.op, institution).await else {
+        return html! {};
+    };
+    let may_set = makonis_app::authz::can(
+        &portal.op,
+        makonis_app::authz::Action::Update,
+        makonis_app::authz::Kind::Quotas,
+        makonis_app::authz::Scope::Institution(institution),
+    );
+    let limit = |v: Option<i64>| v.map_or_else(|| "—".to_owned(), |n| n.to_string());
+    html! {
+        h2 { (lang.t("quotas-title")) }
+        @if quotas.is_empty() { p { (lang.t("quotas-none")) } } @else {
+            table {
+                caption { (lang.t("quotas-title")) }
+                thead { tr { th scope="col" { (lang.t("field-scope")) } th scope="col" { "vCPU" } th scope="col" { "RAM GB" } th scope="col" { (lang.t("field-storage-gb")) } th scope="col" { (lang.t("field-budget")) } } }
+                tbody {
+                    @for (q, used) in &quotas {
+                        tr {
+                            td { @if q.information_system_id.is_some() { (lang.t("quota-system")) } @else { (lang.t("quota-institution")) } }
+                            td { (used.vcpu) " / " (limit(q.vcpu)) }
+                            td { (used.ram_gb) " / " (limit(q.ram_gb)) }
+                            td { (used.storage_gb) " / " (limit(q.storage_gb)) }
+                            td { (used.monthly_eur) " / " (q.monthly_budget_eur.map_or_else(|| "—".to_owned(), |b| b.to_string())) }
+                        }
+                    }
+                }
+            }
+        }
+        @if may_set {
+            form method="post" action={ "/institutions/" (institution) "/quotas" } aria-label=(lang.t("quota-set")) {
+                (csrf_field(&portal.csrf))
+                (Input::text("vcpu", "vCPU".into(), "").numeric().render(lang, &[]))
+                (Input::text("ram_gb", "RAM GB".into(), "").numeric().render(lang, &[]))
+                (Input::text("storage_gb", lang.t("field-storage-gb"), "").numeric().render(lang, &[]))
+                (Input::text("monthly_budget_eur", lang.t("field-budget"), "").render(lang, &[]))
+                button type="submit" { (lang.t("quota-set")) }
+            }
+        }
+    }
+}
+
+pub async fn set_quota(
+    Path(raw): Path<String>,
+    PortalForm { portal, form }: PortalForm,
+) -> Response {
+    let id: InstitutionId = match parse_id(&portal, &raw) {
+        Ok(id) => id,
+        Err(r) => return r,
+    };
+    let mut errors = Vec::new();
+    let number =
+        |name: &str, errors: &mut Vec<FieldError>| form.opt(name).map(|_| form.int(name, errors));
+    let vcpu = number("vcpu", &mut errors);
+    let ram = number("ram_gb", &mut errors);
+    let storage = number("storage_gb", &mut errors);
+    let budget = match form.opt("monthly_budget_eur") {
+        None => None,
+        Some(b) => match b.replace(',', ".").parse() {
+            Ok(v) => Some(v),
+            Err(_) => {
+                errors.push(
+                    FieldError::new(
+                        "monthly_budget_eur",
+                        "invalid_format",
+                        "the budget must be an amount in euro",
+                    )
+                    .with_param("expected", "1200.00"),
+                );
+                None
+            }
+        },
+    };
+    let input = QuotaInput {
+        information_system_id: None,
+        vcpu,
+        ram_gb: ram,
+        storage_gb: storage,
+        monthly_budget_eur: budget,
+    };
+    let result = if errors.is_empty() {
+        portal
+            .app
+            .set_quota(&portal.op, id, &input)
+            .await
+            .map(|_| ())
+    } else {
+        Err(Error::Invalid(errors))
+    };
+    match result {
+        Ok(()) => see_other(&format!("/institutions/{id}"), "saved"),
+        Err(e) => portal.fail(e),
+    }
+}
+
+/// Order buttons for the placement page's feasible rows.
+pub fn order_button(
+    lang: Lang,
+    csrf: &str,
+    system: InformationSystemId,
+    offering: OfferingId,
+    quantity: i64,
+    label: &str,
+) -> Markup {
+    html! {
+        form method="post" action="/orders" class="inline" {
+            (csrf_field(csrf))
+            input type="hidden" name="information_system_id" value=(system);
+            input type="hidden" name="offering_id" value=(offering);
+            input type="hidden" name="quantity" value=(quantity);
+            button type="submit" aria-label=(lang.ta("order-this", &[("name", label.to_owned())])) { (lang.t("order")) }
+        }
+    }
+}
