@@ -23,7 +23,7 @@ use crate::packer::PackSink;
 use crate::progress::Progress;
 use crate::repo::Repository;
 use crate::snapshot::Snapshot;
-use crate::tree::NodeKind;
+use crate::tree::{NodeKind, Tree};
 
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct CopySummary {
@@ -69,8 +69,22 @@ impl Ctx<'_> {
         if let Some(m) = memo.get(id) {
             return Ok(*m);
         }
-        let mut tree = self.src.load_tree(self.src_index, id)?;
-        if !self.same_ids {
+        let raw = self.src.read_blob(self.src_index, BlobType::Tree, id)?;
+        let mut tree = Tree::decode(id, &raw)?;
+        let new = if self.same_ids {
+            for n in &tree.nodes {
+                if let NodeKind::Dir { subtree } = &n.kind {
+                    self.tree(subtree, map, memo)?;
+                }
+            }
+            // Same ids: the tree bytes are copied verbatim, so its id holds
+            // even if a future encoder would serialise differently.
+            if self.dst_index.has(id) {
+                *id
+            } else {
+                self.put(BlobType::Tree, &raw, Some(*id))?
+            }
+        } else {
             for n in &mut tree.nodes {
                 match &mut n.kind {
                     NodeKind::File { content, .. } => {
@@ -85,18 +99,7 @@ impl Ctx<'_> {
                     NodeKind::Symlink { .. } => {}
                 }
             }
-        } else {
-            for n in &tree.nodes {
-                if let NodeKind::Dir { subtree } = &n.kind {
-                    self.tree(subtree, map, memo)?;
-                }
-            }
-        }
-        let bytes = tree.encode();
-        let new = if self.same_ids {
-            self.put(BlobType::Tree, &bytes, Some(*id))?
-        } else {
-            self.put(BlobType::Tree, &bytes, None)?
+            self.put(BlobType::Tree, &tree.encode(), None)?
         };
         memo.insert(*id, new);
         Ok(new)
