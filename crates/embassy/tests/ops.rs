@@ -486,3 +486,70 @@ fn copy_between_repositories_with_own_ids() {
 fn copy_between_repositories_sharing_ids() {
     copy_roundtrip(true);
 }
+
+#[test]
+fn concurrent_backups_share_a_repository_safely() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join("repo");
+    init_repo(&dir);
+    let (a, b) = (t.path().join("a"), t.path().join("b"));
+    make_tree(&a);
+    make_tree(&b); // identical content: both race to store the same chunks
+    fs::write(b.join("only-b.bin"), pseudo(400_000, 11)).unwrap();
+    let results: Vec<ops::BackupResult> = std::thread::scope(|s| {
+        let hs: Vec<_> = [a.clone(), b.clone()]
+            .into_iter()
+            .map(|src| {
+                let dir = dir.clone();
+                s.spawn(move || {
+                    let repo = open_repo(&dir);
+                    ops::backup(&repo, &[src], &BackupOptions::default(), &NoProgress).unwrap()
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let repo = open_repo(&dir);
+    check_ok(&repo);
+    assert_eq!(repo.list_snapshots().unwrap().len(), 2);
+    for (r, src) in results.iter().zip([&a, &b]) {
+        let out = t.path().join(format!("out-{}", r.snapshot.id.short()));
+        restore_to(&repo, &r.snapshot.id.to_hex(), out.clone());
+        assert_same_tree(src, &out.join(src.file_name().unwrap()));
+    }
+    // Duplicate blobs from the race are harmless and prune removes them.
+    ops::prune(&repo, &PruneOptions::default(), &NoProgress).unwrap();
+    check_ok(&repo);
+}
+
+#[test]
+fn backup_waits_for_or_refuses_a_running_prune() {
+    let t = tempfile::tempdir().unwrap();
+    let repo = init_repo(&t.path().join("repo"));
+    let src = t.path().join("s");
+    make_tree(&src);
+    // Hold the exclusive lock as prune does.
+    let prune_lock = makonis_embassy::lock::lock(&repo, true, Duration::ZERO).unwrap();
+    let e = ops::backup(
+        &repo,
+        std::slice::from_ref(&src),
+        &BackupOptions::default(),
+        &NoProgress,
+    )
+    .unwrap_err();
+    assert!(e.is_locked() && e.to_string().contains("exclusive"), "{e}");
+    let r = std::thread::scope(|s| {
+        let h = s.spawn(|| {
+            let opts = BackupOptions {
+                lock_wait: Duration::from_secs(10),
+                ..Default::default()
+            };
+            ops::backup(&repo, std::slice::from_ref(&src), &opts, &NoProgress)
+        });
+        std::thread::sleep(Duration::from_millis(300));
+        drop(prune_lock);
+        h.join().unwrap()
+    });
+    assert!(r.is_ok(), "{:?}", r.err());
+    check_ok(&repo);
+}
