@@ -726,8 +726,123 @@ impl App {
                 totp_secret: secret.to_encoded().to_string(),
             });
         }
+        self.seed_demo_orders().await?;
         Ok(Some(logins))
     }
+
+    /// Two orders as the seeded people would place them: VID's member orders
+    /// VMs for EDS (category A: waits for four eyes) and for NRS (approved
+    /// by the IS owner, so a draft agreement with LVRTC waits for signatures).
+    async fn seed_demo_orders(&self) -> Result<()> {
+        let sys = OpContext::system("demo-seed");
+        let person = |email: &'static str| async move {
+            let page = self
+                .list_users(
+                    &sys_ctx(),
+                    Some(email),
+                    PageRequest {
+                        limit: Some(5),
+                        offset: None,
+                    },
+                )
+                .await?;
+            let user = page
+                .items
+                .into_iter()
+                .find(|u| u.email == email)
+                .ok_or(crate::Error::NotFound { kind: "user" })?;
+            let roles = self.get_user(&sys_ctx(), user.id).await?.roles;
+            Ok::<_, crate::Error>(OpContext {
+                actor: crate::Actor::User {
+                    user,
+                    roles,
+                    token_scope: None,
+                },
+                request_id: "demo-seed".into(),
+            })
+        };
+        let member = person("darbinieks@vid.gov.lv").await?;
+        let owner = person("parzinis@vid.gov.lv").await?;
+        let find_system = |code: &'static str| async move {
+            let page = self
+                .list_information_systems(
+                    &sys_ctx(),
+                    &makonis_types::information_system::InformationSystemFilter {
+                        q: Some(code.into()),
+                        ..Default::default()
+                    },
+                    PageRequest::default(),
+                )
+                .await?;
+            page.items
+                .into_iter()
+                .find(|s| s.code == code)
+                .ok_or(crate::Error::NotFound {
+                    kind: "information system",
+                })
+        };
+        let today = chrono::Utc::now().date_naive();
+        let vms = self
+            .search_catalogue(
+                &sys,
+                &makonis_types::catalogue::CatalogueFilter {
+                    kind: Some(OfferingKind::Vm),
+                    ..Default::default()
+                },
+                today,
+                PageRequest {
+                    limit: Some(500),
+                    offset: None,
+                },
+            )
+            .await?;
+        let medium = vms
+            .items
+            .iter()
+            .find(|e| {
+                e.provider_short_name == "LVRTC"
+                    && e.site_name == "Zaķusala"
+                    && e.offering.name.starts_with("m1.medium")
+            })
+            .ok_or(crate::Error::NotFound { kind: "offering" })?
+            .offering
+            .id;
+        let eds = find_system("EDS").await?;
+        let nrs = find_system("NRS").await?;
+        let order = |system, quantity, note: &str| makonis_types::order::NewOrderInput {
+            information_system_id: system,
+            offering_id: medium,
+            quantity,
+            note: Some(note.to_owned()),
+            submit: true,
+        };
+        self.create_order(
+            &member,
+            &order(
+                eds.id,
+                2,
+                "EDS lietojumserveri 2027. gada deklarēšanas sezonai",
+            ),
+        )
+        .await?;
+        let nrs_order = self
+            .create_order(&member, &order(nrs.id, 1, "NRS testa vide"))
+            .await?;
+        self.decide_order(
+            &owner,
+            nrs_order.order.id,
+            &makonis_types::order::DecisionInput {
+                decision: makonis_types::order::Decision::Approve,
+                reason: Some("Budžetā paredzēts".into()),
+            },
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+fn sys_ctx() -> OpContext {
+    OpContext::system("demo-seed")
 }
 
 /// (short name, name, institution, kind, platform)

@@ -127,6 +127,22 @@ thread_local! {
     static COMPRESSORS: RefCell<Vec<(i32, zstd::bulk::Compressor<'static>)>> = const { RefCell::new(Vec::new()) };
 }
 
+thread_local! {
+    static DECOMPRESSOR: RefCell<Option<zstd::bulk::Decompressor<'static>>> = const { RefCell::new(None) };
+}
+
+/// Decompress with a per-thread context (creating one per blob showed up
+/// in restore profiles).
+fn zstd_decompress(payload: &[u8], capacity: usize) -> std::io::Result<Vec<u8>> {
+    DECOMPRESSOR.with(|d| {
+        let mut d = d.borrow_mut();
+        if d.is_none() {
+            *d = Some(zstd::bulk::Decompressor::new()?);
+        }
+        d.as_mut().expect("set above").decompress(payload, capacity)
+    })
+}
+
 /// Room for the nonce and the encoding byte in front of a blob's payload.
 const HEAD: usize = NONCE_BYTES + 1;
 
@@ -219,7 +235,7 @@ pub fn decode_blob(
             if raw_len > MAX_BLOB_SIZE {
                 return Err(Error::corrupt("blob", id, "recorded size too large"));
             }
-            zstd::bulk::decompress(payload, raw_len as usize)
+            zstd_decompress(payload, raw_len as usize)
                 .map_err(|e| Error::corrupt("blob", id, format!("zstd: {e}")))?
         }
         other => {
