@@ -233,3 +233,31 @@ fn object_lock_compliance_blocks_early_deletion() {
     plain.delete(FileType::Pack, "00ff").unwrap();
     assert!(!plain.exists(FileType::Pack, "00ff").unwrap());
 }
+
+#[test]
+fn s3_listing_pages_past_one_thousand_objects() {
+    let Some(m) = start_moto() else { return };
+    let b = s3(&m, "many", "p");
+    b.create_bucket(false).unwrap();
+    std::thread::scope(|s| {
+        for t in 0..4 {
+            let b = &b;
+            s.spawn(move || {
+                for i in (t..1100).step_by(4) {
+                    b.write(FileType::Pack, &format!("{:064x}", i), b"x")
+                        .unwrap();
+                }
+            });
+        }
+    });
+    let mut names: Vec<String> = b
+        .list(FileType::Pack)
+        .unwrap()
+        .into_iter()
+        .map(|f| f.name)
+        .collect();
+    names.sort();
+    names.dedup();
+    assert_eq!(names.len(), 1100);
+    assert!(b.list(FileType::Index).unwrap().is_empty());
+}
