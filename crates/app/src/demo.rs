@@ -1061,7 +1061,8 @@ impl App {
                         institution_id: inst.and_then(institution),
                         kind: *kind,
                         platform: *platform,
-                        endpoint: None,
+                        // Shaped like the real provider, run by the simulator.
+                        endpoint: Some("sim://local?delay_ms=3000&capacity=400".into()),
                         credentials: None,
                     },
                 )

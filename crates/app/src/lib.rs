@@ -16,6 +16,7 @@ pub mod information_systems;
 pub mod institutions;
 pub mod orders;
 pub mod placement;
+pub mod provisioning;
 pub mod secrets;
 pub mod users;
 
@@ -42,6 +43,12 @@ pub struct AppConfig {
     pub totp_issuer: String,
     /// Orders costing more than this a month need four eyes.
     pub four_eyes_threshold_eur: rust_decimal::Decimal,
+    /// Where local drivers (the simulator) keep their state; none disables them.
+    pub state_dir: Option<std::path::PathBuf>,
+    /// How long provisioning waits for a resource to become active.
+    pub provision_timeout: std::time::Duration,
+    /// How often provisioning asks the provider whether it is ready.
+    pub poll_interval: std::time::Duration,
 }
 
 impl Default for AppConfig {
@@ -55,6 +62,9 @@ impl Default for AppConfig {
             lockout: chrono::Duration::minutes(15),
             totp_issuer: "Mākonis".into(),
             four_eyes_threshold_eur: rust_decimal::Decimal::from(1000),
+            state_dir: None,
+            provision_timeout: std::time::Duration::from_secs(120),
+            poll_interval: std::time::Duration::from_millis(250),
         }
     }
 }
@@ -69,6 +79,15 @@ struct AppInner {
     datastore: Datastore,
     secrets: secrets::SecretBox,
     config: AppConfig,
+    /// The saga execution coordinator, started on first use.
+    sec: tokio::sync::OnceCell<steno::SecClient>,
+    /// One driver per provider: the simulator's lock is per instance.
+    drivers: std::sync::Mutex<
+        std::collections::HashMap<
+            makonis_types::federation::ProviderId,
+            std::sync::Arc<dyn makonis_drivers::Driver>,
+        >,
+    >,
 }
 
 impl std::fmt::Debug for App {
@@ -86,6 +105,8 @@ impl App {
                 datastore,
                 secrets,
                 config,
+                sec: tokio::sync::OnceCell::new(),
+                drivers: std::sync::Mutex::new(std::collections::HashMap::new()),
             }),
         }
     }

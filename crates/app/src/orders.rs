@@ -621,6 +621,9 @@ impl App {
             self.attach_agreement(&mut tx, ctx, order).await?;
         }
         commit(tx).await?;
+        if next_state == Some(OrderState::Approved) {
+            self.provision_if_agreed(id).await;
+        }
         self.get_order(ctx, id).await
     }
 
@@ -949,7 +952,44 @@ impl App {
         )
         .await?;
         commit(tx).await?;
+        if after.status == AgreementStatus::Active {
+            let waiting = {
+                let mut conn = self.datastore().conn().await?;
+                store::orders_waiting_for(&mut conn, id).await?
+            };
+            for order in waiting {
+                self.provision_if_agreed(order.id).await;
+            }
+        }
         Ok(after)
+    }
+
+    /// Starts provisioning an approved order whose agreement is in force.
+    /// Failing to start is logged, not fatal: the order stays approved and
+    /// can be provisioned later.
+    async fn provision_if_agreed(&self, id: OrderId) {
+        let ready = async {
+            let mut conn = self.datastore().conn().await?;
+            let Some(order) = store::get_order(&mut conn, id).await? else {
+                return Ok(false);
+            };
+            let Some(agreement) = order.agreement_id else {
+                return Ok(false);
+            };
+            let in_force = store::get_agreement(&mut conn, agreement)
+                .await?
+                .is_some_and(|a| a.covers(today()));
+            Ok::<_, makonis_db::Error>(order.state == OrderState::Approved && in_force)
+        };
+        match ready.await {
+            Ok(true) => {
+                if let Err(e) = self.start_provisioning(id).await {
+                    tracing::warn!(order = %id, %e, "provisioning did not start");
+                }
+            }
+            Ok(false) => {}
+            Err(e) => tracing::warn!(order = %id, %e, "could not check whether to provision"),
+        }
     }
 
     pub async fn notifications(

@@ -169,10 +169,19 @@ async fn open_app(settings: &Settings) -> anyhow::Result<App> {
             })?,
     };
     let secrets = SecretBox::load_or_create(&settings.data_dir.join("master.key"))?;
-    Ok(App::new(datastore, secrets, AppConfig::default()))
+    let config = AppConfig {
+        state_dir: Some(settings.data_dir.clone()),
+        ..AppConfig::default()
+    };
+    Ok(App::new(datastore, secrets, config))
 }
 
 async fn serve(app: App, settings: &Settings) -> anyhow::Result<()> {
+    // Sagas a crash or a stop left unfinished go on (or unwind) now.
+    let resumed = app.resume_sagas().await?;
+    if resumed > 0 {
+        tracing::info!(resumed, "resumed unfinished provisioning sagas");
+    }
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;

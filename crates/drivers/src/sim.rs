@@ -400,3 +400,20 @@ pub async fn backdate(driver: &SimDriver, by: chrono::Duration) -> DriverResult<
     }
     driver.save(&state)
 }
+
+/// Puts a resource into error, as a failing host would; for tests.
+#[doc(hidden)]
+pub async fn break_resource(driver: &SimDriver, idempotency_key: &str) -> DriverResult<bool> {
+    let _guard = driver.lock.lock().await;
+    let mut state = driver.load()?;
+    let Some(r) = state
+        .resources
+        .iter_mut()
+        .find(|r| r.deleted_at.is_none() && r.resource.idempotency_key == idempotency_key)
+    else {
+        return Ok(false);
+    };
+    r.resource.status = ResourceStatus::Error;
+    driver.save(&state)?;
+    Ok(true)
+}

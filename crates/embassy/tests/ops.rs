@@ -553,3 +553,29 @@ fn backup_waits_for_or_refuses_a_running_prune() {
     assert!(r.is_ok(), "{:?}", r.err());
     check_ok(&repo);
 }
+
+#[test]
+fn restore_never_follows_planted_symlinks() {
+    let t = tempfile::tempdir().unwrap();
+    let src = t.path().join("s");
+    make_tree(&src);
+    let repo = init_repo(&t.path().join("repo"));
+    let snap = backup(&repo, &src).snapshot;
+    let elsewhere = t.path().join("elsewhere");
+    fs::create_dir(&elsewhere).unwrap();
+
+    // A symlink where a directory will be restored.
+    let out = t.path().join("out1");
+    fs::create_dir(&out).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, out.join("s")).unwrap();
+    let r = ops::restore(&repo, &snap, &RestoreOptions { target: out, ..Default::default() }, &NoProgress);
+    assert!(r.is_err(), "restoring through a symlinked directory must fail");
+
+    // A symlink where a file will be restored.
+    let out = t.path().join("out2");
+    fs::create_dir_all(out.join("s")).unwrap();
+    std::os::unix::fs::symlink(elsewhere.join("victim"), out.join("s/db.sql")).unwrap();
+    let r = ops::restore(&repo, &snap, &RestoreOptions { target: out, ..Default::default() }, &NoProgress).unwrap();
+    assert!(r.errors.iter().any(|(p, _)| p.ends_with("db.sql")), "{:?}", r.errors);
+    assert_eq!(fs::read_dir(&elsewhere).unwrap().count(), 0, "nothing may be written outside the target");
+}

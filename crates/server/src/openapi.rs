@@ -49,6 +49,7 @@ use crate::api;
         api::orders::list,
         api::orders::create,
         api::orders::get,
+        api::orders::resources,
         api::orders::submit,
         api::orders::decide,
         api::orders::cancel,

@@ -238,6 +238,12 @@ pub fn all() -> Routes {
         .add(p.clone(), "/api/v1/orders", Api, api::orders::create)
         .add(g.clone(), "/api/v1/orders/{id}", Api, api::orders::get)
         .add(
+            g.clone(),
+            "/api/v1/orders/{id}/resources",
+            Api,
+            api::orders::resources,
+        )
+        .add(
             p.clone(),
             "/api/v1/orders/{id}/submit",
             Api,

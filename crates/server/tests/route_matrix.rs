@@ -185,6 +185,12 @@ fn cases() -> Vec<Case> {
         case(M::GET, "/api/v1/orders", ALL, &[]),
         case(M::POST, "/api/v1/orders", ORDER_A, &["outsider"]),
         case(M::GET, "/api/v1/orders/{id}", READ_ORDERS_A, NO_ORDERS_A),
+        case(
+            M::GET,
+            "/api/v1/orders/{id}/resources",
+            READ_ORDERS_A,
+            NO_ORDERS_A,
+        ),
         case(M::POST, "/api/v1/orders/{id}/submit", ORDER_A, NO_ORDERS_A),
         // Only the IS owner and institution admin of A take its step; the
         // requester (member) never approves their own order.

@@ -128,13 +128,15 @@ impl ProviderInput {
         v.text("name", &self.name, 200);
         v.text("short_name", &self.short_name, 40);
         if let Some(endpoint) = v.optional_text("endpoint", self.endpoint.as_deref(), 500)
-            && !(endpoint.starts_with("https://") || endpoint.starts_with("http://"))
+            && !["https://", "http://", "sim://"]
+                .iter()
+                .any(|scheme| endpoint.starts_with(scheme))
         {
             v.push(
                 FieldError::new(
                     "endpoint",
                     "invalid_format",
-                    "endpoint must be an http(s) URL",
+                    "endpoint must be an http(s) URL, or sim://… for the simulator",
                 )
                 .with_param("expected", "https://…"),
             );

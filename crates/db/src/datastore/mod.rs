@@ -10,6 +10,7 @@ pub mod information_system;
 pub mod institution;
 pub mod orders;
 pub mod role;
+pub mod sagas;
 pub mod session;
 pub mod throttle;
 pub mod user;

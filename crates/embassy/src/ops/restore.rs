@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::fs::{self, OpenOptions};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{FileExt, PermissionsExt};
+use std::os::unix::fs::{FileExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -108,6 +108,14 @@ impl Plan<'_> {
                 {
                     return Err(Error::io(&path, e));
                 }
+                // An existing symlink here (planted, or from a tree with a
+                // duplicate name) must not redirect the restore elsewhere.
+                if !fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir()) {
+                    return Err(Error::io(
+                        &path,
+                        std::io::Error::new(std::io::ErrorKind::AlreadyExists, "exists and is not a directory"),
+                    ));
+                }
                 self.summary.dirs += 1;
                 let tree = self.repo.load_tree(self.index, subtree)?;
                 for child in &tree.nodes {
@@ -128,6 +136,7 @@ impl Plan<'_> {
                         .write(true)
                         .create(true)
                         .truncate(true)
+                        .custom_flags(libc::O_NOFOLLOW)
                         .open(&path)
                         .map_err(|e| Error::io(&path, e))?;
                 } else {
@@ -325,6 +334,7 @@ fn restore_pack(
                 let f = OpenOptions::new()
                     .write(true)
                     .create(true)
+                    .custom_flags(libc::O_NOFOLLOW)
                     .open(path)
                     .map_err(fail)?;
                 f.write_all_at(&data, t.offset).map_err(fail)?;

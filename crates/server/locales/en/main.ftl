@@ -433,3 +433,6 @@ err-quota-exceeded = { $field }: quota exceeded ({ $what }): limit { $limit }, i
 err-not-allowed = { $field }: this system may not use the offering (rule: { $rule })
 reason-archived-system = An archived system takes no new orders.
 reason-reject-reason = A rejection needs a reason.
+resources-title = Resources at the provider
+field-external-id = Provider's id
+notification-order-active = Your order is ready to use

@@ -433,3 +433,6 @@ err-quota-exceeded = { $field }: pārsniegta kvota ({ $what }): atļauts { $limi
 err-not-allowed = { $field }: šī sistēma nedrīkst izmantot šo piedāvājumu (noteikums: { $rule })
 reason-archived-system = Arhivētai sistēmai jaunus pasūtījumus veidot nevar.
 reason-reject-reason = Noraidot jānorāda pamatojums.
+resources-title = Resursi pie pakalpojumu sniedzēja
+field-external-id = Sniedzēja identifikators
+notification-order-active = Jūsu pasūtījums ir gatavs lietošanai

@@ -203,3 +203,15 @@ pub async fn read_notifications(ctx: ApiCtx) -> ApiResult<StatusCode> {
         .await
         .map(|_| StatusCode::NO_CONTENT)
 }
+
+/// What the provider built for the order.
+#[utoipa::path(get, path = "/api/v1/orders/{id}/resources", tag = "orders", params(("id" = String, Path)),
+    responses((status = 200, body = Vec<makonis_db::sagas::ResourceRecord>), (status = 404, body = ErrorBody)))]
+pub async fn resources(
+    ctx: ApiCtx,
+    IdPath(id): IdPath<OrderId>,
+) -> ApiResult<Json<Vec<makonis_db::sagas::ResourceRecord>>> {
+    ctx.run(ctx.app.order_resources(&ctx.op, id))
+        .await
+        .map(Json)
+}

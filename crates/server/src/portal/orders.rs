@@ -184,6 +184,11 @@ async fn detail_page(
         && o.requester_id != me
         && !detail.approvals.iter().any(|a| a.approver_id == me);
     let may_cancel = o.state.can_become(OrderState::Closed);
+    let resources = portal
+        .app
+        .order_resources(&portal.op, id)
+        .await
+        .unwrap_or_default();
     let status = if errors.is_empty() {
         StatusCode::OK
     } else {
@@ -212,6 +217,14 @@ async fn detail_page(
             @if let Some(note) = &o.note { dt { (lang.t("field-note")) } dd { (note) } }
             @if let Some(reason) = &o.reason { dt { (lang.t("field-reason")) } dd { (reason) } }
             @if let Some(a) = o.agreement_id { dt { (lang.t("field-agreement")) } dd { a href={ "/agreements/" (a) } { (lang.t("open-agreement")) } } }
+        }
+        @if !resources.is_empty() {
+            h2 { (lang.t("resources-title")) }
+            table {
+                caption { (lang.t("resources-title")) }
+                thead { tr { th scope="col" { (lang.t("field-external-id")) } th scope="col" { (lang.t("field-status")) } th scope="col" { (lang.t("field-created")) } } }
+                tbody { @for r in &resources { tr { td { code class="id" { (r.external_id) } } td { (r.status) } td { (r.created_at.format("%Y-%m-%d %H:%M")) } } } }
+            }
         }
         h2 { (lang.t("approvals-made")) }
         @if detail.approvals.is_empty() { p { (lang.t("none-yet")) } } @else {

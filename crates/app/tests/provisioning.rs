@@ -1,0 +1,563 @@
+//! Provisioning through the `sim` provider as a persisted saga, on both
+//! engines: approval under an active agreement starts it; provider faults
+//! unwind it and leave nothing behind; a crash mid-saga is resumed, or
+//! unwound, by a fresh App on the same database and provider state.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use makonis_app::secrets::SecretBox;
+use makonis_app::{Actor, App, AppConfig, OpContext};
+use makonis_db::Datastore;
+use makonis_db::testing::{self, TestDatastore};
+use makonis_drivers::Driver;
+use makonis_drivers::sim::{Faults, SimConfig, SimDriver, break_resource};
+use makonis_types::InstitutionId;
+use makonis_types::catalogue::*;
+use makonis_types::federation::*;
+use makonis_types::information_system::*;
+use makonis_types::institution::{InstitutionInput, InstitutionKind};
+use makonis_types::order::*;
+use makonis_types::roles::{NewRoleAssignment, Role};
+use makonis_types::user::NewUserInput;
+
+fn config(state: &Path) -> AppConfig {
+    AppConfig {
+        state_dir: Some(state.to_owned()),
+        poll_interval: Duration::from_millis(40),
+        provision_timeout: Duration::from_secs(20),
+        ..AppConfig::default()
+    }
+}
+
+struct World {
+    member: OpContext,
+    owner: OpContext,
+    broker: OpContext,
+    admin: OpContext,
+    system: makonis_types::InformationSystemId,
+    offering: OfferingId,
+    provider: ProviderId,
+}
+
+async fn person(app: &App, email: &str, role: Role, inst: Option<InstitutionId>) -> OpContext {
+    let sys = OpContext::system("t");
+    let created = app
+        .create_user(
+            &sys,
+            &NewUserInput {
+                email: email.into(),
+                display_name: email.into(),
+                institution_id: inst,
+                password: "provisioning-pass".into(),
+                roles: vec![NewRoleAssignment {
+                    role,
+                    institution_id: if role == Role::Broker { None } else { inst },
+                }],
+            },
+        )
+        .await
+        .unwrap();
+    OpContext {
+        actor: Actor::User {
+            user: created.user,
+            roles: created.roles,
+            token_scope: None,
+        },
+        request_id: "t".into(),
+    }
+}
+
+/// A category C system, a simulated provider with `delay_ms`, one VM offering.
+async fn world(app: &App, delay_ms: u64) -> World {
+    let sys = OpContext::system("t");
+    let inst = app
+        .create_institution(
+            &sys,
+            &InstitutionInput {
+                name: "Iestāde".into(),
+                short_name: "IST".into(),
+                registration_number: None,
+                kind: InstitutionKind::Recipient,
+            },
+        )
+        .await
+        .unwrap()
+        .id;
+    let system = app
+        .create_information_system(
+            &sys,
+            inst,
+            &InformationSystemInput {
+                code: "WEB".into(),
+                name: "Tīmekļvietne".into(),
+                description: None,
+                responsible_person: "Anna".into(),
+                responsible_email: None,
+                security_category: SecurityCategory::C,
+                critical_infrastructure: false,
+                data_classification: DataClassification::Public,
+                rpo_minutes: 1440,
+                rto_minutes: 2880,
+                embassy_required: false,
+                lifecycle: Lifecycle::Production,
+            },
+        )
+        .await
+        .unwrap()
+        .id;
+    let provider = app
+        .create_provider(
+            &sys,
+            &ProviderInput {
+                name: "Simulētais mākonis".into(),
+                short_name: "SIM".into(),
+                institution_id: None,
+                kind: ProviderKind::State,
+                platform: PlatformFamily::OpenStack,
+                endpoint: Some(format!("sim://local?delay_ms={delay_ms}&capacity=20")),
+                credentials: None,
+            },
+        )
+        .await
+        .unwrap()
+        .id;
+    let site = app
+        .add_site(
+            &sys,
+            provider,
+            &SiteInput {
+                name: "Rīga".into(),
+                country: "LV".into(),
+                latitude: 56.9,
+                longitude: 24.1,
+                uptime_tier: 3,
+            },
+        )
+        .await
+        .unwrap()
+        .id;
+    let offering = app
+        .create_offering(
+            &sys,
+            provider,
+            &OfferingInput {
+                site_id: site,
+                kind: OfferingKind::Vm,
+                tier: ServiceTier::Basic,
+                name: "m1.small".into(),
+                description: None,
+                vcpu: 2,
+                ram_gb: 4,
+                storage_gb: 40,
+                unit: BillingUnit::InstanceHour,
+                sla: Sla {
+                    availability_pct: "99.9".parse().unwrap(),
+                    support_hours: SupportHours::Always,
+                    response_minutes: 30,
+                    rpo_minutes: None,
+                    rto_minutes: None,
+                },
+                capacity_units: 20,
+                active: true,
+            },
+        )
+        .await
+        .unwrap()
+        .id;
+    let today = chrono::Utc::now().date_naive();
+    app.create_price_list(
+        &sys,
+        provider,
+        &PriceListInput {
+            version: "1".into(),
+            valid_from: today - chrono::Duration::days(1),
+            valid_until: None,
+            currency: "EUR".into(),
+            items: vec![PriceItem {
+                offering_id: offering,
+                unit_price: "0.02".parse().unwrap(),
+            }],
+        },
+    )
+    .await
+    .unwrap();
+    World {
+        member: person(app, "member@ist.lv", Role::Member, Some(inst)).await,
+        owner: person(app, "owner@ist.lv", Role::IsOwner, Some(inst)).await,
+        broker: person(app, "broker@vdaa.gov.lv", Role::Broker, None).await,
+        admin: person(app, "admin@ist.lv", Role::InstitutionAdmin, Some(inst)).await,
+        system,
+        offering,
+        provider,
+    }
+}
+
+async fn order(app: &App, w: &World, quantity: i64) -> OrderId {
+    let d = app
+        .create_order(
+            &w.member,
+            &NewOrderInput {
+                information_system_id: w.system,
+                offering_id: w.offering,
+                quantity,
+                note: None,
+                submit: true,
+            },
+        )
+        .await
+        .unwrap();
+    app.decide_order(
+        &w.owner,
+        d.order.id,
+        &DecisionInput {
+            decision: Decision::Approve,
+            reason: None,
+        },
+    )
+    .await
+    .unwrap();
+    d.order.id
+}
+
+/// Approves an order and signs the agreement it created: provisioning starts.
+async fn order_and_agree(app: &App, w: &World) -> OrderId {
+    let id = order(app, w, 2).await;
+    let agreement = app
+        .get_order(&w.member, id)
+        .await
+        .unwrap()
+        .order
+        .agreement_id
+        .unwrap();
+    app.sign_agreement(&w.broker, agreement, None)
+        .await
+        .unwrap();
+    app.sign_agreement(&w.admin, agreement, Some("VDAA/T/1"))
+        .await
+        .unwrap();
+    id
+}
+
+async fn wait_for(app: &App, w: &World, id: OrderId, wanted: &[OrderState]) -> Order {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let o = app.get_order(&w.member, id).await.unwrap().order;
+        if wanted.contains(&o.state) {
+            return o;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "order stuck in {} (wanted {wanted:?}): {:?}",
+            o.state,
+            o.reason
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn sim(state: &Path, provider: ProviderId) -> SimDriver {
+    SimDriver::new(
+        state.join("sim").join(format!("{provider}.json")),
+        SimConfig::default(),
+    )
+}
+
+async fn engines() -> Vec<(TestDatastore, tempfile::TempDir)> {
+    let mut out = Vec::new();
+    for store in testing::all().await {
+        out.push((store, tempfile::tempdir().unwrap()));
+    }
+    out
+}
+
+#[tokio::test]
+async fn an_approved_order_under_a_signed_agreement_becomes_a_resource() {
+    for (store, state) in engines().await {
+        let app = App::new(
+            store.datastore.clone(),
+            SecretBox::random(),
+            config(state.path()),
+        );
+        let w = world(&app, 150).await;
+        let id = order_and_agree(&app, &w).await;
+        let done = wait_for(&app, &w, id, &[OrderState::Active, OrderState::Failed]).await;
+        assert_eq!(
+            done.state,
+            OrderState::Active,
+            "{}: {:?}",
+            store.label,
+            done.reason
+        );
+        let at_provider = sim(state.path(), w.provider).list().await.unwrap();
+        assert_eq!(at_provider.len(), 1, "{}", store.label);
+        assert_eq!(at_provider[0].tags["makonis.order"], id.to_string());
+        assert_eq!(at_provider[0].quantity, 2);
+        let recorded = app.order_resources(&w.member, id).await.unwrap();
+        assert_eq!(recorded.len(), 1);
+        assert_eq!(recorded[0].external_id, at_provider[0].id);
+        let mut actions = Vec::new();
+        app.export_audit_chain(|r| {
+            if r.target_id == id.to_string() {
+                actions.push(r.action.clone());
+            }
+            Ok(())
+        })
+        .await
+        .unwrap();
+        assert!(
+            actions.ends_with(&["order.provisioning".to_owned(), "order.active".to_owned()]),
+            "{}: {actions:?}",
+            store.label
+        );
+    }
+}
+
+#[tokio::test]
+async fn provider_faults_unwind_and_leave_nothing_behind() {
+    for (store, state) in engines().await {
+        let app = App::new(
+            store.datastore.clone(),
+            SecretBox::random(),
+            config(state.path()),
+        );
+        let w = world(&app, 50).await;
+        // The first order's agreement becomes active; later orders start at once.
+        let first = order_and_agree(&app, &w).await;
+        wait_for(&app, &w, first, &[OrderState::Active]).await;
+        let driver = sim(state.path(), w.provider);
+
+        driver
+            .inject(Faults {
+                refuse: 1,
+                ..Faults::default()
+            })
+            .await
+            .unwrap();
+        let refused = order(&app, &w, 1).await;
+        let out = wait_for(&app, &w, refused, &[OrderState::Failed, OrderState::Active]).await;
+        assert_eq!(out.state, OrderState::Failed, "{}", store.label);
+        assert!(
+            out.reason
+                .as_deref()
+                .is_some_and(|r| r.contains("SIM") && r.contains("refused")),
+            "{:?}",
+            out.reason
+        );
+
+        driver
+            .inject(Faults {
+                fail_halfway: 1,
+                ..Faults::default()
+            })
+            .await
+            .unwrap();
+        let halfway = order(&app, &w, 1).await;
+        assert_eq!(
+            wait_for(&app, &w, halfway, &[OrderState::Failed, OrderState::Active])
+                .await
+                .state,
+            OrderState::Failed
+        );
+
+        driver
+            .inject(Faults {
+                timeout: 1,
+                ..Faults::default()
+            })
+            .await
+            .unwrap();
+        let timed_out = order(&app, &w, 1).await;
+        assert_eq!(
+            wait_for(
+                &app,
+                &w,
+                timed_out,
+                &[OrderState::Failed, OrderState::Active]
+            )
+            .await
+            .state,
+            OrderState::Active,
+            "{}: a lost answer must be found by its key, not repeated",
+            store.label
+        );
+        // Exactly the two active orders exist at the provider: no orphans.
+        let live = driver.list().await.unwrap();
+        let mut keys: Vec<_> = live
+            .iter()
+            .map(|r| r.tags["makonis.order"].clone())
+            .collect();
+        keys.sort();
+        let mut expected = vec![first.to_string(), timed_out.to_string()];
+        expected.sort();
+        assert_eq!(keys, expected, "{}", store.label);
+    }
+}
+
+/// Runs `phase` on its own runtime and then drops the runtime, cancelling
+/// every task at whatever await it had reached: a crash, as far as the
+/// database and the provider can tell.
+fn run_then_crash<T: Send + 'static>(
+    phase: impl FnOnce() -> std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send>>
+    + Send
+    + 'static,
+) -> T {
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let out = runtime.block_on(phase());
+        runtime.shutdown_background();
+        out
+    })
+    .join()
+    .unwrap()
+}
+
+async fn crash_mid_provisioning(
+    store: &TestDatastore,
+    state: PathBuf,
+) -> (OrderId, ProviderId, World) {
+    let url = store.url.clone();
+    let state_for_phase = state.clone();
+    let (id, provider) = run_then_crash(move || {
+        Box::pin(async move {
+            let app = App::new(
+                Datastore::connect(&url).await.unwrap(),
+                SecretBox::random(),
+                config(&state_for_phase),
+            );
+            // Slow enough to be caught in the middle.
+            let w = world(&app, 60_000).await;
+            let id = order_and_agree(&app, &w).await;
+            let driver = sim(&state_for_phase, w.provider);
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+            while driver
+                .find(&format!("makonis-order-{id}"))
+                .await
+                .unwrap()
+                .is_none()
+            {
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "the saga never reached the provider"
+                );
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            (id, w.provider)
+        })
+    });
+    // The world's people, looked up again for the second life.
+    let app = App::new(store.datastore.clone(), SecretBox::random(), config(&state));
+    let member = app
+        .list_users(
+            &OpContext::system("t"),
+            Some("member@ist.lv"),
+            Default::default(),
+        )
+        .await
+        .unwrap()
+        .items
+        .remove(0);
+    let roles = app
+        .get_user(&OpContext::system("t"), member.id)
+        .await
+        .unwrap()
+        .roles;
+    let member = OpContext {
+        actor: Actor::User {
+            user: member,
+            roles,
+            token_scope: None,
+        },
+        request_id: "t".into(),
+    };
+    let w = World {
+        owner: member.clone(),
+        broker: member.clone(),
+        admin: member.clone(),
+        member,
+        system: makonis_types::InformationSystemId::new(),
+        offering: OfferingId::new(),
+        provider,
+    };
+    (id, provider, w)
+}
+
+#[tokio::test]
+async fn a_crash_mid_saga_is_resumed_on_restart() {
+    for (store, state) in engines().await {
+        let (id, provider, w) = crash_mid_provisioning(&store, state.path().to_owned()).await;
+        let app = App::new(
+            store.datastore.clone(),
+            SecretBox::random(),
+            config(state.path()),
+        );
+        assert_eq!(
+            app.get_order(&w.member, id).await.unwrap().order.state,
+            OrderState::Provisioning,
+            "{}",
+            store.label
+        );
+        // Finish building at the provider while nobody watches, then restart.
+        makonis_drivers::sim::backdate(&sim(state.path(), provider), chrono::Duration::minutes(5))
+            .await
+            .unwrap();
+        assert_eq!(app.resume_sagas().await.unwrap(), 1, "{}", store.label);
+        let done = wait_for(&app, &w, id, &[OrderState::Active, OrderState::Failed]).await;
+        assert_eq!(
+            done.state,
+            OrderState::Active,
+            "{}: {:?}",
+            store.label,
+            done.reason
+        );
+        assert_eq!(
+            sim(state.path(), provider).list().await.unwrap().len(),
+            1,
+            "{}: exactly one resource",
+            store.label
+        );
+        assert_eq!(
+            app.resume_sagas().await.unwrap(),
+            0,
+            "{}: the saga is done",
+            store.label
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_crash_mid_saga_unwinds_on_restart_when_the_resource_broke() {
+    for (store, state) in engines().await {
+        let (id, provider, w) = crash_mid_provisioning(&store, state.path().to_owned()).await;
+        let driver = sim(state.path(), provider);
+        assert!(
+            break_resource(&driver, &format!("makonis-order-{id}"))
+                .await
+                .unwrap()
+        );
+        let app = App::new(
+            store.datastore.clone(),
+            SecretBox::random(),
+            config(state.path()),
+        );
+        assert_eq!(app.resume_sagas().await.unwrap(), 1);
+        let done = wait_for(&app, &w, id, &[OrderState::Active, OrderState::Failed]).await;
+        assert_eq!(done.state, OrderState::Failed, "{}", store.label);
+        assert!(
+            done.reason
+                .as_deref()
+                .is_some_and(|r| r.contains("went into error")),
+            "{:?}",
+            done.reason
+        );
+        assert!(
+            driver.list().await.unwrap().is_empty(),
+            "{}: the undo must delete the resource",
+            store.label
+        );
+    }
+}
