@@ -568,14 +568,42 @@ fn restore_never_follows_planted_symlinks() {
     let out = t.path().join("out1");
     fs::create_dir(&out).unwrap();
     std::os::unix::fs::symlink(&elsewhere, out.join("s")).unwrap();
-    let r = ops::restore(&repo, &snap, &RestoreOptions { target: out, ..Default::default() }, &NoProgress);
-    assert!(r.is_err(), "restoring through a symlinked directory must fail");
+    let r = ops::restore(
+        &repo,
+        &snap,
+        &RestoreOptions {
+            target: out,
+            ..Default::default()
+        },
+        &NoProgress,
+    );
+    assert!(
+        r.is_err(),
+        "restoring through a symlinked directory must fail"
+    );
 
     // A symlink where a file will be restored.
     let out = t.path().join("out2");
     fs::create_dir_all(out.join("s")).unwrap();
     std::os::unix::fs::symlink(elsewhere.join("victim"), out.join("s/db.sql")).unwrap();
-    let r = ops::restore(&repo, &snap, &RestoreOptions { target: out, ..Default::default() }, &NoProgress).unwrap();
-    assert!(r.errors.iter().any(|(p, _)| p.ends_with("db.sql")), "{:?}", r.errors);
-    assert_eq!(fs::read_dir(&elsewhere).unwrap().count(), 0, "nothing may be written outside the target");
+    let r = ops::restore(
+        &repo,
+        &snap,
+        &RestoreOptions {
+            target: out,
+            ..Default::default()
+        },
+        &NoProgress,
+    )
+    .unwrap();
+    assert!(
+        r.errors.iter().any(|(p, _)| p.ends_with("db.sql")),
+        "{:?}",
+        r.errors
+    );
+    assert_eq!(
+        fs::read_dir(&elsewhere).unwrap().count(),
+        0,
+        "nothing may be written outside the target"
+    );
 }

@@ -113,7 +113,10 @@ impl Plan<'_> {
                 if !fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir()) {
                     return Err(Error::io(
                         &path,
-                        std::io::Error::new(std::io::ErrorKind::AlreadyExists, "exists and is not a directory"),
+                        std::io::Error::new(
+                            std::io::ErrorKind::AlreadyExists,
+                            "exists and is not a directory",
+                        ),
                     ));
                 }
                 self.summary.dirs += 1;
