@@ -31,6 +31,7 @@ use crate::audit::{self, Change};
 use crate::{App, Error, OpContext, Result, now};
 
 pub const PROVISION_SAGA: &str = "provision-order";
+pub const DECOMMISSION_SAGA: &str = "decommission-order";
 
 #[derive(Debug)]
 pub struct ProvisionSaga;
@@ -122,7 +123,7 @@ impl App {
 
     fn registry() -> Arc<ActionRegistry<ProvisionSaga>> {
         let mut registry = ActionRegistry::new();
-        for action in actions() {
+        for action in actions().into_iter().chain(decommission_actions()) {
             registry.register(action);
         }
         Arc::new(registry)
@@ -266,6 +267,119 @@ impl App {
         Ok(())
     }
 
+    /// Takes an active order's resources down: active → decommissioning →
+    /// (resource deleted at the provider) → closed. The requester or the
+    /// institution's order managers may ask.
+    pub async fn decommission_order(&self, ctx: &OpContext, order_id: OrderId) -> Result<String> {
+        let detail = self.get_order(ctx, order_id).await?;
+        let order = detail.order;
+        let mine = ctx.user().is_some_and(|u| u.id == order.requester_id);
+        if !mine {
+            crate::authz::authorize(
+                ctx,
+                crate::authz::Action::Update,
+                crate::authz::Kind::Orders,
+                crate::authz::Scope::Institution(order.institution_id),
+            )?;
+        }
+        if !order.state.can_become(OrderState::Decommissioning) {
+            return Err(Error::Conflict {
+                message: format!("an order that is {} cannot be decommissioned", order.state),
+            });
+        }
+        let provider = {
+            let mut conn = self.datastore().conn().await?;
+            federation::get_provider(&mut conn, order.provider_id)
+                .await?
+                .ok_or(Error::NotFound { kind: "provider" })?
+        };
+        self.driver_for(&provider)?;
+        let params = Params {
+            order_id,
+            provider_id: provider.id,
+            spec: ResourceSpec {
+                idempotency_key: format!("makonis-order-{order_id}"),
+                site: String::new(),
+                kind: makonis_types::catalogue::OfferingKind::Vm,
+                offering: String::new(),
+                quantity: order.quantity,
+                tags: BTreeMap::new(),
+            },
+        };
+        let mut builder = DagBuilder::new(SagaName::new(DECOMMISSION_SAGA));
+        let actions = decommission_actions();
+        for (name, label, action) in [
+            ("begin", "MarkDecommissioning", &actions[0]),
+            ("delete", "DeleteResource", &actions[1]),
+            ("close", "RecordAndClose", &actions[2]),
+        ] {
+            builder.append(Node::action(name, label, action.as_ref()));
+        }
+        let dag = builder.build().map_err(Error::internal)?;
+        let saga_dag = Arc::new(SagaDag::new(
+            dag,
+            serde_json::to_value(&params).map_err(Error::internal)?,
+        ));
+        let saga_id = SagaId(uuid::Uuid::new_v4());
+        let sec = self.sec().await;
+        let done = sec
+            .saga_create(saga_id, Arc::new(self.clone()), saga_dag, Self::registry())
+            .await
+            .map_err(Error::internal)?;
+        sec.saga_start(saga_id).await.map_err(Error::internal)?;
+        let audit_ctx = ctx.clone();
+        let app = self.clone();
+        tokio::spawn(async move {
+            if let Err(e) = done.await.kind {
+                let reason = e
+                    .error_source
+                    .convert::<StepFailure>()
+                    .map_or_else(|_| "decommissioning failed".to_owned(), |f| f.message);
+                tracing::warn!(%order_id, %reason, "decommissioning unwound");
+                let _ = app
+                    .note_decommission_failure(&audit_ctx, order_id, &reason)
+                    .await;
+            }
+        });
+        Ok(saga_id.to_string())
+    }
+
+    async fn note_decommission_failure(
+        &self,
+        ctx: &OpContext,
+        order_id: OrderId,
+        reason: &str,
+    ) -> Result<()> {
+        let mut tx = self.datastore().begin().await?;
+        let Some(order) = order_store::get_order(&mut tx, order_id).await? else {
+            return Ok(());
+        };
+        order_store::transition(
+            &mut tx,
+            order_id,
+            order.state,
+            order.state,
+            Some(reason),
+            now(),
+        )
+        .await?;
+        audit::append(
+            &mut tx,
+            ctx,
+            Change {
+                action: "order.decommission_failed",
+                target_kind: "order",
+                target_id: order_id.to_string(),
+                target_institution: Some(order.institution_id),
+                before: None,
+                after: Some(serde_json::json!({ "state": order.state, "reason": reason })),
+            },
+        )
+        .await?;
+        commit(tx).await?;
+        Ok(())
+    }
+
     /// Resumes every saga a crash left unfinished; call once at start.
     pub async fn resume_sagas(&self) -> Result<usize> {
         let unfinished = {
@@ -274,7 +388,7 @@ impl App {
         };
         let mut resumed = 0;
         for (id, name, dag) in unfinished {
-            if name != PROVISION_SAGA {
+            if name != PROVISION_SAGA && name != DECOMMISSION_SAGA {
                 tracing::warn!(saga = %id, %name, "unknown saga kind left unfinished");
                 continue;
             }
@@ -412,6 +526,145 @@ impl steno::SecStore for DbSecStore {
 }
 
 type Ctx = ActionContext<ProvisionSaga>;
+
+fn decommission_actions() -> Vec<Arc<dyn steno::Action<ProvisionSaga>>> {
+    vec![
+        ActionFunc::new_action(
+            "decommission.begin",
+            begin_decommission,
+            undo_begin_decommission,
+        ),
+        // A deletion cannot be undone; it is the step after which nothing fails.
+        ActionFunc::new_action("decommission.delete", delete_at_provider, nothing_to_undo),
+        ActionFunc::new_action("decommission.close", close_order, nothing_to_undo),
+    ]
+}
+
+async fn order_transition(
+    ctx: &Ctx,
+    from: OrderState,
+    to: OrderState,
+    action: &str,
+) -> std::result::Result<(), ActionError> {
+    let app = ctx.user_data();
+    let p: Params = ctx.saga_params()?;
+    let step = async {
+        let mut tx = app.datastore().begin().await?;
+        let order = order_store::get_order(&mut tx, p.order_id)
+            .await?
+            .ok_or(makonis_db::Error::NotFound)?;
+        if order.state == to {
+            return Ok(());
+        }
+        if !order_store::transition(&mut tx, p.order_id, from, to, None, now()).await? {
+            return Err(makonis_db::Error::Corrupt(format!(
+                "the order is {}, not {from}",
+                order.state
+            )));
+        }
+        audit::append(
+            &mut tx,
+            &OpContext::system("provisioning"),
+            Change {
+                action,
+                target_kind: "order",
+                target_id: p.order_id.to_string(),
+                target_institution: Some(order.institution_id),
+                before: Some(serde_json::json!({ "state": from })),
+                after: Some(serde_json::json!({ "state": to })),
+            },
+        )
+        .await
+        .map_err(|e| makonis_db::Error::Corrupt(e.to_string()))?;
+        commit(tx).await
+    };
+    step.await.map_err(|e| fail(e.to_string()))
+}
+
+async fn begin_decommission(ctx: Ctx) -> std::result::Result<(), ActionError> {
+    order_transition(
+        &ctx,
+        OrderState::Active,
+        OrderState::Decommissioning,
+        "order.decommissioning",
+    )
+    .await
+}
+
+async fn undo_begin_decommission(ctx: Ctx) -> std::result::Result<(), anyhow::Error> {
+    let app = ctx.user_data();
+    let p: Params = ctx.saga_params()?;
+    let mut tx = app.datastore().begin().await?;
+    order_store::transition(
+        &mut tx,
+        p.order_id,
+        OrderState::Decommissioning,
+        OrderState::Active,
+        None,
+        now(),
+    )
+    .await?;
+    commit(tx).await?;
+    Ok(())
+}
+
+async fn delete_at_provider(ctx: Ctx) -> std::result::Result<(), ActionError> {
+    let app = ctx.user_data();
+    let p: Params = ctx.saga_params()?;
+    let (provider, driver) = provider_of(app, p.provider_id).await?;
+    // Deleting is idempotent at the provider; transient trouble is retried.
+    let mut delay = std::time::Duration::from_millis(100);
+    for attempt in 1..=5 {
+        let result = async {
+            if let Some(r) = driver.find(&p.spec.idempotency_key).await? {
+                driver.delete(&r.id).await?;
+            }
+            Ok::<_, DriverError>(())
+        };
+        match result.await {
+            Ok(()) => return Ok(()),
+            Err(e) if e.is_transient() && attempt < 5 => {
+                tracing::info!(order = %p.order_id, %e, "retrying the deletion");
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+            }
+            Err(e) => {
+                return Err(driver_failure(
+                    &provider.short_name,
+                    "deleting the resource",
+                    &e,
+                ));
+            }
+        }
+    }
+    Err(fail(format!(
+        "{}: the resource could not be deleted",
+        provider.short_name
+    )))
+}
+
+async fn close_order(ctx: Ctx) -> std::result::Result<(), ActionError> {
+    let app = ctx.user_data();
+    let p: Params = ctx.saga_params()?;
+    {
+        let mut tx = app
+            .datastore()
+            .begin()
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        store::mark_resources_deleted(&mut tx, p.order_id, now())
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        commit(tx).await.map_err(|e| fail(e.to_string()))?;
+    }
+    order_transition(
+        &ctx,
+        OrderState::Decommissioning,
+        OrderState::Closed,
+        "order.closed",
+    )
+    .await
+}
 
 fn actions() -> Vec<Arc<dyn steno::Action<ProvisionSaga>>> {
     vec![
@@ -660,4 +913,113 @@ async fn record(ctx: Ctx) -> std::result::Result<(), ActionError> {
         Ok::<_, makonis_db::Error>(())
     };
     step.await.map_err(|e| fail(e.to_string()))
+}
+
+/// A difference between the registry and a provider's inventory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct DriftItem {
+    /// The provider's id of the resource.
+    pub external_id: String,
+    pub order_id: Option<OrderId>,
+    pub detail: String,
+}
+
+/// Registry and provider compared, both ways (issue 3 §7).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct DriftReport {
+    pub provider: String,
+    pub checked_at: chrono::DateTime<chrono::Utc>,
+    /// Recorded as live in Mākonis, but the provider does not have them.
+    pub missing_at_provider: Vec<DriftItem>,
+    /// The provider has them, but Mākonis has no live record (orphans).
+    pub unknown_at_provider: Vec<DriftItem>,
+    /// Both know them, but the provider reports an error.
+    pub in_error: Vec<DriftItem>,
+}
+
+impl DriftReport {
+    pub fn is_clean(&self) -> bool {
+        self.missing_at_provider.is_empty()
+            && self.unknown_at_provider.is_empty()
+            && self.in_error.is_empty()
+    }
+}
+
+impl App {
+    /// Compares the registry with the provider's inventory. For the
+    /// provider's operators, the Broker and platform administrators.
+    pub async fn drift(&self, ctx: &OpContext, provider_id: ProviderId) -> Result<DriftReport> {
+        let provider = {
+            crate::authz::authorize(
+                ctx,
+                crate::authz::Action::Read,
+                crate::authz::Kind::Providers,
+                crate::authz::Scope::Platform,
+            )?;
+            let mut conn = self.datastore().conn().await?;
+            federation::get_provider(&mut conn, provider_id)
+                .await?
+                .ok_or(Error::NotFound { kind: "provider" })?
+        };
+        crate::authz::authorize(
+            ctx,
+            crate::authz::Action::Update,
+            crate::authz::Kind::Providers,
+            crate::federation::provider_scope(&provider),
+        )?;
+        let driver = self.driver_for(&provider)?;
+        let recorded = {
+            let mut conn = self.datastore().conn().await?;
+            store::live_resources(&mut conn, provider_id).await?
+        };
+        let actual = driver.list().await.map_err(|e| Error::Unavailable {
+            message: format!("{}: listing resources failed: {e}", provider.short_name),
+            detail: String::new(),
+        })?;
+        let order_of = |tags: &BTreeMap<String, String>| {
+            tags.get("makonis.order").and_then(|o| o.parse().ok())
+        };
+        let missing_at_provider = recorded
+            .iter()
+            .filter(|r| !actual.iter().any(|a| a.id == r.external_id))
+            .map(|r| DriftItem {
+                external_id: r.external_id.clone(),
+                order_id: Some(r.order_id),
+                detail: format!(
+                    "recorded for order {} but {} no longer has it",
+                    r.order_id, provider.short_name
+                ),
+            })
+            .collect();
+        let unknown_at_provider = actual
+            .iter()
+            .filter(|a| !recorded.iter().any(|r| r.external_id == a.id))
+            .map(|a| DriftItem {
+                external_id: a.id.clone(),
+                order_id: order_of(&a.tags),
+                detail: format!(
+                    "{} has {} ({} × {}) that Mākonis has no live record of",
+                    provider.short_name, a.id, a.quantity, a.offering
+                ),
+            })
+            .collect();
+        let in_error = actual
+            .iter()
+            .filter(|a| {
+                a.status == ResourceStatus::Error && recorded.iter().any(|r| r.external_id == a.id)
+            })
+            .map(|a| DriftItem {
+                external_id: a.id.clone(),
+                order_id: order_of(&a.tags),
+                detail: format!("{} reports {} in error", provider.short_name, a.id),
+            })
+            .collect();
+        Ok(DriftReport {
+            provider: provider.short_name,
+            checked_at: now(),
+            missing_at_provider,
+            unknown_at_provider,
+            in_error,
+        })
+    }
 }

@@ -561,3 +561,127 @@ async fn a_crash_mid_saga_unwinds_on_restart_when_the_resource_broke() {
         );
     }
 }
+
+#[tokio::test]
+async fn decommissioning_deletes_at_the_provider_and_closes_the_order() {
+    for (store, state) in engines().await {
+        let app = App::new(
+            store.datastore.clone(),
+            SecretBox::random(),
+            config(state.path()),
+        );
+        let w = world(&app, 50).await;
+        let id = order_and_agree(&app, &w).await;
+        wait_for(&app, &w, id, &[OrderState::Active]).await;
+        // Nobody outside the institution's order managers (or the requester) may.
+        assert!(
+            matches!(
+                app.decommission_order(&w.broker, id).await,
+                Err(makonis_app::Error::Forbidden { .. })
+            ),
+            "{}",
+            store.label
+        );
+        app.decommission_order(&w.member, id).await.unwrap();
+        let closed = wait_for(&app, &w, id, &[OrderState::Closed, OrderState::Failed]).await;
+        assert_eq!(
+            closed.state,
+            OrderState::Closed,
+            "{}: {:?}",
+            store.label,
+            closed.reason
+        );
+        assert!(
+            sim(state.path(), w.provider)
+                .list()
+                .await
+                .unwrap()
+                .is_empty(),
+            "{}",
+            store.label
+        );
+        let recorded = app.order_resources(&w.member, id).await.unwrap();
+        assert!(
+            recorded.iter().all(|r| r.deleted_at.is_some()),
+            "{recorded:?}"
+        );
+        // A closed order cannot be decommissioned again.
+        assert!(matches!(
+            app.decommission_order(&w.member, id).await,
+            Err(makonis_app::Error::Conflict { .. })
+        ));
+        assert!(app.drift(&w.broker, w.provider).await.unwrap().is_clean());
+    }
+}
+
+#[tokio::test]
+async fn drift_is_reported_both_ways() {
+    for (store, state) in engines().await {
+        let app = App::new(
+            store.datastore.clone(),
+            SecretBox::random(),
+            config(state.path()),
+        );
+        let w = world(&app, 20).await;
+        let first = order_and_agree(&app, &w).await;
+        wait_for(&app, &w, first, &[OrderState::Active]).await;
+        let second = order(&app, &w, 1).await;
+        wait_for(&app, &w, second, &[OrderState::Active]).await;
+        assert!(
+            app.drift(&w.broker, w.provider).await.unwrap().is_clean(),
+            "{}",
+            store.label
+        );
+        let driver = sim(state.path(), w.provider);
+        // Someone deletes one resource at the provider, and creates another by hand.
+        let gone = driver
+            .find(&format!("makonis-order-{first}"))
+            .await
+            .unwrap()
+            .unwrap();
+        driver.delete(&gone.id).await.unwrap();
+        let stray = driver
+            .create(&makonis_drivers::ResourceSpec {
+                idempotency_key: "by-hand".into(),
+                site: "Rīga".into(),
+                kind: OfferingKind::Vm,
+                offering: "m1.small".into(),
+                quantity: 1,
+                tags: Default::default(),
+            })
+            .await
+            .unwrap();
+        assert!(
+            break_resource(&driver, &format!("makonis-order-{second}"))
+                .await
+                .unwrap()
+        );
+        let report = app.drift(&w.broker, w.provider).await.unwrap();
+        assert_eq!(
+            report
+                .missing_at_provider
+                .iter()
+                .map(|d| d.external_id.clone())
+                .collect::<Vec<_>>(),
+            [gone.id.clone()],
+            "{}",
+            store.label
+        );
+        assert_eq!(report.missing_at_provider[0].order_id, Some(first));
+        assert_eq!(
+            report
+                .unknown_at_provider
+                .iter()
+                .map(|d| d.external_id.clone())
+                .collect::<Vec<_>>(),
+            [stray.id.clone()]
+        );
+        assert_eq!(report.in_error.len(), 1);
+        assert_eq!(report.in_error[0].order_id, Some(second));
+        // Institution members may not look at the provider's inventory.
+        assert!(matches!(
+            app.drift(&w.member, w.provider).await,
+            Err(makonis_app::Error::Forbidden { .. })
+        ));
+    }
+}

@@ -50,6 +50,8 @@ use crate::api;
         api::orders::create,
         api::orders::get,
         api::orders::resources,
+        api::orders::decommission,
+        api::catalogue::drift,
         api::orders::submit,
         api::orders::decide,
         api::orders::cancel,

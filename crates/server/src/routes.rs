@@ -245,6 +245,18 @@ pub fn all() -> Routes {
         )
         .add(
             p.clone(),
+            "/api/v1/orders/{id}/decommission",
+            Api,
+            api::orders::decommission,
+        )
+        .add(
+            g.clone(),
+            "/api/v1/providers/{id}/drift",
+            Api,
+            api::catalogue::drift,
+        )
+        .add(
+            p.clone(),
             "/api/v1/orders/{id}/submit",
             Api,
             api::orders::submit,
@@ -431,6 +443,18 @@ pub fn all() -> Routes {
             "/orders/{id}/cancel",
             Portal,
             portal::orders::cancel,
+        )
+        .add(
+            p.clone(),
+            "/orders/{id}/decommission",
+            Portal,
+            portal::orders::decommission,
+        )
+        .add(
+            g.clone(),
+            "/providers/{id}/drift",
+            Portal,
+            portal::orders::drift,
         )
         .add(g.clone(), "/approvals", Portal, portal::orders::inbox)
         .add(g.clone(), "/agreements", Portal, portal::orders::agreements)

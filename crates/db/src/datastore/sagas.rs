@@ -161,3 +161,17 @@ pub async fn live_resources(conn: &mut Conn, provider: ProviderId) -> Result<Vec
     .await?;
     rows.iter().map(resource_from_row).collect()
 }
+
+/// Marks an order's resources deleted.
+pub async fn mark_resources_deleted(
+    conn: &mut Conn,
+    order: OrderId,
+    now: DateTime<Utc>,
+) -> Result<u64> {
+    let done = sqlx::query("UPDATE resources SET deleted_at = $2, status = 'deleted' WHERE order_id = $1 AND deleted_at IS NULL")
+        .bind(order.to_string())
+        .bind(time_text(now))
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected())
+}

@@ -248,3 +248,14 @@ pub async fn place(
         .await?;
     Ok(Json(PlacementAnswer { profile, decision }))
 }
+
+/// Registry and provider inventory compared, both ways.
+#[utoipa::path(get, path = "/api/v1/providers/{id}/drift", tag = "providers", params(("id" = String, Path)),
+    responses((status = 200, body = makonis_app::provisioning::DriftReport), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 503, body = ErrorBody)))]
+pub async fn drift(
+    ctx: ApiCtx,
+    IdPath(id): IdPath<ProviderId>,
+) -> ApiResult<Json<makonis_app::provisioning::DriftReport>> {
+    ctx.run(ctx.app.drift(&ctx.op, id)).await.map(Json)
+}

@@ -215,3 +215,20 @@ pub async fn resources(
         .await
         .map(Json)
 }
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SagaStarted {
+    /// The saga doing the work; the order's state follows it.
+    pub saga_id: String,
+}
+
+/// Takes the order's resources down at the provider and closes it.
+#[utoipa::path(post, path = "/api/v1/orders/{id}/decommission", tag = "orders", params(("id" = String, Path)),
+    responses((status = 202, body = SagaStarted), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn decommission(
+    ctx: ApiCtx,
+    IdPath(id): IdPath<OrderId>,
+) -> ApiResult<(StatusCode, Json<SagaStarted>)> {
+    let saga_id = ctx.run(ctx.app.decommission_order(&ctx.op, id)).await?;
+    Ok((StatusCode::ACCEPTED, Json(SagaStarted { saga_id })))
+}

@@ -288,7 +288,13 @@ pub async fn provider(portal: Portal, Path(raw): Path<String>) -> Response {
                     }
                 }
             }
-            p { a href={ "/catalogue?provider_id=" (p.id) } { (lang.t("provider-offerings")) } }
+            p {
+                a href={ "/catalogue?provider_id=" (p.id) } { (lang.t("provider-offerings")) }
+                @if makonis_app::authz::can(&portal.op, makonis_app::authz::Action::Update, makonis_app::authz::Kind::Providers,
+                    p.institution_id.map_or(makonis_app::authz::Scope::Platform, makonis_app::authz::Scope::Institution)) {
+                    " · " a href={ "/providers/" (p.id) "/drift" } { (lang.t("drift-link")) }
+                }
+            }
         },
     )
     .into_response()

@@ -260,6 +260,12 @@ async fn detail_page(
                 button type="submit" { (lang.t("decide-submit")) }
             }
         }
+        @if o.state == OrderState::Active {
+            form method="post" action={ "/orders/" (o.id) "/decommission" } {
+                (csrf_field(&portal.csrf))
+                button type="submit" class="secondary" { (lang.t("order-decommission")) }
+            }
+        }
         @if may_cancel {
             form method="post" action={ "/orders/" (o.id) "/cancel" } {
                 (csrf_field(&portal.csrf))
@@ -676,4 +682,56 @@ pub fn order_button(
             button type="submit" aria-label=(lang.ta("order-this", &[("name", label.to_owned())])) { (lang.t("order")) }
         }
     }
+}
+
+pub async fn decommission(
+    Path(raw): Path<String>,
+    PortalForm { portal, .. }: PortalForm,
+) -> Response {
+    let id: OrderId = match parse_id(&portal, &raw) {
+        Ok(id) => id,
+        Err(r) => return r,
+    };
+    match portal.app.decommission_order(&portal.op, id).await {
+        Ok(_) => see_other(&format!("/orders/{id}"), "decommissioning"),
+        Err(e) => portal.fail(e),
+    }
+}
+
+pub async fn drift(portal: Portal, Path(raw): Path<String>) -> Response {
+    let lang = portal.lang;
+    let id: makonis_types::federation::ProviderId = match parse_id(&portal, &raw) {
+        Ok(id) => id,
+        Err(r) => return r,
+    };
+    let report = match portal.app.drift(&portal.op, id).await {
+        Ok(r) => r,
+        Err(e) => return portal.fail(e),
+    };
+    let section = |title: String, items: &[makonis_app::provisioning::DriftItem]| {
+        html! {
+            h2 { (title) " (" (items.len()) ")" }
+            @if items.is_empty() { p { (lang.t("drift-none")) } } @else {
+                ul { @for d in items {
+                    li {
+                        code class="id" { (d.external_id) } " — " (d.detail)
+                        @if let Some(o) = d.order_id { " " a href={ "/orders/" (o) } { (lang.t("open-order")) } }
+                    }
+                } }
+            }
+        }
+    };
+    let title = lang.ta("drift-title", &[("provider", report.provider.clone())]);
+    layout(
+        &portal.page(),
+        &title,
+        html! {
+            h1 { (title) }
+            p { (lang.ta("drift-checked", &[("time", report.checked_at.format("%Y-%m-%d %H:%M:%S UTC").to_string())])) }
+            (section(lang.t("drift-missing"), &report.missing_at_provider))
+            (section(lang.t("drift-unknown"), &report.unknown_at_provider))
+            (section(lang.t("drift-error"), &report.in_error))
+        },
+    )
+    .into_response()
 }

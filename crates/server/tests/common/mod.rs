@@ -36,6 +36,8 @@ pub struct Principal {
 
 pub struct TestServer {
     pub store: TestDatastore,
+    /// Where the simulator keeps its state for this server.
+    pub state: tempfile::TempDir,
     pub app: App,
     pub router: Router,
     pub a: Institution,
@@ -114,10 +116,14 @@ pub fn offering_input(
 
 impl TestServer {
     pub async fn start(store: TestDatastore) -> Self {
+        let state = tempfile::tempdir().unwrap();
         let app = App::new(
             store.datastore.clone(),
             SecretBox::random(),
-            AppConfig::default(),
+            AppConfig {
+                state_dir: Some(state.path().to_owned()),
+                ..AppConfig::default()
+            },
         );
         let router = makonis_server::router(app.clone(), makonis_server::ServerConfig::default());
         let sys = OpContext::system("fixture");
@@ -215,6 +221,7 @@ impl TestServer {
         .unwrap();
         let mut server = TestServer {
             store,
+            state,
             app,
             router,
             a,
