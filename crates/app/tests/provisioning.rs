@@ -663,7 +663,7 @@ async fn drift_is_reported_both_ways() {
                 .iter()
                 .map(|d| d.external_id.clone())
                 .collect::<Vec<_>>(),
-            [gone.id.clone()],
+            vec![gone.id],
             "{}",
             store.label
         );
@@ -674,7 +674,7 @@ async fn drift_is_reported_both_ways() {
                 .iter()
                 .map(|d| d.external_id.clone())
                 .collect::<Vec<_>>(),
-            [stray.id.clone()]
+            vec![stray.id]
         );
         assert_eq!(report.in_error.len(), 1);
         assert_eq!(report.in_error[0].order_id, Some(second));
