@@ -14,7 +14,9 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Sender, bounded};
 
-use crate::backend::FileType;
+use std::io::Write;
+
+use crate::backend::{FileType, Spool};
 use crate::error::{Error, Result};
 use crate::format::{self, BlobType, IndexFile, IndexPack, PackBlob};
 use crate::id::Id;
@@ -24,18 +26,54 @@ use crate::repo::Repository;
 const INDEX_EVERY_PACKS: usize = 64;
 const INDEX_EVERY: Duration = Duration::from_secs(120);
 
+/// Where a pack's bytes accumulate: a spool file on backends that offer
+/// one (local: memory stays flat however many packs are in flight), else
+/// memory (S3).
+enum Out {
+    Memory(Vec<u8>),
+    Spool(Spool),
+}
+
 struct Building {
-    buf: Vec<u8>,
+    out: Option<Out>,
+    len: usize,
+    hasher: blake3::Hasher,
     blobs: Vec<PackBlob>,
 }
 
 impl Building {
     fn new() -> Self {
         Building {
-            buf: Vec::new(),
+            out: None,
+            len: 0,
+            hasher: blake3::Hasher::new(),
             blobs: Vec::new(),
         }
     }
+
+    fn append(&mut self, repo: &Repository, reserve: usize, data: &[u8]) -> Result<()> {
+        if self.out.is_none() {
+            self.out = Some(match repo.backend().create_spool()? {
+                Some(s) => Out::Spool(s),
+                None => Out::Memory(Vec::with_capacity(reserve)),
+            });
+        }
+        match self.out.as_mut().expect("set above") {
+            Out::Memory(v) => v.extend_from_slice(data),
+            Out::Spool(s) => s.file.write_all(data).map_err(|e| Error::io(&s.path, e))?,
+        }
+        self.hasher.update(data);
+        self.len += data.len();
+        Ok(())
+    }
+}
+
+/// A finished pack on its way to the backend.
+struct Sealed {
+    id: Id,
+    out: Out,
+    len: usize,
+    blobs: Vec<PackBlob>,
 }
 
 /// Totals after [`PackSink::finish`].
@@ -62,7 +100,7 @@ pub struct PackSink {
     max_blob: usize,
     data: Building,
     tree: Building,
-    tx: Option<Sender<(Vec<u8>, Vec<PackBlob>)>>,
+    tx: Option<Sender<Sealed>>,
     uploaders: Vec<JoinHandle<()>>,
     state: Arc<Mutex<IndexState>>,
     error: Arc<Mutex<Option<Error>>>,
@@ -71,7 +109,7 @@ pub struct PackSink {
 impl PackSink {
     pub fn new(repo: &Repository, uploaders: usize) -> PackSink {
         // Memory bound: `uploaders` packs being written plus one queued.
-        let (tx, rx) = bounded::<(Vec<u8>, Vec<PackBlob>)>(1);
+        let (tx, rx) = bounded::<Sealed>(1);
         let state = Arc::new(Mutex::new(IndexState {
             pending: Vec::new(),
             last_write: Instant::now(),
@@ -85,11 +123,12 @@ impl PackSink {
                 let state = state.clone();
                 let error = error.clone();
                 std::thread::spawn(move || {
-                    for (bytes, blobs) in rx {
+                    for sealed in rx {
                         if error.lock().map(|e| e.is_some()).unwrap_or(true) {
+                            discard(sealed.out);
                             continue; // drain so producers never block
                         }
-                        if let Err(e) = upload(&repo, &state, bytes, blobs) {
+                        if let Err(e) = upload(&repo, &state, sealed) {
                             if let Ok(mut g) = error.lock() {
                                 g.get_or_insert(e);
                             }
@@ -125,24 +164,26 @@ impl PackSink {
     pub fn add(&mut self, t: BlobType, id: Id, sealed: &[u8], raw_len: u32) -> Result<()> {
         self.check_error()?;
         let target = self.target;
+        // Room for the largest blob past the target and the header, so an
+        // in-memory pack is never reallocated (which doubles its memory).
+        let reserve = if t == BlobType::Data {
+            target + self.max_blob + 64 * 1024
+        } else {
+            0
+        };
         let b = match t {
             BlobType::Data => &mut self.data,
             BlobType::Tree => &mut self.tree,
         };
-        if b.buf.capacity() == 0 && t == BlobType::Data {
-            // Room for the largest blob past the target and the header, so
-            // a pack is never reallocated (which would double its memory).
-            b.buf.reserve(target + self.max_blob + 64 * 1024);
-        }
         b.blobs.push(PackBlob {
             blob_type: t,
             id,
-            offset: b.buf.len() as u32,
+            offset: b.len as u32,
             length: sealed.len() as u32,
             raw_len,
         });
-        b.buf.extend_from_slice(sealed);
-        if b.buf.len() >= target {
+        b.append(&self.repo, reserve, sealed)?;
+        if b.len >= target {
             self.seal_pack(t)?;
         }
         Ok(())
@@ -156,13 +197,19 @@ impl PackSink {
         if b.blobs.is_empty() {
             return Ok(());
         }
-        let mut buf = std::mem::take(&mut b.buf);
-        let blobs = std::mem::take(&mut b.blobs);
-        buf.extend_from_slice(&format::encode_pack_header(self.repo.key(), &blobs)?);
+        let header = format::encode_pack_header(self.repo.key(), &b.blobs)?;
+        b.append(&self.repo, 0, &header)?;
+        let done = std::mem::replace(b, Building::new());
+        let sealed = Sealed {
+            id: Id(*done.hasher.finalize().as_bytes()),
+            out: done.out.expect("a pack with blobs has output"),
+            len: done.len,
+            blobs: done.blobs,
+        };
         self.tx
             .as_ref()
             .expect("sink open")
-            .send((buf, blobs))
+            .send(sealed)
             .map_err(|_| Error::InvalidArgument("uploader threads ended early".into()))?;
         Ok(())
     }
@@ -186,27 +233,35 @@ impl PackSink {
     }
 }
 
-fn upload(
-    repo: &Repository,
-    state: &Mutex<IndexState>,
-    bytes: Vec<u8>,
-    blobs: Vec<PackBlob>,
-) -> Result<()> {
-    let id = Id::of_bytes(&bytes);
-    repo.backend().write(FileType::Pack, &id.to_hex(), &bytes)?;
+fn upload(repo: &Repository, state: &Mutex<IndexState>, sealed: Sealed) -> Result<()> {
+    let name = sealed.id.to_hex();
+    match sealed.out {
+        Out::Memory(bytes) => repo.backend().write(FileType::Pack, &name, &bytes)?,
+        Out::Spool(spool) => repo.backend().commit_spool(spool, &name)?,
+    }
     let mut st = state
         .lock()
         .map_err(|_| Error::InvalidArgument("poisoned".into()))?;
     st.stats.packs += 1;
-    st.stats.blobs += blobs.len() as u64;
-    st.stats.bytes += bytes.len() as u64;
-    let p = IndexPack { pack: id, blobs };
+    st.stats.blobs += sealed.blobs.len() as u64;
+    st.stats.bytes += sealed.len as u64;
+    let p = IndexPack {
+        pack: sealed.id,
+        blobs: sealed.blobs,
+    };
     st.stats.written.push(p.clone());
     st.pending.push(p);
     if st.pending.len() >= INDEX_EVERY_PACKS || st.last_write.elapsed() >= INDEX_EVERY {
         flush_index(repo, &mut st)?;
     }
     Ok(())
+}
+
+/// Drop a pack that will not be stored (after an earlier failure).
+fn discard(out: Out) {
+    if let Out::Spool(s) = out {
+        let _ = std::fs::remove_file(&s.path);
+    }
 }
 
 fn flush_index(repo: &Repository, st: &mut IndexState) -> Result<()> {
@@ -221,4 +276,17 @@ fn flush_index(repo: &Repository, st: &mut IndexState) -> Result<()> {
     let id = repo.save_index_file(&f)?;
     st.stats.index_files.push(id);
     Ok(())
+}
+
+impl Drop for PackSink {
+    /// A sink dropped without `finish` (an error path) removes its partly
+    /// written spool files; packs already queued are still stored by the
+    /// uploaders (harmless: unindexed packs are reclaimed by prune).
+    fn drop(&mut self) {
+        for b in [&mut self.data, &mut self.tree] {
+            if let Some(out) = b.out.take() {
+                discard(out);
+            }
+        }
+    }
 }

@@ -15,13 +15,16 @@ use crate::error::{Error, Result};
 
 const TMP_PREFIX: &str = ".tmp-";
 
+/// Process-wide, so several backends on one directory in one process
+/// (two concurrent backups) never pick the same temporary name.
+static TMP_SEQ: AtomicU64 = AtomicU64::new(0);
+
 /// A repository in a local directory.
 #[derive(Debug)]
 pub struct LocalBackend {
     root: PathBuf,
     /// Skip fsync (tests and benchmarks on throwaway data only).
     sync: bool,
-    counter: AtomicU64,
 }
 
 impl LocalBackend {
@@ -29,7 +32,6 @@ impl LocalBackend {
         LocalBackend {
             root: root.into(),
             sync: true,
-            counter: AtomicU64::new(0),
         }
     }
 
@@ -140,7 +142,7 @@ impl Backend for LocalBackend {
         let tmp = dir.join(format!(
             "{TMP_PREFIX}{}-{}-{name}",
             std::process::id(),
-            self.counter.fetch_add(1, Ordering::Relaxed)
+            TMP_SEQ.fetch_add(1, Ordering::Relaxed)
         ));
         let res = (|| -> std::io::Result<()> {
             let mut f = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
@@ -187,6 +189,42 @@ impl Backend for LocalBackend {
             .map_err(|e| not_found_or(e, t, name, &p))
     }
 
+    fn create_spool(&self) -> Result<Option<super::Spool>> {
+        let dir = self.root.join("data");
+        let path = dir.join(format!(
+            "{TMP_PREFIX}pack-{}-{}",
+            std::process::id(),
+            TMP_SEQ.fetch_add(1, Ordering::Relaxed)
+        ));
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(|e| Error::io(&path, e))?;
+        Ok(Some(super::Spool { file, path }))
+    }
+
+    fn commit_spool(&self, spool: super::Spool, name: &str) -> Result<()> {
+        let dest = self.full(FileType::Pack, name);
+        let dir = dest.parent().unwrap_or(&self.root).to_path_buf();
+        let res = (|| -> std::io::Result<()> {
+            if self.sync {
+                spool.file.sync_all()?;
+            }
+            drop(spool.file);
+            fs::rename(&spool.path, &dest)?;
+            if self.sync {
+                sync_dir(&dir)?;
+            }
+            Ok(())
+        })();
+        if let Err(e) = res {
+            let _ = fs::remove_file(&spool.path);
+            return Err(Error::io(&dest, e));
+        }
+        Ok(())
+    }
+
     /// One writer keeps up with a local disk (a pack is 16 MiB written
     /// sequentially) and keeps memory low; reads still use all CPUs.
     fn concurrency(&self) -> usize {
@@ -195,8 +233,14 @@ impl Backend for LocalBackend {
 
     fn cleanup_temp(&self, age: Duration) -> Result<usize> {
         let mut n = 0;
+        // Spool files live directly in data/.
+        let spool_dir = vec![self.root.join("data")];
         for t in FileType::ALL {
-            for d in self.dirs(t) {
+            for d in self.dirs(t).into_iter().chain(if t == FileType::Pack {
+                spool_dir.clone()
+            } else {
+                Vec::new()
+            }) {
                 let Ok(rd) = fs::read_dir(&d) else { continue };
                 for ent in rd.flatten() {
                     let name = ent.file_name();

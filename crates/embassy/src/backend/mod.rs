@@ -92,11 +92,31 @@ pub trait Backend: Send + Sync + Debug {
     fn concurrency(&self) -> usize {
         2
     }
+    /// Open a spool file for a pack being assembled, so its bytes go to
+    /// the page cache instead of process memory. `None` (the default): the
+    /// pack is assembled in memory and stored with [`Backend::write`].
+    fn create_spool(&self) -> Result<Option<Spool>> {
+        Ok(None)
+    }
+    /// Durably store a complete spool file as pack `name` (atomically).
+    fn commit_spool(&self, spool: Spool, name: &str) -> Result<()> {
+        let _ = (spool, name);
+        Err(crate::Error::InvalidArgument(
+            "this backend has no spool files".into(),
+        ))
+    }
     /// Remove leftovers of interrupted writes older than `age`. Only called
     /// under an exclusive lock.
     fn cleanup_temp(&self, _age: std::time::Duration) -> Result<usize> {
         Ok(0)
     }
+}
+
+/// A temporary file holding a pack under construction.
+#[derive(Debug)]
+pub struct Spool {
+    pub file: std::fs::File,
+    pub path: std::path::PathBuf,
 }
 
 /// Shared handle to a backend.
