@@ -126,6 +126,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let app = open_app(&settings).await?;
             export(&app, out.as_deref()).await?;
         }
+        Command::Catalogue(command) => crate::client::catalogue(command).await?,
+        Command::Order(command) => crate::client::order(command).await?,
         Command::Embassy(args) => {
             // The engine blocks and runs its own worker threads.
             tokio::task::spawn_blocking(move || makonis_embassy::cli::run(args)).await??;

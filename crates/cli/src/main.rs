@@ -1,6 +1,7 @@
 //! `makonis`: the command-line face of Mākonis. Argument parsing and output
 //! only; the work is done by `makonis-app` and `makonis-server`.
 
+mod client;
 mod commands;
 mod config;
 
@@ -43,6 +44,12 @@ pub enum Command {
     /// The audit chain.
     #[command(subcommand)]
     Audit(commands::AuditCommand),
+    /// The service catalogue (through the API; needs MAKONIS_TOKEN).
+    #[command(subcommand)]
+    Catalogue(client::CatalogueCommand),
+    /// Orders and approvals (through the API; needs MAKONIS_TOKEN).
+    #[command(subcommand)]
+    Order(client::OrderCommand),
     /// The data-embassy engine: encrypted, deduplicated repositories (restic-like).
     Embassy(makonis_embassy::cli::EmbassyArgs),
     /// Print shell completions.

@@ -129,31 +129,17 @@ pub async fn create_price_list(
         .map(created)
 }
 
-#[derive(Debug, Deserialize)]
-pub struct CatalogueQuery {
-    #[serde(flatten)]
-    pub filter: CatalogueFilter,
-    pub limit: Option<u32>,
-    pub offset: Option<u32>,
-}
-
 /// Searches every provider's offerings, with today's prices.
 #[utoipa::path(get, path = "/api/v1/catalogue", tag = "catalogue", params(CatalogueFilter, PageRequest),
     responses((status = 200, body = Page<CatalogueEntry>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn search(
     ctx: ApiCtx,
-    ApiQuery(query): ApiQuery<CatalogueQuery>,
+    ApiQuery(filter): ApiQuery<CatalogueFilter>,
+    ApiQuery(page): ApiQuery<PageRequest>,
 ) -> ApiResult<Json<Page<CatalogueEntry>>> {
-    let page = PageRequest {
-        limit: query.limit,
-        offset: query.offset,
-    };
-    ctx.run(
-        ctx.app
-            .search_catalogue(&ctx.op, &query.filter, today(), page),
-    )
-    .await
-    .map(Json)
+    ctx.run(ctx.app.search_catalogue(&ctx.op, &filter, today(), page))
+        .await
+        .map(Json)
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

@@ -6,19 +6,10 @@ use makonis_types::information_system::{
 };
 use makonis_types::paging::{Page, PageRequest};
 use makonis_types::{InformationSystemId, InstitutionId};
-use serde::Deserialize;
 
 use super::{ApiResult, Created, created};
 use crate::error::ErrorBody;
 use crate::extract::{ApiCtx, ApiJson, ApiQuery, IdPath};
-
-#[derive(Debug, Deserialize)]
-pub struct ListQuery {
-    #[serde(flatten)]
-    pub filter: InformationSystemFilter,
-    pub limit: Option<u32>,
-    pub offset: Option<u32>,
-}
 
 /// Information systems the caller may see, filtered.
 #[utoipa::path(get, path = "/api/v1/information-systems", tag = "information systems",
@@ -26,18 +17,12 @@ pub struct ListQuery {
     responses((status = 200, body = Page<InformationSystem>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn list(
     ctx: ApiCtx,
-    ApiQuery(query): ApiQuery<ListQuery>,
+    ApiQuery(filter): ApiQuery<InformationSystemFilter>,
+    ApiQuery(page): ApiQuery<PageRequest>,
 ) -> ApiResult<Json<Page<InformationSystem>>> {
-    let page = PageRequest {
-        limit: query.limit,
-        offset: query.offset,
-    };
-    ctx.run(
-        ctx.app
-            .list_information_systems(&ctx.op, &query.filter, page),
-    )
-    .await
-    .map(Json)
+    ctx.run(ctx.app.list_information_systems(&ctx.op, &filter, page))
+        .await
+        .map(Json)
 }
 
 /// Information systems of one institution.

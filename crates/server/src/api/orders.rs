@@ -13,23 +13,15 @@ use super::{ApiResult, Created, created};
 use crate::error::ErrorBody;
 use crate::extract::{ApiCtx, ApiJson, ApiQuery, IdPath};
 
-#[derive(Debug, Deserialize)]
-pub struct OrderQuery {
-    #[serde(flatten)]
-    pub filter: OrderFilter,
-    pub limit: Option<u32>,
-    pub offset: Option<u32>,
-}
-
 /// Orders the caller may see, newest first.
 #[utoipa::path(get, path = "/api/v1/orders", tag = "orders", params(OrderFilter, PageRequest),
     responses((status = 200, body = Page<Order>), (status = 401, body = ErrorBody)))]
-pub async fn list(ctx: ApiCtx, ApiQuery(q): ApiQuery<OrderQuery>) -> ApiResult<Json<Page<Order>>> {
-    let page = PageRequest {
-        limit: q.limit,
-        offset: q.offset,
-    };
-    ctx.run(ctx.app.list_orders(&ctx.op, &q.filter, page))
+pub async fn list(
+    ctx: ApiCtx,
+    ApiQuery(filter): ApiQuery<OrderFilter>,
+    ApiQuery(page): ApiQuery<PageRequest>,
+) -> ApiResult<Json<Page<Order>>> {
+    ctx.run(ctx.app.list_orders(&ctx.op, &filter, page))
         .await
         .map(Json)
 }

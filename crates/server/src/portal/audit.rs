@@ -13,20 +13,22 @@ use super::ui::{Input, error_summary, layout, pager};
 
 #[derive(Debug, Deserialize, Default)]
 struct Query {
-    #[serde(flatten)]
-    filter: AuditFilter,
     offset: Option<u32>,
 }
 
 pub async fn list(portal: Portal, RawQuery(raw): RawQuery) -> Response {
     let lang = portal.lang;
     let raw = raw.unwrap_or_default();
-    let (query, errors): (Query, Vec<FieldError>) = super::query_or_default(&raw);
+    // Filter and page fields are parsed apart: serde cannot flatten
+    // typed (numeric, boolean) query values.
+    let (filter, mut errors): (AuditFilter, Vec<FieldError>) = super::query_or_default(&raw);
+    let (query, more): (Query, Vec<FieldError>) = super::query_or_default(&raw);
+    errors.extend(more);
     let page = match portal
         .app
         .list_audit(
             &portal.op,
-            &query.filter,
+            &filter,
             PageRequest {
                 limit: Some(50),
                 offset: query.offset,
@@ -48,8 +50,8 @@ pub async fn list(portal: Portal, RawQuery(raw): RawQuery) -> Response {
             p { (lang.t("audit-intro")) }
             (error_summary(lang, &errors))
             form method="get" action="/audit" class="filters" role="search" aria-label=(lang.t("filters")) {
-                (Input::text("action", lang.t("field-action"), query.filter.action.as_deref().unwrap_or("")).render(lang, &[]))
-                (Input::text("target_id", lang.t("field-target-id"), query.filter.target_id.as_deref().unwrap_or("")).render(lang, &[]))
+                (Input::text("action", lang.t("field-action"), filter.action.as_deref().unwrap_or("")).render(lang, &[]))
+                (Input::text("target_id", lang.t("field-target-id"), filter.target_id.as_deref().unwrap_or("")).render(lang, &[]))
                 button type="submit" { (lang.t("filter-submit")) }
             }
             table class="audit" {

@@ -27,8 +27,6 @@ fn today() -> chrono::NaiveDate {
 
 #[derive(Debug, Deserialize, Default)]
 struct SearchQuery {
-    #[serde(flatten)]
-    filter: CatalogueFilter,
     offset: Option<u32>,
 }
 
@@ -46,12 +44,16 @@ fn money(value: Option<rust_decimal::Decimal>) -> String {
 pub async fn search(portal: Portal, RawQuery(raw): RawQuery) -> Response {
     let lang = portal.lang;
     let raw = raw.unwrap_or_default();
-    let (query, errors): (SearchQuery, Vec<FieldError>) = super::query_or_default(&raw);
+    // Filter and page fields are parsed apart: serde cannot flatten
+    // typed (numeric, boolean) query values.
+    let (filter, mut errors): (CatalogueFilter, Vec<FieldError>) = super::query_or_default(&raw);
+    let (query, more): (SearchQuery, Vec<FieldError>) = super::query_or_default(&raw);
+    errors.extend(more);
     let page = match portal
         .app
         .search_catalogue(
             &portal.op,
-            &query.filter,
+            &filter,
             today(),
             PageRequest {
                 limit: Some(50),
@@ -76,7 +78,7 @@ pub async fn search(portal: Portal, RawQuery(raw): RawQuery) -> Response {
         .iter()
         .map(|t| (t.as_str().to_owned(), lang.label("tier", t.as_str())))
         .collect();
-    let f = &query.filter;
+    let f = &filter;
     let keep: Vec<(String, String)> = form_urlencoded::parse(raw.as_bytes())
         .into_owned()
         .collect();

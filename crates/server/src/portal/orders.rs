@@ -110,16 +110,19 @@ pub async fn list(portal: Portal, RawQuery(raw): RawQuery) -> Response {
     let lang = portal.lang;
     #[derive(serde::Deserialize, Default)]
     struct Q {
-        #[serde(flatten)]
-        filter: OrderFilter,
         notice: Option<String>,
     }
-    let (q, errors): (Q, Vec<FieldError>) = query_or_default(raw.as_deref().unwrap_or_default());
+    // Filter and page fields are parsed apart: serde cannot flatten
+    // typed (numeric, boolean) query values.
+    let (filter, mut errors): (OrderFilter, Vec<FieldError>) =
+        query_or_default(raw.as_deref().unwrap_or_default());
+    let (q, more): (Q, Vec<FieldError>) = query_or_default(raw.as_deref().unwrap_or_default());
+    errors.extend(more);
     let page = match portal
         .app
         .list_orders(
             &portal.op,
-            &q.filter,
+            &filter,
             PageRequest {
                 limit: Some(100),
                 offset: None,

@@ -24,8 +24,6 @@ use crate::i18n::Lang;
 
 #[derive(Debug, Deserialize, Default)]
 struct ListQuery {
-    #[serde(flatten)]
-    filter: InformationSystemFilter,
     offset: Option<u32>,
     notice: Option<String>,
 }
@@ -51,14 +49,19 @@ fn bool_choices(lang: Lang) -> Vec<(String, String)> {
 pub async fn list(portal: Portal, RawQuery(raw): RawQuery) -> Response {
     let lang = portal.lang;
     let raw = raw.unwrap_or_default();
-    let (query, errors): (ListQuery, Vec<FieldError>) = super::query_or_default(&raw);
+    // Filter and page fields are parsed apart: serde cannot flatten
+    // typed (numeric, boolean) query values.
+    let (filter, mut errors): (InformationSystemFilter, Vec<FieldError>) =
+        super::query_or_default(&raw);
+    let (query, more): (ListQuery, Vec<FieldError>) = super::query_or_default(&raw);
+    errors.extend(more);
     let page = PageRequest {
         limit: Some(50),
         offset: query.offset,
     };
     let result = match portal
         .app
-        .list_information_systems(&portal.op, &query.filter, page)
+        .list_information_systems(&portal.op, &filter, page)
         .await
     {
         Ok(r) => r,
@@ -82,7 +85,7 @@ pub async fn list(portal: Portal, RawQuery(raw): RawQuery) -> Response {
             Scope::Institution(i.id),
         )
     });
-    let f = &query.filter;
+    let f = &filter;
     let institution_options: Vec<(String, String)> = all_institutions
         .iter()
         .map(|i| (i.id.to_string(), i.short_name.clone()))

@@ -1,0 +1,376 @@
+//! Commands that act as a person: a thin client of the REST API, signed in
+//! with an API token (create one in the portal under *Mans konts*). Output is
+//! a table for people or `--output json` for scripts; API errors are shown
+//! with every field problem.
+
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
+use serde_json::{Value, json};
+
+use crate::{Output, OutputArg};
+
+#[derive(Debug, Args)]
+pub struct Remote {
+    /// The Mākonis server.
+    #[arg(
+        long,
+        env = "MAKONIS_URL",
+        default_value = "http://127.0.0.1:8080",
+        global = true
+    )]
+    pub url: String,
+    /// An API token (mk_…).
+    #[arg(long, env = "MAKONIS_TOKEN", hide_env_values = true, global = true)]
+    pub token: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CatalogueCommand {
+    /// Search every provider's offerings.
+    Search {
+        #[command(flatten)]
+        remote: Remote,
+        /// Words in the offering's or provider's name.
+        #[arg(long)]
+        q: Option<String>,
+        /// vm, volume, bucket, kubernetes, database, backup, specialised.
+        #[arg(long)]
+        kind: Option<String>,
+        /// ISO country of the site, e.g. LV.
+        #[arg(long)]
+        country: Option<String>,
+        #[arg(long)]
+        min_vcpu: Option<i64>,
+        #[command(flatten)]
+        output: OutputArg,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrderCommand {
+    /// Order an offering for an information system and send it for approval.
+    Create {
+        #[command(flatten)]
+        remote: Remote,
+        /// The information system's id.
+        #[arg(long)]
+        system: String,
+        /// The offering's id (see `makonis catalogue search`).
+        #[arg(long)]
+        offering: String,
+        #[arg(long, default_value_t = 1)]
+        quantity: i64,
+        #[arg(long)]
+        note: Option<String>,
+        /// Keep it a draft instead of submitting.
+        #[arg(long)]
+        draft: bool,
+        #[command(flatten)]
+        output: OutputArg,
+    },
+    /// Approve the next step of an order that is yours to take.
+    Approve {
+        #[command(flatten)]
+        remote: Remote,
+        id: String,
+        #[arg(long)]
+        reason: Option<String>,
+        #[command(flatten)]
+        output: OutputArg,
+    },
+    /// Reject an order; a reason is required.
+    Reject {
+        #[command(flatten)]
+        remote: Remote,
+        id: String,
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        output: OutputArg,
+    },
+    /// An order with its approvals.
+    Show {
+        #[command(flatten)]
+        remote: Remote,
+        id: String,
+        #[command(flatten)]
+        output: OutputArg,
+    },
+    /// Orders you may see, newest first.
+    List {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(flatten)]
+        output: OutputArg,
+    },
+}
+
+struct Client {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl Client {
+    fn new(remote: &Remote) -> anyhow::Result<Self> {
+        let Some(token) = remote.token.clone().filter(|t| !t.trim().is_empty()) else {
+            bail!(
+                "no API token: pass --token or set MAKONIS_TOKEN (create one in the portal under Mans konts → API marķieri)"
+            );
+        };
+        let base = remote.url.trim_end_matches('/').to_owned();
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            bail!("--url: expected http(s)://host:port, got '{base}'");
+        }
+        Ok(Self {
+            http: reqwest::Client::new(),
+            base,
+            token,
+        })
+    }
+
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> anyhow::Result<Value> {
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request
+            .send()
+            .await
+            .with_context(|| format!("cannot reach {}", self.base))?;
+        let status = response.status();
+        let text = response.text().await.unwrap_or_default();
+        let value: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        if status.is_success() {
+            return Ok(value);
+        }
+        let error = &value["error"];
+        let mut message = format!(
+            "{} ({}): {}",
+            status.as_u16(),
+            error["code"].as_str().unwrap_or("error"),
+            error["message"]
+                .as_str()
+                .unwrap_or("the server refused the request")
+        );
+        for field in error["fields"].as_array().into_iter().flatten() {
+            message.push_str(&format!(
+                "\n  {}: {}",
+                field["field"].as_str().unwrap_or("?"),
+                field["message"].as_str().unwrap_or("?")
+            ));
+        }
+        if let Some(id) = error["request_id"].as_str() {
+            message.push_str(&format!("\n  request id: {id}"));
+        }
+        bail!(message)
+    }
+}
+
+fn print(output: Output, value: &Value, text: impl FnOnce(&Value) -> String) {
+    match output {
+        Output::Json => println!("{value}"),
+        Output::Text => println!("{}", text(value)),
+    }
+}
+
+fn s(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "—".into(),
+        other => other.to_string(),
+    }
+}
+
+fn order_text(o: &Value) -> String {
+    let mut out = format!(
+        "order {}\n  state:      {}\n  system:     {}\n  offering:   {}\n  quantity:   {}\n  monthly:    {} EUR\n  chain:      {}",
+        s(&o["id"]),
+        s(&o["state"]),
+        s(&o["information_system_id"]),
+        s(&o["offering_id"]),
+        s(&o["quantity"]),
+        s(&o["monthly_estimate"]),
+        o["rule"]["steps"]
+            .as_array()
+            .map(|a| a.iter().map(s).collect::<Vec<_>>().join(" → "))
+            .unwrap_or_default(),
+    );
+    if o["rule"]["four_eyes"].as_bool() == Some(true) {
+        out.push_str(" (four eyes)");
+    }
+    for a in o["approvals"].as_array().into_iter().flatten() {
+        out.push_str(&format!(
+            "\n  {}: {} by {} {}",
+            s(&a["step"]),
+            s(&a["decision"]),
+            s(&a["approver_label"]),
+            a["reason"].as_str().unwrap_or("")
+        ));
+    }
+    if let Some(pending) = o["pending_steps"].as_array().filter(|p| !p.is_empty()) {
+        out.push_str(&format!(
+            "\n  waiting for: {}",
+            pending.iter().map(s).collect::<Vec<_>>().join(", ")
+        ));
+    }
+    if let Some(reason) = o["reason"].as_str() {
+        out.push_str(&format!("\n  reason:     {reason}"));
+    }
+    out
+}
+
+fn encode(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
+pub async fn catalogue(command: CatalogueCommand) -> anyhow::Result<()> {
+    match command {
+        CatalogueCommand::Search {
+            remote,
+            q,
+            kind,
+            country,
+            min_vcpu,
+            output,
+        } => {
+            let client = Client::new(&remote)?;
+            let mut query = vec!["limit=500".to_owned()];
+            for (key, value) in [
+                ("q", q),
+                ("kind", kind),
+                ("country", country),
+                ("min_vcpu", min_vcpu.map(|v| v.to_string())),
+            ] {
+                if let Some(v) = value {
+                    query.push(format!("{key}={}", encode(&v)));
+                }
+            }
+            let page = client
+                .call(
+                    reqwest::Method::GET,
+                    &format!("/api/v1/catalogue?{}", query.join("&")),
+                    None,
+                )
+                .await?;
+            print(output.output, &page, |p| {
+                let mut out = format!(
+                    "{:<36}  {:<10} {:<18} {:<28} {:>7} {:>12}",
+                    "offering id", "provider", "site", "name", "avail %", "EUR/unit"
+                );
+                for e in p["items"].as_array().into_iter().flatten() {
+                    out.push_str(&format!(
+                        "\n{:<36}  {:<10} {:<18} {:<28} {:>7} {:>12}",
+                        s(&e["id"]),
+                        s(&e["provider_short_name"]),
+                        s(&e["site_name"]),
+                        s(&e["name"]).chars().take(28).collect::<String>(),
+                        s(&e["sla"]["availability_pct"]),
+                        s(&e["unit_price"])
+                    ));
+                }
+                out.push_str(&format!("\n{} offerings", s(&p["total"])));
+                out
+            });
+        }
+    }
+    Ok(())
+}
+
+pub async fn order(command: OrderCommand) -> anyhow::Result<()> {
+    match command {
+        OrderCommand::Create {
+            remote,
+            system,
+            offering,
+            quantity,
+            note,
+            draft,
+            output,
+        } => {
+            let client = Client::new(&remote)?;
+            let body = json!({ "information_system_id": system, "offering_id": offering, "quantity": quantity, "note": note, "submit": !draft });
+            let created = client
+                .call(reqwest::Method::POST, "/api/v1/orders", Some(body))
+                .await?;
+            print(output.output, &created, order_text);
+        }
+        OrderCommand::Approve {
+            remote,
+            id,
+            reason,
+            output,
+        } => {
+            let client = Client::new(&remote)?;
+            let body = json!({ "decision": "approve", "reason": reason });
+            let order = client
+                .call(
+                    reqwest::Method::POST,
+                    &format!("/api/v1/orders/{}/decision", encode(&id)),
+                    Some(body),
+                )
+                .await?;
+            print(output.output, &order, order_text);
+        }
+        OrderCommand::Reject {
+            remote,
+            id,
+            reason,
+            output,
+        } => {
+            let client = Client::new(&remote)?;
+            let body = json!({ "decision": "reject", "reason": reason });
+            let order = client
+                .call(
+                    reqwest::Method::POST,
+                    &format!("/api/v1/orders/{}/decision", encode(&id)),
+                    Some(body),
+                )
+                .await?;
+            print(output.output, &order, order_text);
+        }
+        OrderCommand::Show { remote, id, output } => {
+            let client = Client::new(&remote)?;
+            let order = client
+                .call(
+                    reqwest::Method::GET,
+                    &format!("/api/v1/orders/{}", encode(&id)),
+                    None,
+                )
+                .await?;
+            print(output.output, &order, order_text);
+        }
+        OrderCommand::List { remote, output } => {
+            let client = Client::new(&remote)?;
+            let page = client
+                .call(reqwest::Method::GET, "/api/v1/orders?limit=500", None)
+                .await?;
+            print(output.output, &page, |p| {
+                let mut out = format!(
+                    "{:<36}  {:<16} {:>4} {:>12}  created",
+                    "order id", "state", "qty", "EUR/month"
+                );
+                for o in p["items"].as_array().into_iter().flatten() {
+                    out.push_str(&format!(
+                        "\n{:<36}  {:<16} {:>4} {:>12}  {}",
+                        s(&o["id"]),
+                        s(&o["state"]),
+                        s(&o["quantity"]),
+                        s(&o["monthly_estimate"]),
+                        s(&o["created_at"]).chars().take(16).collect::<String>()
+                    ));
+                }
+                out
+            });
+        }
+    }
+    Ok(())
+}
