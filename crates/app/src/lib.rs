@@ -17,6 +17,7 @@ pub mod institutions;
 pub mod orders;
 pub mod placement;
 pub mod provisioning;
+pub mod reconcilers;
 pub mod secrets;
 pub mod users;
 

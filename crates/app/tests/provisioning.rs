@@ -256,6 +256,21 @@ async fn wait_for(app: &App, w: &World, id: OrderId, wanted: &[OrderState]) -> O
     }
 }
 
+/// A failed order's reason once the saga has recorded its real cause: the
+/// undo marks the order failed first (the crash-safe record), the cause
+/// follows a moment later.
+async fn failure(app: &App, w: &World, id: OrderId) -> Order {
+    let mut order = wait_for(app, w, id, &[OrderState::Failed, OrderState::Active]).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while order.reason.as_deref() == Some("provisioning was undone")
+        && tokio::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        order = app.get_order(&w.member, id).await.unwrap().order;
+    }
+    order
+}
+
 fn sim(state: &Path, provider: ProviderId) -> SimDriver {
     SimDriver::new(
         state.join("sim").join(format!("{provider}.json")),
@@ -335,7 +350,7 @@ async fn provider_faults_unwind_and_leave_nothing_behind() {
             .await
             .unwrap();
         let refused = order(&app, &w, 1).await;
-        let out = wait_for(&app, &w, refused, &[OrderState::Failed, OrderState::Active]).await;
+        let out = failure(&app, &w, refused).await;
         assert_eq!(out.state, OrderState::Failed, "{}", store.label);
         assert!(
             out.reason
@@ -545,7 +560,7 @@ async fn a_crash_mid_saga_unwinds_on_restart_when_the_resource_broke() {
             config(state.path()),
         );
         assert_eq!(app.resume_sagas().await.unwrap(), 1);
-        let done = wait_for(&app, &w, id, &[OrderState::Active, OrderState::Failed]).await;
+        let done = failure(&app, &w, id).await;
         assert_eq!(done.state, OrderState::Failed, "{}", store.label);
         assert!(
             done.reason
@@ -681,6 +696,52 @@ async fn drift_is_reported_both_ways() {
         // Institution members may not look at the provider's inventory.
         assert!(matches!(
             app.drift(&w.member, w.provider).await,
+            Err(makonis_app::Error::Forbidden { .. })
+        ));
+    }
+}
+
+#[tokio::test]
+async fn the_drift_reconciler_records_what_it_finds() {
+    for (store, state) in engines().await {
+        let app = App::new(
+            store.datastore.clone(),
+            SecretBox::random(),
+            config(state.path()),
+        );
+        let w = world(&app, 20).await;
+        let id = order_and_agree(&app, &w).await;
+        wait_for(&app, &w, id, &[OrderState::Active]).await;
+        let runs = app.reconcile_drift().await.unwrap();
+        assert_eq!(
+            runs.iter().map(|r| r.outcome.as_str()).collect::<Vec<_>>(),
+            ["clean"],
+            "{}",
+            store.label
+        );
+        let driver = sim(state.path(), w.provider);
+        let r = driver
+            .find(&format!("makonis-order-{id}"))
+            .await
+            .unwrap()
+            .unwrap();
+        driver.delete(&r.id).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let runs = app.reconcile_drift().await.unwrap();
+        assert_eq!(runs[0].outcome, "drift");
+        assert!(runs[0].summary.contains(&r.id), "{}", runs[0].summary);
+        // Operators see the latest run per provider; members do not.
+        let status = app.reconciler_status(&w.broker).await.unwrap();
+        assert_eq!(status.len(), 1, "{}", store.label);
+        assert_eq!(
+            (
+                status[0].run.outcome.as_str(),
+                status[0].subject_name.as_str()
+            ),
+            ("drift", "SIM")
+        );
+        assert!(matches!(
+            app.reconciler_status(&w.member).await,
             Err(makonis_app::Error::Forbidden { .. })
         ));
     }

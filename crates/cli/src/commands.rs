@@ -184,6 +184,7 @@ async fn serve(app: App, settings: &Settings) -> anyhow::Result<()> {
     if resumed > 0 {
         tracing::info!(resumed, "resumed unfinished provisioning sagas");
     }
+    app.spawn_reconcilers(std::time::Duration::from_secs(300));
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;

@@ -52,6 +52,7 @@ use crate::api;
         api::orders::resources,
         api::orders::decommission,
         api::catalogue::drift,
+        api::catalogue::reconcilers,
         api::orders::submit,
         api::orders::decide,
         api::orders::cancel,

@@ -256,6 +256,12 @@ pub fn all() -> Routes {
             api::catalogue::drift,
         )
         .add(
+            g.clone(),
+            "/api/v1/reconcilers",
+            Api,
+            api::catalogue::reconcilers,
+        )
+        .add(
             p.clone(),
             "/api/v1/orders/{id}/submit",
             Api,
@@ -456,6 +462,7 @@ pub fn all() -> Routes {
             Portal,
             portal::orders::drift,
         )
+        .add(g.clone(), "/operations", Portal, portal::orders::operations)
         .add(g.clone(), "/approvals", Portal, portal::orders::inbox)
         .add(g.clone(), "/agreements", Portal, portal::orders::agreements)
         .add(

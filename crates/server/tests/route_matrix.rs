@@ -207,6 +207,13 @@ fn cases() -> Vec<Case> {
             ORDER_A,
             NO_ORDERS_A,
         ),
+        // Operators of the platform's providers, and the supervisors.
+        case(
+            M::GET,
+            "/api/v1/reconcilers",
+            &["admin", "broker", "sec", "aud"],
+            &[],
+        ),
         case(
             M::GET,
             "/api/v1/providers/{id}/drift",
@@ -300,6 +307,12 @@ fn cases() -> Vec<Case> {
         ),
         case(M::POST, "/orders/{id}/cancel", ORDER_A, NO_ORDERS_A),
         case(M::POST, "/orders/{id}/decommission", ORDER_A, NO_ORDERS_A),
+        case(
+            M::GET,
+            "/operations",
+            &["admin", "broker", "sec", "aud"],
+            &[],
+        ),
         case(M::GET, "/providers/{id}/drift", MANAGE_PROVIDER_A, &[]),
         case(M::GET, "/approvals", ALL, &[]),
         case(M::GET, "/agreements", ALL, &[]),

@@ -245,3 +245,10 @@ pub async fn drift(
 ) -> ApiResult<Json<makonis_app::provisioning::DriftReport>> {
     ctx.run(ctx.app.drift(&ctx.op, id)).await.map(Json)
 }
+
+/// The latest run of each periodic reconciler (drift checks per provider).
+#[utoipa::path(get, path = "/api/v1/reconcilers", tag = "providers",
+    responses((status = 200, body = Vec<makonis_app::reconcilers::RunView>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn reconcilers(ctx: ApiCtx) -> ApiResult<Json<Vec<makonis_app::reconcilers::RunView>>> {
+    ctx.run(ctx.app.reconciler_status(&ctx.op)).await.map(Json)
+}

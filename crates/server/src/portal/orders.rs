@@ -738,3 +738,46 @@ pub async fn drift(portal: Portal, Path(raw): Path<String>) -> Response {
     )
     .into_response()
 }
+
+/// Operations: what the periodic reconcilers last found.
+pub async fn operations(portal: Portal) -> Response {
+    let lang = portal.lang;
+    let runs = match portal.app.reconciler_status(&portal.op).await {
+        Ok(r) => r,
+        Err(e) => return portal.fail(e),
+    };
+    layout(
+        &portal.page(),
+        &lang.t("operations-title"),
+        html! {
+            h1 { (lang.t("operations-title")) }
+            p { (lang.t("operations-intro")) }
+            @if runs.is_empty() { p { (lang.t("none-yet")) } } @else {
+                table {
+                    caption { (lang.t("operations-runs")) }
+                    thead { tr {
+                        th scope="col" { (lang.t("field-reconciler")) }
+                        th scope="col" { (lang.t("field-provider")) }
+                        th scope="col" { (lang.t("field-time")) }
+                        th scope="col" { (lang.t("field-outcome")) }
+                    } }
+                    tbody {
+                        @for r in &runs {
+                            tr {
+                                td { (r.run.reconciler) }
+                                td { a href={ "/providers/" (r.run.subject) "/drift" } { (r.subject_name) } }
+                                td { (r.run.finished_at.format("%Y-%m-%d %H:%M:%S")) }
+                                td {
+                                    span class={ "status " (match r.run.outcome.as_str() { "clean" => "ok", "drift" => "warn", _ => "bad" }) } {
+                                        (lang.label("outcome", &r.run.outcome))
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    )
+    .into_response()
+}
