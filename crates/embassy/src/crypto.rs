@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::id::Id;
 
-/// Bytes added by [`seal`]: nonce plus GCM tag.
+/// Bytes added by [`MasterKey::seal`]: nonce plus GCM tag.
 pub const SEAL_OVERHEAD: usize = NONCE_LEN + 16;
 /// Nonce length (headroom needed by [`MasterKey::seal_prefixed`]).
 pub const NONCE_BYTES: usize = NONCE_LEN;

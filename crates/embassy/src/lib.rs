@@ -11,9 +11,9 @@
 //!
 //! * [`open_location`] (`/path` or `s3://bucket/prefix`) or a concrete
 //!   [`backend::Backend`], then [`Repository::init`] / [`Repository::open`];
-//! * [`ops::backup`], [`ops::backup_reader`], [`ops::restore`],
-//!   [`Repository::list_snapshots`], [`ops::diff`], [`ops::check`],
-//!   [`ops::forget`], [`ops::prune`], [`ops::copy`], [`ops::repair_packs`],
+//! * [`ops::backup()`], [`ops::backup_reader`], [`ops::restore()`],
+//!   [`Repository::list_snapshots`], [`ops::diff()`], [`ops::check()`],
+//!   [`ops::forget()`], [`ops::prune()`], [`ops::copy()`], [`ops::repair_packs`],
 //!   [`ops::rebuild_index`]; keys via [`Repository::add_key`] /
 //!   [`Repository::remove_key`];
 //! * with the `cli` feature, [`cli::EmbassyArgs`] and [`cli::run`] for
