@@ -71,7 +71,22 @@ fn backup_restore_roundtrip_preserves_content_and_metadata() {
     check_ok(&repo);
 
     let out = t.path().join("out");
-    let rs = restore_to(&repo, "latest", out.clone());
+    let snap = repo.find_snapshot("latest").unwrap();
+    let rprog = CountingProgress::default();
+    let rs = ops::restore(
+        &repo,
+        &snap,
+        &RestoreOptions {
+            target: out.clone(),
+            ..Default::default()
+        },
+        &rprog,
+    )
+    .unwrap();
+    assert!(rs.errors.is_empty(), "{:?}", rs.errors);
+    let total = rprog.total.load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(total, dir_size_files(&src));
+    assert_eq!(rprog.done.load(std::sync::atomic::Ordering::Relaxed), total);
     assert_eq!(rs.files, 7);
     assert_same_tree(&src, &out.join("src-tree"));
     assert_eq!(repo.list_snapshots().unwrap().len(), 1);
@@ -359,6 +374,27 @@ fn locks_shared_exclusive_and_stale() {
     let l = makonis_embassy::lock::lock(&repo, true, Duration::ZERO).unwrap();
     assert_eq!(repo.backend().list(FileType::Lock).unwrap().len(), 1);
     drop(l);
+
+    // Another host's lock: live while fresh, stale after 30 minutes
+    // without a refresh.
+    let other = makonis_embassy::lock::LockInfo {
+        exclusive: false,
+        hostname: "embassy-host-abroad".into(),
+        username: "x".into(),
+        pid: 1,
+        time: chrono::Utc::now(),
+    };
+    makonis_embassy::lock::write_raw(&repo, &other).unwrap();
+    let e = makonis_embassy::lock::lock(&repo, true, Duration::ZERO).unwrap_err();
+    assert!(e.to_string().contains("embassy-host-abroad"), "{e}");
+    makonis_embassy::lock::break_locks(&repo).unwrap();
+    let old = makonis_embassy::lock::LockInfo {
+        time: chrono::Utc::now() - chrono::Duration::minutes(31),
+        ..other
+    };
+    makonis_embassy::lock::write_raw(&repo, &old).unwrap();
+    drop(makonis_embassy::lock::lock(&repo, true, Duration::ZERO).unwrap());
+    assert!(repo.backend().list(FileType::Lock).unwrap().is_empty());
 }
 
 #[test]
