@@ -179,20 +179,33 @@ impl App {
                 ]),
             },
         };
-        let mut builder = DagBuilder::new(SagaName::new(PROVISION_SAGA));
         let actions = actions();
-        for (name, label, action) in [
+        let steps = [
             ("start", "MarkProvisioning", &actions[0]),
             ("resource", "CreateResource", &actions[1]),
             ("ready", "AwaitReady", &actions[2]),
             ("record", "RecordAndActivate", &actions[3]),
-        ] {
-            builder.append(Node::action(name, label, action.as_ref()));
+        ];
+        let (saga_id, done) = self.launch(PROVISION_SAGA, &steps, &params).await?;
+        self.watch(saga_id, order_id, done);
+        Ok(saga_id.to_string())
+    }
+
+    /// Builds a linear saga from `steps`, persists it and starts it.
+    async fn launch(
+        &self,
+        name: &str,
+        steps: &[(&str, &str, &Arc<dyn steno::Action<ProvisionSaga>>)],
+        params: &Params,
+    ) -> Result<(SagaId, futures_boxed::SagaFuture)> {
+        let mut builder = DagBuilder::new(SagaName::new(name));
+        for (node, label, action) in steps {
+            builder.append(Node::action(*node, *label, action.as_ref()));
         }
         let dag = builder.build().map_err(Error::internal)?;
         let saga_dag = Arc::new(SagaDag::new(
             dag,
-            serde_json::to_value(&params).map_err(Error::internal)?,
+            serde_json::to_value(params).map_err(Error::internal)?,
         ));
         let saga_id = SagaId(uuid::Uuid::new_v4());
         let sec = self.sec().await;
@@ -201,8 +214,7 @@ impl App {
             .await
             .map_err(Error::internal)?;
         sec.saga_start(saga_id).await.map_err(Error::internal)?;
-        self.watch(saga_id, order_id, done);
-        Ok(saga_id.to_string())
+        Ok((saga_id, done))
     }
 
     /// After a saga ends in failure, the order says why.
@@ -306,27 +318,13 @@ impl App {
                 tags: BTreeMap::new(),
             },
         };
-        let mut builder = DagBuilder::new(SagaName::new(DECOMMISSION_SAGA));
         let actions = decommission_actions();
-        for (name, label, action) in [
+        let steps = [
             ("begin", "MarkDecommissioning", &actions[0]),
             ("delete", "DeleteResource", &actions[1]),
             ("close", "RecordAndClose", &actions[2]),
-        ] {
-            builder.append(Node::action(name, label, action.as_ref()));
-        }
-        let dag = builder.build().map_err(Error::internal)?;
-        let saga_dag = Arc::new(SagaDag::new(
-            dag,
-            serde_json::to_value(&params).map_err(Error::internal)?,
-        ));
-        let saga_id = SagaId(uuid::Uuid::new_v4());
-        let sec = self.sec().await;
-        let done = sec
-            .saga_create(saga_id, Arc::new(self.clone()), saga_dag, Self::registry())
-            .await
-            .map_err(Error::internal)?;
-        sec.saga_start(saga_id).await.map_err(Error::internal)?;
+        ];
+        let (saga_id, done) = self.launch(DECOMMISSION_SAGA, &steps, &params).await?;
         let audit_ctx = ctx.clone();
         let app = self.clone();
         tokio::spawn(async move {

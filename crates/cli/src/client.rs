@@ -285,6 +285,26 @@ pub async fn catalogue(command: CatalogueCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
+async fn decide(
+    remote: &Remote,
+    id: &str,
+    decision: &str,
+    reason: Option<String>,
+    output: Output,
+) -> anyhow::Result<()> {
+    let client = Client::new(remote)?;
+    let body = json!({ "decision": decision, "reason": reason });
+    let order = client
+        .call(
+            reqwest::Method::POST,
+            &format!("/api/v1/orders/{}/decision", encode(id)),
+            Some(body),
+        )
+        .await?;
+    print(output, &order, order_text);
+    Ok(())
+}
+
 pub async fn order(command: OrderCommand) -> anyhow::Result<()> {
     match command {
         OrderCommand::Create {
@@ -308,35 +328,13 @@ pub async fn order(command: OrderCommand) -> anyhow::Result<()> {
             id,
             reason,
             output,
-        } => {
-            let client = Client::new(&remote)?;
-            let body = json!({ "decision": "approve", "reason": reason });
-            let order = client
-                .call(
-                    reqwest::Method::POST,
-                    &format!("/api/v1/orders/{}/decision", encode(&id)),
-                    Some(body),
-                )
-                .await?;
-            print(output.output, &order, order_text);
-        }
+        } => decide(&remote, &id, "approve", reason, output.output).await?,
         OrderCommand::Reject {
             remote,
             id,
             reason,
             output,
-        } => {
-            let client = Client::new(&remote)?;
-            let body = json!({ "decision": "reject", "reason": reason });
-            let order = client
-                .call(
-                    reqwest::Method::POST,
-                    &format!("/api/v1/orders/{}/decision", encode(&id)),
-                    Some(body),
-                )
-                .await?;
-            print(output.output, &order, order_text);
-        }
+        } => decide(&remote, &id, "reject", Some(reason), output.output).await?,
         OrderCommand::Show { remote, id, output } => {
             let client = Client::new(&remote)?;
             let order = client
