@@ -26,6 +26,10 @@ use std::sync::Arc;
 pub use context::{Actor, OpContext};
 pub use error::{Error, Result};
 use makonis_db::Datastore;
+/// Records the use cases return as they are stored; the HTTP edge names
+/// them through `app`, never through `db`.
+pub use makonis_db::orders::Notification;
+pub use makonis_db::sagas::{ReconcilerRun, ResourceRecord};
 
 /// Settings the use cases need.
 #[derive(Debug, Clone)]

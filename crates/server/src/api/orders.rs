@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::http::StatusCode;
-use makonis_db::orders::Notification;
+use makonis_app::Notification;
 use makonis_types::InstitutionId;
 use makonis_types::order::*;
 use makonis_types::paging::{Page, PageRequest};
@@ -198,11 +198,11 @@ pub async fn read_notifications(ctx: ApiCtx) -> ApiResult<StatusCode> {
 
 /// What the provider built for the order.
 #[utoipa::path(get, path = "/api/v1/orders/{id}/resources", tag = "orders", params(("id" = String, Path)),
-    responses((status = 200, body = Vec<makonis_db::sagas::ResourceRecord>), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Vec<makonis_app::ResourceRecord>), (status = 404, body = ErrorBody)))]
 pub async fn resources(
     ctx: ApiCtx,
     IdPath(id): IdPath<OrderId>,
-) -> ApiResult<Json<Vec<makonis_db::sagas::ResourceRecord>>> {
+) -> ApiResult<Json<Vec<makonis_app::ResourceRecord>>> {
     ctx.run(ctx.app.order_resources(&ctx.op, id))
         .await
         .map(Json)
