@@ -265,16 +265,14 @@ impl App {
         filter: &AuditFilter,
         page: PageRequest,
     ) -> Result<Page<AuditRecord>> {
-        match filter.institution_id {
-            Some(id) => authorize(ctx, Action::Read, Kind::AuditLog, Scope::Institution(id))?,
-            None => {
-                // Listing needs read access somewhere; the query narrows it.
-                if readable_institutions(ctx, Kind::AuditLog)?.is_some_and(|ids| ids.is_empty()) {
-                    authorize(ctx, Action::Read, Kind::AuditLog, Scope::Platform)?;
-                }
-            }
+        if let Some(id) = filter.institution_id {
+            authorize(ctx, Action::Read, Kind::AuditLog, Scope::Institution(id))?;
         }
         let visible = readable_institutions(ctx, Kind::AuditLog)?;
+        if visible.as_ref().is_some_and(|ids| ids.is_empty()) {
+            // Readable nowhere: say so rather than show an empty log.
+            authorize(ctx, Action::Read, Kind::AuditLog, Scope::Platform)?;
+        }
         let mut conn = self.datastore().conn().await?;
         Ok(store::list(&mut conn, visible.as_deref(), filter, page).await?)
     }

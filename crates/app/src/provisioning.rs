@@ -240,22 +240,17 @@ impl App {
         let Some(order) = order_store::get_order(&mut tx, order_id).await? else {
             return Ok(());
         };
-        // The `start` step's undo already set `failed`; add the reason.
-        if order.state == OrderState::Failed
-            || order_store::transition(
-                &mut tx,
-                order_id,
-                order.state,
-                OrderState::Failed,
-                Some(reason),
-                now(),
-            )
-            .await?
+        // The `start` step's undo normally set `failed` already; then only the
+        // reason is added. A saga that failed before its order moved (say
+        // the order was cancelled meanwhile) leaves the order as it is.
+        if order.state != OrderState::Failed && !order.state.can_become(OrderState::Failed) {
+            return Ok(());
+        }
         {
             order_store::transition(
                 &mut tx,
                 order_id,
-                OrderState::Failed,
+                order.state,
                 OrderState::Failed,
                 Some(reason),
                 now(),

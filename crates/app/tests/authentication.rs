@@ -3,8 +3,8 @@
 
 mod common;
 
+use makonis_app::Error;
 use makonis_app::authn::{Stage, current_totp_code};
-use makonis_app::{Error, OpContext};
 use makonis_types::UserId;
 use makonis_types::roles::{NewRoleAssignment, Role};
 use makonis_types::token::{NewApiTokenInput, TokenScope};
@@ -244,6 +244,5 @@ async fn api_tokens_are_scoped_shown_once_and_revocable() {
             app.authenticate_api_token("mk_forged", "r").await,
             Err(Error::Unauthenticated)
         ));
-        let _ = OpContext::anonymous("x");
     }
 }

@@ -135,12 +135,6 @@ impl InformationSystemInput {
         };
         v.range("rpo_minutes", self.rpo_minutes, 0, MAX_TARGET_MINUTES);
         v.range("rto_minutes", self.rto_minutes, 1, MAX_TARGET_MINUTES);
-        if self.security_category == SecurityCategory::A
-            && self.data_classification == DataClassification::Public
-            && self.critical_infrastructure
-        {
-            // Allowed: critical public services exist (e.g. latvija.lv).
-        }
         v.finish()?;
         Ok(ValidInformationSystem {
             code,
