@@ -5,7 +5,7 @@
 //!
 //! Passwords never come from the command line (they would show in `ps`):
 //! `MAKONIS_EMBASSY_PASSWORD` or `--password-file`; a second repository
-//! (copy target, repair source) uses `MAKONIS_EMBASSY_PASSWORD2` or
+//! (copy or replicate target, repair source) uses `MAKONIS_EMBASSY_PASSWORD2` or
 //! `--password-file2`; a new key uses `MAKONIS_EMBASSY_NEW_PASSWORD` or
 //! `--new-password-file`.
 
@@ -39,7 +39,7 @@ pub struct EmbassyArgs {
     /// File holding the password (else MAKONIS_EMBASSY_PASSWORD).
     #[arg(long, global = true)]
     pub password_file: Option<PathBuf>,
-    /// Password file for the second repository of copy/repair/init --share-ids-with.
+    /// Password file for the second repository of copy/replicate/repair/init --share-ids-with.
     #[arg(long, global = true)]
     pub password_file2: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = OutputFormat::Text, global = true)]
@@ -133,6 +133,32 @@ pub enum EmbassyCommand {
         to: String,
         /// Snapshots to copy (default: all).
         snapshots: Vec<String>,
+    },
+    /// Replicate snapshots the replica lacks (hot copy), or take a cold
+    /// copy into an Object Lock bucket. Resumes an interrupted run without
+    /// sending again what already arrived; prints the achieved RPO.
+    Replicate {
+        /// Replica repository (directory or s3://bucket/prefix); its
+        /// password comes from MAKONIS_EMBASSY_PASSWORD2 or --password-file2.
+        #[arg(long)]
+        to: String,
+        /// Cold copy: write every object with a COMPLIANCE retention of this
+        /// many days (s3:// only; the bucket must have Object Lock enabled).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+        cold_retain_days: Option<u32>,
+        /// Only snapshots of this host (repeatable: any of them).
+        #[arg(long)]
+        host: Vec<String>,
+        /// Only snapshots with this tag (repeatable: all of them).
+        #[arg(long)]
+        tag: Vec<String>,
+        /// Only snapshots including this path (repeatable: any of them).
+        #[arg(long)]
+        path: Vec<String>,
+        /// Create the replica, sharing blob ids and chunking with the
+        /// source, when there is none at --to yet.
+        #[arg(long)]
+        init: bool,
     },
     /// Repair the repository.
     Repair {
@@ -255,6 +281,93 @@ fn print<T: Serialize>(
         OutputFormat::Text => println!("{}", text()),
     }
     Ok(())
+}
+
+fn human_duration(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m {}s", s / 60, s % 60),
+        3600..86400 => format!("{}h {}m", s / 3600, s % 3600 / 60),
+        _ => format!("{}d {}h", s / 86400, s % 86400 / 3600),
+    }
+}
+
+fn replication_text(r: &ops::ReplicationReport, rpo: Option<Duration>) -> String {
+    let mut t = format!(
+        "replicated {} snapshots to {} ({} already present): {} blobs / {} bytes uploaded in {} packs, {} bytes not sent (already present), {:.1}s",
+        r.snapshots_copied.len(),
+        r.replica,
+        r.snapshots_present,
+        r.blobs_uploaded,
+        r.bytes_uploaded,
+        r.packs_uploaded,
+        r.bytes_skipped,
+        r.duration.as_secs_f64()
+    );
+    if r.adopted.packs > 0 {
+        t.push_str(&format!(
+            "\nreused {} packs ({} bytes) left by an interrupted run",
+            r.adopted.packs, r.adopted.bytes
+        ));
+    }
+    for (name, why) in &r.adopted.unreadable {
+        t.push_str(&format!(
+            "\nwarning: unindexed pack {name} unreadable: {why}"
+        ));
+    }
+    for s in &r.snapshots_copied {
+        t.push_str(&format!(
+            "\n{} -> {}  {}",
+            s.source.short(),
+            s.replica.short(),
+            s.time.format("%Y-%m-%d %H:%M:%S")
+        ));
+    }
+    if let Some(c) = &r.cold {
+        t.push_str(&format!(
+            "\ncold copy: {} objects retained ({}) until at least {}, {} extended",
+            c.objects_checked,
+            if c.compliance {
+                "COMPLIANCE"
+            } else {
+                "GOVERNANCE"
+            },
+            c.retained_until.format("%Y-%m-%d %H:%M:%S UTC"),
+            c.objects_extended
+        ));
+    }
+    match (r.newest_replicated_snapshot_time, rpo) {
+        (Some(time), Some(rpo)) => t.push_str(&format!(
+            "\nnewest replicated snapshot {}, achieved RPO {}",
+            time.format("%Y-%m-%d %H:%M:%S UTC"),
+            human_duration(rpo)
+        )),
+        _ => t.push_str("\nno snapshot replicated yet: RPO unbounded"),
+    }
+    t
+}
+
+/// The replica backend of a cold copy: S3 with a COMPLIANCE object lock.
+fn cold_backend(location: &str, days: u32) -> anyhow::Result<crate::DynBackend> {
+    let Some(rest) = location.strip_prefix("s3://") else {
+        bail!("a cold copy needs an s3:// replica with Object Lock, not {location}");
+    };
+    #[cfg(feature = "s3")]
+    {
+        use crate::backend::s3::{ObjectLock, S3Backend};
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        let b = S3Backend::from_env(bucket, prefix)?.with_object_lock(ObjectLock {
+            compliance: true,
+            retain: Duration::from_secs(u64::from(days) * 86_400),
+        });
+        Ok(std::sync::Arc::new(b))
+    }
+    #[cfg(not(feature = "s3"))]
+    {
+        let _ = (rest, days);
+        bail!("this build has no S3 support (feature `s3`)");
+    }
 }
 
 /// Run one `makonis embassy` command. Blocking: call it from a plain thread
@@ -560,6 +673,70 @@ pub fn run(args: EmbassyArgs) -> anyhow::Result<()> {
                 }
                 t
             })?;
+        }
+        EmbassyCommand::Replicate {
+            to,
+            cold_retain_days,
+            host,
+            tag,
+            path,
+            init,
+        } => {
+            let src = open()?;
+            let backend = match cold_retain_days {
+                Some(days) => cold_backend(&to, days)?,
+                None => open_location(&to)?,
+            };
+            let dst = match Repository::open(backend.clone(), &password2()?) {
+                Err(crate::Error::NotARepository(_)) if init => {
+                    let c = src.config();
+                    let opts = InitOptions {
+                        chunker: src.chunker_params(),
+                        pack_size: c.pack_size,
+                        zstd_level: c.zstd_level,
+                        share_ids_with: Some(src.key().clone()),
+                        ..Default::default()
+                    };
+                    Repository::init(backend, &password2()?, opts)?
+                }
+                r => r.with_context(|| format!("opening the replica {to}"))?,
+            };
+            let opts = ops::ReplicateOptions {
+                filter: ops::SnapshotFilter {
+                    hosts: host,
+                    tags: tag,
+                    paths: path,
+                },
+                ..Default::default()
+            };
+            let bar = Bar::new(hide);
+            let r = if cold_retain_days.is_some() {
+                ops::cold_copy(&src, &dst, &opts, &bar)
+            } else {
+                ops::replicate(&src, &dst, &opts, &bar)
+            };
+            let now = chrono::Utc::now();
+            match r {
+                Ok(rep) => {
+                    let rpo = rep.achieved_rpo(now);
+                    let json = serde_json::json!({
+                        "report": rep,
+                        "achieved_rpo_secs": rpo.map(|d| d.as_secs()),
+                    });
+                    print(fmt, &json, || replication_text(&rep, rpo))?;
+                }
+                Err(e) => {
+                    if fmt == OutputFormat::Json {
+                        let json = serde_json::json!({
+                            "error": e.error.to_string(),
+                            "partial": e.partial,
+                            "achieved_rpo_secs": e.partial.achieved_rpo(now).map(|d| d.as_secs()),
+                        });
+                        println!("{}", serde_json::to_string_pretty(&json)?);
+                    }
+                    return Err(e.into());
+                }
+            }
         }
         EmbassyCommand::Repair { what } => {
             let repo = open()?;

@@ -13,7 +13,8 @@
 //!   [`backend::Backend`], then [`Repository::init`] / [`Repository::open`];
 //! * [`ops::backup()`], [`ops::backup_reader`], [`ops::restore()`],
 //!   [`Repository::list_snapshots`], [`ops::diff()`], [`ops::check()`],
-//!   [`ops::forget()`], [`ops::prune()`], [`ops::copy()`], [`ops::repair_packs`],
+//!   [`ops::forget()`], [`ops::prune()`], [`ops::copy()`], [`ops::replicate()`],
+//!   [`ops::cold_copy`], [`ops::repair_packs`],
 //!   [`ops::rebuild_index`]; keys via [`Repository::add_key`] /
 //!   [`Repository::remove_key`];
 //! * with the `cli` feature, [`cli::EmbassyArgs`] and [`cli::run`] for

@@ -3,9 +3,12 @@
 //! *exclusive* one. A lock is a sealed JSON file under `locks/`, refreshed
 //! periodically by a background thread; it is stale when its process is gone
 //! (same host) or it has not been refreshed for [`STALE_AFTER`]. Stale locks
-//! are removed by whoever finds them.
+//! are removed by whoever finds them. A lock of this very process that no
+//! guard holds any more (its removal failed, e.g. during a network cut) is
+//! stale too.
 
-use std::sync::{Arc, Mutex};
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -37,12 +40,21 @@ impl LockInfo {
         crate::util::hostname()
     }
 
-    fn is_stale(&self) -> bool {
+    fn is_stale(&self, name: &str) -> bool {
         let age = chrono::Utc::now().signed_duration_since(self.time);
         if age.to_std().is_ok_and(|a| a > STALE_AFTER) {
             return true;
         }
-        self.hostname == crate::util::hostname() && !crate::util::pid_alive(self.pid)
+        if self.hostname != crate::util::hostname() {
+            return false;
+        }
+        if self.pid == std::process::id() {
+            // Ours: live only while a guard in this process holds it. One
+            // whose removal failed (network cut during the release) is a
+            // leftover and must not block this process for 30 minutes.
+            return !held().lock().map(|h| h.contains(name)).unwrap_or(true);
+        }
+        !crate::util::pid_alive(self.pid)
     }
 
     fn describe(&self) -> String {
@@ -58,6 +70,22 @@ impl LockInfo {
             self.pid,
             self.time.format("%Y-%m-%d %H:%M:%S UTC")
         )
+    }
+}
+
+/// Names of the lock files held by guards of this process.
+fn held() -> &'static Mutex<HashSet<String>> {
+    static HELD: OnceLock<Mutex<HashSet<String>>> = OnceLock::new();
+    HELD.get_or_init(Default::default)
+}
+
+fn set_held(name: &str, on: bool) {
+    if let Ok(mut h) = held().lock() {
+        if on {
+            h.insert(name.to_string());
+        } else {
+            h.remove(name);
+        }
     }
 }
 
@@ -77,15 +105,25 @@ impl Drop for LockGuard {
             let _ = h.join();
         }
         let name = self.name.lock().map(|n| n.clone()).unwrap_or_default();
+        set_held(&name, false);
         let _ = self.repo.backend().delete(FileType::Lock, &name);
     }
 }
 
-fn write_lock(repo: &Repository, info: &LockInfo) -> Result<String> {
+/// Write a lock file. With `hold`, its name is registered as held by this
+/// process *before* it becomes visible, so no other thread of this process
+/// takes it for a leftover.
+fn write_lock(repo: &Repository, info: &LockInfo, hold: bool) -> Result<String> {
     let json = serde_json::to_vec(info).map_err(|e| Error::InvalidArgument(e.to_string()))?;
     let bytes = repo.key().seal(LOCK_AAD, &json)?;
     let name = Id::random()?.to_hex();
-    repo.backend().write(FileType::Lock, &name, &bytes)?;
+    if hold {
+        set_held(&name, true);
+    }
+    if let Err(e) = repo.backend().write(FileType::Lock, &name, &bytes) {
+        set_held(&name, false);
+        return Err(e);
+    }
     Ok(name)
 }
 
@@ -106,7 +144,7 @@ fn live_locks(repo: &Repository, own: Option<&str>) -> Result<Vec<LockInfo>> {
             .open(LOCK_AAD, &bytes)
             .and_then(|j| serde_json::from_slice::<LockInfo>(&j).ok());
         match info {
-            Some(i) if !i.is_stale() => out.push(i),
+            Some(i) if !i.is_stale(&f.name) => out.push(i),
             // Stale, or unreadable (a torn or foreign file): not a lock we
             // must honour. Removing it is safe; its owner is gone.
             _ => {
@@ -151,10 +189,19 @@ fn try_lock(repo: &Repository, exclusive: bool) -> Result<LockGuard> {
         pid: std::process::id(),
         time: chrono::Utc::now(),
     };
-    let name = write_lock(repo, &info)?;
+    let name = write_lock(repo, &info, true)?;
     // Re-check after writing: two racing lockers both see each other and
     // both back off, which is safe (they retry).
-    if let Some(c) = conflict(exclusive, &live_locks(repo, Some(&name))?) {
+    let others = match live_locks(repo, Some(&name)) {
+        Ok(o) => o,
+        Err(e) => {
+            set_held(&name, false);
+            let _ = repo.backend().delete(FileType::Lock, &name);
+            return Err(e);
+        }
+    };
+    if let Some(c) = conflict(exclusive, &others) {
+        set_held(&name, false);
         let _ = repo.backend().delete(FileType::Lock, &name);
         return Err(Error::Locked(c));
     }
@@ -170,10 +217,11 @@ fn try_lock(repo: &Repository, exclusive: bool) -> Result<LockGuard> {
             {
                 let mut i = info.clone();
                 i.time = chrono::Utc::now();
-                if let Ok(new) = write_lock(&r2, &i)
+                if let Ok(new) = write_lock(&r2, &i, true)
                     && let Ok(mut cur) = n2.lock()
                 {
                     let old = std::mem::replace(&mut *cur, new);
+                    set_held(&old, false);
                     let _ = r2.backend().delete(FileType::Lock, &old);
                 }
             }
@@ -190,7 +238,7 @@ fn try_lock(repo: &Repository, exclusive: bool) -> Result<LockGuard> {
 /// Write a lock file as is, without conflict checks or refreshing (tests
 /// and tools that need to simulate other processes).
 pub fn write_raw(repo: &Repository, info: &LockInfo) -> Result<String> {
-    write_lock(repo, info)
+    write_lock(repo, info, false)
 }
 
 /// Remove every lock, live or not (operator override after a crash on

@@ -8,6 +8,7 @@
 //! and at the end. This order (packs, then index, then snapshot) is what
 //! makes a killed process harmless: at worst packs without index remain.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -104,6 +105,7 @@ pub struct PackSink {
     uploaders: Vec<JoinHandle<()>>,
     state: Arc<Mutex<IndexState>>,
     error: Arc<Mutex<Option<Error>>>,
+    failed: Arc<AtomicBool>,
 }
 
 impl PackSink {
@@ -116,21 +118,25 @@ impl PackSink {
             stats: SinkStats::default(),
         }));
         let error = Arc::new(Mutex::new(None));
+        let failed = Arc::new(AtomicBool::new(false));
         let handles = (0..uploaders.max(1))
             .map(|_| {
                 let rx = rx.clone();
                 let repo = repo.clone();
                 let state = state.clone();
                 let error = error.clone();
+                let failed = failed.clone();
                 std::thread::spawn(move || {
                     for sealed in rx {
-                        if error.lock().map(|e| e.is_some()).unwrap_or(true) {
+                        if failed.load(Ordering::SeqCst) {
                             discard(sealed.out);
                             continue; // drain so producers never block
                         }
                         if let Err(e) = upload(&repo, &state, sealed) {
-                            if let Ok(mut g) = error.lock() {
-                                g.get_or_insert(e);
+                            if let Ok(mut g) = error.lock()
+                                && !failed.swap(true, Ordering::SeqCst)
+                            {
+                                *g = Some(e);
                             }
                         }
                     }
@@ -147,16 +153,23 @@ impl PackSink {
             uploaders: handles,
             state,
             error,
+            failed,
         }
     }
 
+    /// The first upload error (once), then a generic one: after a failure
+    /// the uploaders only drain the queue, so the sink stays failed.
     fn check_error(&self) -> Result<()> {
-        match self.error.lock() {
-            Ok(mut g) => match g.take() {
-                Some(e) => Err(e),
-                None => Ok(()),
-            },
-            Err(_) => Err(Error::InvalidArgument("uploader thread panicked".into())),
+        let taken = match self.error.lock() {
+            Ok(mut g) => g.take(),
+            Err(_) => return Err(Error::InvalidArgument("uploader thread panicked".into())),
+        };
+        match taken {
+            Some(e) => Err(e),
+            None if self.failed.load(Ordering::SeqCst) => Err(Error::InvalidArgument(
+                "an earlier pack upload failed (reported first)".into(),
+            )),
+            None => Ok(()),
         }
     }
 
@@ -215,21 +228,29 @@ impl PackSink {
     }
 
     /// Flush partial packs, wait for uploads, write the final index file.
-    pub fn finish(mut self) -> Result<SinkStats> {
-        self.seal_pack(BlobType::Data)?;
-        self.seal_pack(BlobType::Tree)?;
-        drop(self.tx.take());
-        for h in self.uploaders.drain(..) {
-            h.join()
-                .map_err(|_| Error::InvalidArgument("uploader thread panicked".into()))?;
-        }
-        self.check_error()?;
-        let mut st = self
-            .state
-            .lock()
-            .map_err(|_| Error::InvalidArgument("poisoned".into()))?;
-        flush_index(&self.repo, &mut st)?;
-        Ok(std::mem::take(&mut st.stats))
+    pub fn finish(self) -> Result<SinkStats> {
+        let (stats, r) = self.close();
+        r.map(|()| stats)
+    }
+
+    /// Like [`PackSink::finish`], but also reports what was stored when it
+    /// fails: the packs that arrived are indexed even after an upload of
+    /// another one failed (when the index write itself still works).
+    pub fn close(mut self) -> (SinkStats, Result<()>) {
+        let sealed = self
+            .seal_pack(BlobType::Data)
+            .and_then(|()| self.seal_pack(BlobType::Tree));
+        let joined = self.stop_uploaders();
+        let uploads = self.check_error();
+        let Ok(mut st) = self.state.lock() else {
+            return (
+                SinkStats::default(),
+                Err(Error::InvalidArgument("poisoned".into())),
+            );
+        };
+        let index = flush_index(&self.repo, &mut st);
+        let r = sealed.and(joined).and(uploads).and(index);
+        (std::mem::take(&mut st.stats), r)
     }
 }
 
@@ -278,15 +299,50 @@ fn flush_index(repo: &Repository, st: &mut IndexState) -> Result<()> {
     Ok(())
 }
 
-impl Drop for PackSink {
-    /// A sink dropped without `finish` (an error path) removes its partly
-    /// written spool files; packs already queued are still stored by the
-    /// uploaders (harmless: unindexed packs are reclaimed by prune).
-    fn drop(&mut self) {
+impl PackSink {
+    /// Stop after a failure: drop the packs still being assembled, wait
+    /// for the uploads in flight to end (so nothing writes to the
+    /// repository after this returns), then try once to write the index
+    /// for the packs that did arrive. Returns what was stored; the index
+    /// write's error, if any, is returned alongside (the packs are then
+    /// unindexed, which `replicate` and `rebuild_index` recover from).
+    pub fn abort(mut self) -> (SinkStats, Result<()>) {
+        let _ = self.stop_uploaders();
+        let Ok(mut st) = self.state.lock() else {
+            return (
+                SinkStats::default(),
+                Err(Error::InvalidArgument("poisoned".into())),
+            );
+        };
+        let r = flush_index(&self.repo, &mut st);
+        (std::mem::take(&mut st.stats), r)
+    }
+
+    /// Drop unsealed packs, close the queue and wait for the uploaders.
+    fn stop_uploaders(&mut self) -> Result<()> {
         for b in [&mut self.data, &mut self.tree] {
             if let Some(out) = b.out.take() {
                 discard(out);
             }
         }
+        drop(self.tx.take());
+        let mut r = Ok(());
+        for h in self.uploaders.drain(..) {
+            if h.join().is_err() {
+                r = Err(Error::InvalidArgument("uploader thread panicked".into()));
+            }
+        }
+        r
+    }
+}
+
+impl Drop for PackSink {
+    /// A sink dropped without `finish` (an error path) removes its partly
+    /// written spool files and waits for the uploads in flight, so no
+    /// thread writes to the repository after the operation returned. Packs
+    /// already queued are still stored unless an upload failed (harmless:
+    /// unindexed packs are reclaimed by prune or adopted by replicate).
+    fn drop(&mut self) {
+        let _ = self.stop_uploaders();
     }
 }

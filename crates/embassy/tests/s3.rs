@@ -5,85 +5,15 @@
 
 mod common;
 
-use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use common::moto::{Moto, start_moto};
 use common::*;
 use makonis_embassy::backend::s3::{ObjectLock, S3Backend, S3Config};
 use makonis_embassy::backend::{Backend, FileType};
 use makonis_embassy::ops::{self, BackupOptions, CheckOptions, RestoreOptions};
 use makonis_embassy::{InitOptions, NoProgress, Repository};
-
-struct Moto {
-    child: Child,
-    endpoint: String,
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn moto_binary() -> Option<String> {
-    if let Ok(p) = std::env::var("MOTO_SERVER") {
-        return Some(p);
-    }
-    for p in [
-        "/root/.pyenv/shims/moto_server",
-        "/usr/local/bin/moto_server",
-        "/usr/bin/moto_server",
-    ] {
-        if std::path::Path::new(p).exists() {
-            return Some(p.into());
-        }
-    }
-    Command::new("sh")
-        .args(["-c", "command -v moto_server"])
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-}
-
-fn start_moto() -> Option<Moto> {
-    let Some(bin) = moto_binary() else {
-        if std::env::var("MAKONIS_REQUIRE_PEERS").as_deref() == Ok("1") {
-            panic!("moto_server not found and MAKONIS_REQUIRE_PEERS=1");
-        }
-        eprintln!(
-            "SKIPPED: moto_server not installed (pip install 'moto[server]'); set MAKONIS_REQUIRE_PEERS=1 to fail instead"
-        );
-        return None;
-    };
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(bin)
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start moto_server");
-    let moto = Moto {
-        child,
-        endpoint: format!("http://127.0.0.1:{port}"),
-    };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "moto_server did not start on port {port}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    Some(moto)
-}
 
 fn s3(m: &Moto, bucket: &str, prefix: &str) -> S3Backend {
     S3Backend::new(S3Config {
@@ -92,6 +22,7 @@ fn s3(m: &Moto, bucket: &str, prefix: &str) -> S3Backend {
         endpoint: Some(m.endpoint.clone()),
         region: Some("eu-north-1".into()),
         access_key: Some(("testing".into(), "testing".into())),
+        ..Default::default()
     })
     .unwrap()
 }

@@ -110,6 +110,59 @@ pub trait Backend: Send + Sync + Debug {
     fn cleanup_temp(&self, _age: std::time::Duration) -> Result<usize> {
         Ok(0)
     }
+    /// The retention this backend applies to every object it writes (cold
+    /// copies), or `None` for an ordinary, mutable store.
+    fn object_lock(&self) -> Option<ObjectLock> {
+        None
+    }
+    /// The retention in force on one stored object, if any.
+    fn retention(&self, t: FileType, name: &str) -> Result<Option<Retention>> {
+        let _ = (t, name);
+        Ok(None)
+    }
+    /// Make sure an existing object is retained at least until `until`
+    /// (retentions can be lengthened, never shortened). Returns true when
+    /// it had to be extended.
+    fn extend_retention(
+        &self,
+        t: FileType,
+        name: &str,
+        until: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool> {
+        let _ = (t, name, until);
+        Err(crate::Error::InvalidArgument(format!(
+            "{} has no object lock; retention cannot be set",
+            self.location()
+        )))
+    }
+}
+
+/// Retention applied to every object written to an object-locked store
+/// (cold copies). Lock files are exempt (they must be removable).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct ObjectLock {
+    /// COMPLIANCE (nobody, not even the account root, can shorten it or
+    /// delete the object before it ends) when true, else GOVERNANCE.
+    pub compliance: bool,
+    /// How long after it is written an object stays locked.
+    pub retain: std::time::Duration,
+}
+
+impl ObjectLock {
+    /// Retain-until date for an object written or confirmed now.
+    pub fn until_from_now(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::Duration::from_std(self.retain)
+            .ok()
+            .and_then(|d| chrono::Utc::now().checked_add_signed(d))
+            .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC)
+    }
+}
+
+/// The retention in force on one object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Retention {
+    pub compliance: bool,
+    pub until: chrono::DateTime<chrono::Utc>,
 }
 
 /// A temporary file holding a pack under construction.

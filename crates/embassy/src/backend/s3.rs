@@ -11,26 +11,32 @@
 //! ([`S3Backend::create_bucket`]). Deleting then removes all *versions* of a
 //! key, which the store refuses while a retention is in force, so nobody,
 //! not even a holder of the credentials, can destroy the cold copy early.
+//! Writes to such a bucket are create-only (`If-None-Match: *`): an existing
+//! object is never replaced by a new version. Packs, index and snapshot
+//! files are named by the hash of their bytes, so an object that already
+//! exists under a name already holds exactly those bytes (a retried PUT
+//! whose first attempt arrived); that case counts as success.
+//!
+//! *Timeouts*: every request has a connect timeout and a per-attempt
+//! timeout, and is retried a bounded number of times with exponential
+//! backoff ([`S3Timeouts`]), so a network cut surfaces as an error naming
+//! the operation and object within seconds to minutes instead of hanging.
 
 use std::future::Future;
 use std::time::Duration;
 
 use aws_sdk_s3::Client;
+use aws_sdk_s3::config::retry::RetryConfig;
+use aws_sdk_s3::config::timeout::TimeoutConfig;
 use aws_sdk_s3::config::{Credentials, Region};
-use aws_sdk_s3::error::DisplayErrorContext;
+use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_s3::primitives::{ByteStream, DateTime};
 use aws_sdk_s3::types::ObjectLockMode;
 
 use super::{Backend, FileInfo, FileType};
 use crate::error::{Error, Result};
 
-/// Retention applied to every object written (cold copies).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ObjectLock {
-    /// COMPLIANCE (nobody can shorten it) when true, else GOVERNANCE.
-    pub compliance: bool,
-    pub retain: Duration,
-}
+pub use super::{ObjectLock, Retention};
 
 #[derive(Debug)]
 pub struct S3Backend {
@@ -53,6 +59,39 @@ pub struct S3Config {
     pub region: Option<String>,
     /// Static credentials; otherwise the standard AWS provider chain.
     pub access_key: Option<(String, String)>,
+    pub timeouts: S3Timeouts,
+}
+
+/// Timeouts and retries of every S3 request. A request fails after at most
+/// `max_attempts × (attempt + backoff)` (or `operation`, when set).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct S3Timeouts {
+    /// Establishing a TCP/TLS connection.
+    pub connect: Duration,
+    /// One attempt of a request, body transfer included (a 16 MiB pack
+    /// must fit: 300 s allows links down to ≈0.5 Mbit/s). A stalled
+    /// transfer is also cut earlier by the SDK's stalled-stream protection.
+    pub attempt: Duration,
+    /// All attempts of one request together; `None`: only bounded by
+    /// `max_attempts`.
+    pub operation: Option<Duration>,
+    /// Attempts per request (1 = no retries). Connection errors, timeouts,
+    /// throttling and 5xx responses are retried.
+    pub max_attempts: u32,
+    /// First retry delay; doubles (with jitter) per retry, at most 20 s.
+    pub initial_backoff: Duration,
+}
+
+impl Default for S3Timeouts {
+    fn default() -> Self {
+        S3Timeouts {
+            connect: Duration::from_secs(10),
+            attempt: Duration::from_secs(300),
+            operation: None,
+            max_attempts: 3,
+            initial_backoff: Duration::from_secs(1),
+        }
+    }
 }
 
 impl S3Backend {
@@ -84,8 +123,21 @@ impl S3Backend {
                 ));
             }
             let shared = loader.load().await;
+            let t = cfg.timeouts;
+            let mut timeouts = TimeoutConfig::builder()
+                .connect_timeout(t.connect)
+                .operation_attempt_timeout(t.attempt);
+            if let Some(op) = t.operation {
+                timeouts = timeouts.operation_timeout(op);
+            }
             let conf = aws_sdk_s3::config::Builder::from(&shared)
                 .force_path_style(cfg.endpoint.is_some())
+                .timeout_config(timeouts.build())
+                .retry_config(
+                    RetryConfig::standard()
+                        .with_max_attempts(t.max_attempts.max(1))
+                        .with_initial_backoff(t.initial_backoff),
+                )
                 .build();
             Client::from_conf(conf)
         });
@@ -167,7 +219,8 @@ impl S3Backend {
 
     fn err<E: std::error::Error>(&self, op: &'static str, path: &str, e: E) -> Error {
         // The full context includes the raw HTTP response; keep the message
-        // to the error code and text the service sent.
+        // to the error code and text the service sent, or for failures that
+        // never got a response (network, timeouts) to the chain of causes.
         let full = format!("{}", DisplayErrorContext(&e));
         let message = match (
             extract(&full, "code: Some(\""),
@@ -175,7 +228,23 @@ impl S3Backend {
         ) {
             (Some(c), Some(m)) => format!("{c}: {m}"),
             (Some(c), None) => c,
-            _ => full.chars().take(300).collect(),
+            _ => {
+                let mut parts: Vec<String> = vec![e.to_string()];
+                let mut cur = e.source();
+                while let Some(s) = cur {
+                    let m = s.to_string();
+                    if !parts.iter().any(|p| p.contains(&m)) {
+                        parts.push(m);
+                    }
+                    cur = s.source();
+                }
+                let chain = parts.join(": ");
+                if chain.contains("dispatch failure") || chain.contains("timeout") {
+                    format!("network: {chain}")
+                } else {
+                    chain.chars().take(400).collect()
+                }
+            }
         };
         Error::Backend {
             op,
@@ -335,19 +404,27 @@ impl Backend for S3Backend {
                 .key(&key)
                 .body(ByteStream::from(data.to_vec()));
             if let Some(l) = lock {
-                let until = std::time::SystemTime::now() + l.retain;
                 req = req
-                    .object_lock_mode(if l.compliance {
-                        ObjectLockMode::Compliance
-                    } else {
-                        ObjectLockMode::Governance
-                    })
-                    .object_lock_retain_until_date(DateTime::from(until));
+                    .object_lock_mode(lock_mode(l.compliance))
+                    .object_lock_retain_until_date(to_smithy(l.until_from_now()))
+                    // Create-only: a locked object is never replaced by a
+                    // new version (see module docs).
+                    .if_none_match("*");
             }
-            req.send()
-                .await
-                .map(|_| ())
-                .map_err(|e| self.err("write", &key, e))
+            match req.send().await {
+                Ok(_) => Ok(()),
+                Err(e)
+                    if lock.is_some()
+                        && e.code() == Some("PreconditionFailed")
+                        && content_addressed(t) =>
+                {
+                    Ok(())
+                }
+                Err(e) if e.code() == Some("PreconditionFailed") => {
+                    Err(Error::AlreadyExists(format!("s3://{}/{key}", self.bucket)))
+                }
+                Err(e) => Err(self.err("write", &key, e)),
+            }
         })
     }
 
@@ -408,6 +485,74 @@ impl Backend for S3Backend {
     }
 
     fn size(&self, t: FileType, name: &str) -> Result<u64> {
+        self.head(t, name)
+            .map(|o| o.content_length().unwrap_or(0).max(0) as u64)
+    }
+
+    fn object_lock(&self) -> Option<ObjectLock> {
+        self.lock
+    }
+
+    fn retention(&self, t: FileType, name: &str) -> Result<Option<Retention>> {
+        let o = self.head(t, name)?;
+        Ok(
+            match (o.object_lock_mode(), o.object_lock_retain_until_date()) {
+                (Some(mode), Some(until)) => Some(Retention {
+                    compliance: *mode == ObjectLockMode::Compliance,
+                    until: from_smithy(until),
+                }),
+                _ => None,
+            },
+        )
+    }
+
+    fn extend_retention(
+        &self,
+        t: FileType,
+        name: &str,
+        until: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool> {
+        let Some(lock) = self.lock else {
+            return Err(Error::InvalidArgument(format!(
+                "{} is not opened with an object lock; retention cannot be set",
+                self.location()
+            )));
+        };
+        let current = self.retention(t, name)?;
+        if current.is_some_and(|c| c.until >= until) {
+            return Ok(false);
+        }
+        // Keep an existing mode: COMPLIANCE cannot be relaxed anyway.
+        let compliance = current.map_or(lock.compliance, |c| c.compliance);
+        let key = self.key(t, name);
+        self.block(async {
+            self.client
+                .put_object_retention()
+                .bucket(&self.bucket)
+                .key(&key)
+                .retention(
+                    aws_sdk_s3::types::ObjectLockRetention::builder()
+                        .mode(match compliance {
+                            true => aws_sdk_s3::types::ObjectLockRetentionMode::Compliance,
+                            false => aws_sdk_s3::types::ObjectLockRetentionMode::Governance,
+                        })
+                        .retain_until_date(to_smithy(until))
+                        .build(),
+                )
+                .send()
+                .await
+                .map(|_| true)
+                .map_err(|e| self.err("extend retention", &key, e))
+        })
+    }
+}
+
+impl S3Backend {
+    fn head(
+        &self,
+        t: FileType,
+        name: &str,
+    ) -> Result<aws_sdk_s3::operation::head_object::HeadObjectOutput> {
         let key = self.key(t, name);
         self.block(async {
             match self
@@ -418,7 +563,7 @@ impl Backend for S3Backend {
                 .send()
                 .await
             {
-                Ok(o) => Ok(o.content_length().unwrap_or(0).max(0) as u64),
+                Ok(o) => Ok(o),
                 Err(e) => {
                     if e.as_service_error().is_some_and(|s| s.is_not_found()) {
                         Err(Error::Missing {
@@ -432,6 +577,77 @@ impl Backend for S3Backend {
             }
         })
     }
+
+    /// Every key under the prefix with its number of stored versions
+    /// (delete markers included), sorted by key. On an object-locked
+    /// bucket each repository object should have exactly one: audits use
+    /// this to prove nothing was ever overwritten.
+    pub fn object_versions(&self) -> Result<Vec<(String, usize)>> {
+        let prefix = if self.prefix.is_empty() {
+            String::new()
+        } else {
+            format!("{}/", self.prefix)
+        };
+        let mut counts = std::collections::BTreeMap::<String, usize>::new();
+        self.block(async {
+            let (mut key_marker, mut version_marker) = (None, None);
+            loop {
+                let r = self
+                    .client
+                    .list_object_versions()
+                    .bucket(&self.bucket)
+                    .prefix(&prefix)
+                    .set_key_marker(key_marker.take())
+                    .set_version_id_marker(version_marker.take())
+                    .send()
+                    .await
+                    .map_err(|e| self.err("list versions", &prefix, e))?;
+                let keys = r
+                    .versions()
+                    .iter()
+                    .filter_map(|v| v.key())
+                    .chain(r.delete_markers().iter().filter_map(|d| d.key()));
+                for k in keys {
+                    *counts.entry(k.to_string()).or_default() += 1;
+                }
+                if r.is_truncated() != Some(true) {
+                    break;
+                }
+                key_marker = r.next_key_marker().map(str::to_string);
+                version_marker = r.next_version_id_marker().map(str::to_string);
+                if key_marker.is_none() {
+                    break;
+                }
+            }
+            Ok::<_, Error>(())
+        })?;
+        Ok(counts.into_iter().collect())
+    }
+}
+
+fn lock_mode(compliance: bool) -> ObjectLockMode {
+    if compliance {
+        ObjectLockMode::Compliance
+    } else {
+        ObjectLockMode::Governance
+    }
+}
+
+/// Objects named by the hash of their bytes: an existing object with the
+/// same name has the same content.
+fn content_addressed(t: FileType) -> bool {
+    matches!(
+        t,
+        FileType::Pack | FileType::Index | FileType::Snapshot | FileType::Key
+    )
+}
+
+fn to_smithy(t: chrono::DateTime<chrono::Utc>) -> DateTime {
+    DateTime::from_secs_and_nanos(t.timestamp(), t.timestamp_subsec_nanos())
+}
+
+fn from_smithy(t: &DateTime) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp(t.secs(), t.subsec_nanos()).unwrap_or_default()
 }
 
 fn extract(s: &str, after: &str) -> Option<String> {

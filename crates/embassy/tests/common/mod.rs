@@ -2,6 +2,8 @@
 //! trees with every node type, and a full comparison of restored trees.
 #![allow(dead_code)]
 
+pub mod moto;
+
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
