@@ -111,3 +111,98 @@ fn cli_commands_end_to_end() {
     );
     assert!(cli(&repo, &pw, &["backup"]).is_err());
 }
+
+#[test]
+fn cli_replicate_creates_then_updates_a_replica() {
+    let t = tempfile::tempdir().unwrap();
+    let (repo, replica) = (t.path().join("repo"), t.path().join("replica"));
+    let (pw, pw2) = (t.path().join("pw"), t.path().join("pw2"));
+    std::fs::write(&pw, "secret\n").unwrap();
+    std::fs::write(&pw2, "embassy\n").unwrap();
+    let src = t.path().join("data");
+    make_tree(&src);
+    let s = src.display().to_string();
+    let (r2, p2) = (replica.display().to_string(), pw2.display().to_string());
+    cli(&repo, &pw, &["init"]).unwrap();
+    cli(&repo, &pw, &["backup", &s, "--host", "is-a"]).unwrap();
+
+    // Without --init a missing replica is an error, not a new repository.
+    let e = cli(
+        &repo,
+        &pw,
+        &["--password-file2", &p2, "replicate", "--to", &r2],
+    )
+    .unwrap_err();
+    assert!(format!("{e:#}").contains("no embassy repository"), "{e:#}");
+    assert!(!replica.join("config").exists());
+    // A cold copy needs S3 with Object Lock.
+    let e = cli(
+        &repo,
+        &pw,
+        &[
+            "--password-file2",
+            &p2,
+            "replicate",
+            "--to",
+            &r2,
+            "--cold-retain-days",
+            "30",
+        ],
+    )
+    .unwrap_err();
+    assert!(format!("{e:#}").contains("s3://"), "{e:#}");
+
+    cli(
+        &repo,
+        &pw,
+        &["--password-file2", &p2, "replicate", "--to", &r2, "--init"],
+    )
+    .unwrap();
+    let primary = Repository::open(Arc::new(LocalBackend::new(&repo)), "secret").unwrap();
+    let rep = Repository::open(Arc::new(LocalBackend::new(&replica)), "embassy").unwrap();
+    assert!(rep.key().same_ids_as(primary.key()));
+    let first = primary.list_snapshots().unwrap();
+    assert_eq!(rep.list_snapshots().unwrap()[0].original, Some(first[0].id));
+
+    // Another backup; a host filter that matches nothing copies nothing.
+    std::fs::write(src.join("more.txt"), b"more").unwrap();
+    cli(&repo, &pw, &["backup", &s, "--host", "is-a"]).unwrap();
+    cli(
+        &repo,
+        &pw,
+        &[
+            "--password-file2",
+            &p2,
+            "replicate",
+            "--to",
+            &r2,
+            "--host",
+            "is-b",
+        ],
+    )
+    .unwrap();
+    assert_eq!(rep.list_snapshots().unwrap().len(), 1);
+    cli(
+        &repo,
+        &pw,
+        &[
+            "--password-file2",
+            &p2,
+            "--output",
+            "json",
+            "replicate",
+            "--to",
+            &r2,
+            "--host",
+            "is-a",
+        ],
+    )
+    .unwrap();
+    let snaps = rep.list_snapshots().unwrap();
+    assert_eq!(snaps.len(), 2);
+    assert_eq!(
+        snaps[1].original,
+        Some(primary.list_snapshots().unwrap()[1].id)
+    );
+    cli(&replica, &pw2, &["check", "--read-data"]).unwrap();
+}
