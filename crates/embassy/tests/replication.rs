@@ -155,6 +155,8 @@ struct ProxyShared {
     /// Cut when `up_bytes` reaches this.
     cut_at: AtomicU64,
     cut_time: Mutex<Option<Instant>>,
+    /// Swallow all traffic (a stalled link: connections stay open).
+    blackhole: AtomicBool,
 }
 
 impl ProxyShared {
@@ -182,6 +184,7 @@ impl Proxy {
             up_bytes: AtomicU64::new(0),
             cut_at: AtomicU64::new(u64::MAX),
             cut_time: Mutex::new(None),
+            blackhole: AtomicBool::new(false),
         });
         let stop = Arc::new(AtomicBool::new(false));
         let (sh, st) = (shared.clone(), stop.clone());
@@ -252,6 +255,10 @@ impl Proxy {
         *self.shared.cut_time.lock().unwrap()
     }
 
+    fn blackhole(&self, on: bool) {
+        self.shared.blackhole.store(on, Ordering::SeqCst);
+    }
+
     /// Listen again on the same address.
     fn restore(&self) {
         self.shared.cut_at.store(u64::MAX, Ordering::SeqCst);
@@ -279,6 +286,9 @@ fn pump(sh: &ProxyShared, mut from: TcpStream, mut to: TcpStream, up: bool) {
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
+        if sh.blackhole.load(Ordering::SeqCst) {
+            continue;
+        }
         if up {
             let total = sh.up_bytes.fetch_add(n as u64, Ordering::SeqCst) + n as u64;
             if total >= sh.cut_at.load(Ordering::SeqCst) {
@@ -309,22 +319,37 @@ fn s3_backend(
     bucket: &str,
     prefix: &str,
 ) -> makonis_embassy::backend::s3::S3Backend {
-    use makonis_embassy::backend::s3::{S3Backend, S3Config, S3Timeouts};
-    S3Backend::new(S3Config {
-        bucket: bucket.into(),
-        prefix: prefix.into(),
-        endpoint: Some(endpoint.into()),
-        region: Some("eu-north-1".into()),
-        access_key: Some(("testing".into(), "testing".into())),
-        // A cut must surface in seconds: refused connections fail fast,
-        // two attempts with a short backoff.
-        timeouts: S3Timeouts {
+    // A cut must surface in seconds: refused connections fail fast, two
+    // attempts with a short backoff.
+    s3_with(
+        endpoint,
+        bucket,
+        prefix,
+        makonis_embassy::backend::s3::S3Timeouts {
             connect: Duration::from_secs(2),
             attempt: Duration::from_secs(20),
             operation: Some(Duration::from_secs(45)),
             max_attempts: 2,
             initial_backoff: Duration::from_millis(200),
         },
+    )
+}
+
+#[cfg(feature = "s3")]
+fn s3_with(
+    endpoint: &str,
+    bucket: &str,
+    prefix: &str,
+    timeouts: makonis_embassy::backend::s3::S3Timeouts,
+) -> makonis_embassy::backend::s3::S3Backend {
+    use makonis_embassy::backend::s3::{S3Backend, S3Config};
+    S3Backend::new(S3Config {
+        bucket: bucket.into(),
+        prefix: prefix.into(),
+        endpoint: Some(endpoint.into()),
+        region: Some("eu-north-1".into()),
+        access_key: Some(("testing".into(), "testing".into())),
+        timeouts,
     })
     .unwrap()
 }
@@ -516,6 +541,50 @@ fn replication_resumes_after_network_cut_without_resending() {
         "timings: run 1 {run1_time:?}, run 2 {run2_time:?}, run 3 {:?}",
         third.duration
     );
+}
+
+/// A stalled link (packets swallowed, connections left open) must not
+/// hang a request: the attempt timeout and bounded retries turn it into an
+/// error naming the operation and object within seconds.
+#[cfg(feature = "s3")]
+#[test]
+fn stalled_network_times_out_with_a_clear_error() {
+    use makonis_embassy::backend::s3::S3Timeouts;
+    let Some(m) = common::moto::start_moto() else {
+        return;
+    };
+    s3_backend(&m.endpoint, "stall", "")
+        .create_bucket(false)
+        .unwrap();
+    let proxy = Proxy::start(([127, 0, 0, 1], m.port).into());
+    let timeouts = S3Timeouts {
+        connect: Duration::from_secs(1),
+        attempt: Duration::from_secs(1),
+        operation: None,
+        max_attempts: 2,
+        initial_backoff: Duration::from_millis(100),
+    };
+    let b = s3_with(&proxy.endpoint(), "stall", "r", timeouts);
+    b.write(FileType::Index, "before", b"ok").unwrap();
+    proxy.blackhole(true);
+    let t0 = Instant::now();
+    let e = b
+        .write(FileType::Pack, "00aa", &pseudo(2_000_000, 1))
+        .unwrap_err();
+    let took = t0.elapsed();
+    eprintln!("stalled write failed after {took:?}: {e}");
+    assert!(took < Duration::from_secs(8), "{took:?}");
+    let msg = e.to_string();
+    assert!(
+        msg.contains("during write of s3://stall/r/data/00/00aa") && msg.contains("timeout"),
+        "{msg}"
+    );
+    let t0 = Instant::now();
+    let e = b.list(FileType::Snapshot).unwrap_err();
+    assert!(t0.elapsed() < Duration::from_secs(8));
+    assert!(e.to_string().contains("during list of"), "{e}");
+    proxy.blackhole(false);
+    assert_eq!(b.read(FileType::Index, "before").unwrap(), b"ok");
 }
 
 /// Cold copies into an Object Lock (COMPLIANCE) bucket: objects cannot be
