@@ -12,13 +12,12 @@ mod common;
 
 use std::collections::HashSet;
 use std::fs;
-use std::io::{Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+#[cfg(feature = "s3")]
+use std::time::Instant;
 
 use chrono::Utc;
 use common::*;
@@ -131,184 +130,198 @@ fn blobs(repo: &Repository) -> (HashSet<makonis_embassy::Id>, usize, u64) {
     (ids, entries, bytes)
 }
 
+#[cfg(feature = "s3")]
 fn mb(b: u64) -> f64 {
     b as f64 / 1e6
 }
 
 // ------------------------------------------------------------------ proxy
 
-/// A TCP forwarder that can cut the network: close every live connection
-/// and refuse new ones (its listening socket is closed), until restored.
-struct Proxy {
-    addr: SocketAddr,
-    shared: Arc<ProxyShared>,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
-}
+#[cfg(feature = "s3")]
+use proxy::Proxy;
 
-struct ProxyShared {
-    upstream: SocketAddr,
-    listener: Mutex<Option<TcpListener>>,
-    conns: Mutex<Vec<TcpStream>>,
-    /// Client → server bytes forwarded.
-    up_bytes: AtomicU64,
-    /// Cut when `up_bytes` reaches this.
-    cut_at: AtomicU64,
-    cut_time: Mutex<Option<Instant>>,
-    /// Swallow all traffic (a stalled link: connections stay open).
-    blackhole: AtomicBool,
-}
+#[cfg(feature = "s3")]
+mod proxy {
+    use std::io::{Read, Write};
+    use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use std::sync::{Arc, Mutex};
+    use std::thread::JoinHandle;
+    use std::time::{Duration, Instant};
 
-impl ProxyShared {
-    fn cut(&self) {
-        drop(self.listener.lock().unwrap().take());
-        for c in self.conns.lock().unwrap().drain(..) {
-            let _ = c.shutdown(Shutdown::Both);
-        }
-        self.cut_time
-            .lock()
-            .unwrap()
-            .get_or_insert_with(Instant::now);
+    /// A TCP forwarder that can cut the network: close every live connection
+    /// and refuse new ones (its listening socket is closed), until restored.
+    pub struct Proxy {
+        addr: SocketAddr,
+        shared: Arc<ProxyShared>,
+        stop: Arc<AtomicBool>,
+        thread: Option<JoinHandle<()>>,
     }
-}
 
-impl Proxy {
-    fn start(upstream: SocketAddr) -> Proxy {
-        let l = TcpListener::bind("127.0.0.1:0").unwrap();
-        l.set_nonblocking(true).unwrap();
-        let addr = l.local_addr().unwrap();
-        let shared = Arc::new(ProxyShared {
-            upstream,
-            listener: Mutex::new(Some(l)),
-            conns: Mutex::new(Vec::new()),
-            up_bytes: AtomicU64::new(0),
-            cut_at: AtomicU64::new(u64::MAX),
-            cut_time: Mutex::new(None),
-            blackhole: AtomicBool::new(false),
-        });
-        let stop = Arc::new(AtomicBool::new(false));
-        let (sh, st) = (shared.clone(), stop.clone());
-        let thread = std::thread::spawn(move || {
-            while !st.load(Ordering::SeqCst) {
-                let accepted = sh
-                    .listener
-                    .lock()
-                    .unwrap()
-                    .as_ref()
-                    .and_then(|l| l.accept().ok());
-                match accepted {
-                    Some((c, _)) => Self::forward(&sh, c),
-                    None => std::thread::sleep(Duration::from_millis(2)),
+    struct ProxyShared {
+        upstream: SocketAddr,
+        listener: Mutex<Option<TcpListener>>,
+        conns: Mutex<Vec<TcpStream>>,
+        /// Client → server bytes forwarded.
+        up_bytes: AtomicU64,
+        /// Cut when `up_bytes` reaches this.
+        cut_at: AtomicU64,
+        cut_time: Mutex<Option<Instant>>,
+        /// Swallow all traffic (a stalled link: connections stay open).
+        blackhole: AtomicBool,
+    }
+
+    impl ProxyShared {
+        fn cut(&self) {
+            drop(self.listener.lock().unwrap().take());
+            for c in self.conns.lock().unwrap().drain(..) {
+                let _ = c.shutdown(Shutdown::Both);
+            }
+            self.cut_time
+                .lock()
+                .unwrap()
+                .get_or_insert_with(Instant::now);
+        }
+    }
+
+    impl Proxy {
+        pub fn start(upstream: SocketAddr) -> Proxy {
+            let l = TcpListener::bind("127.0.0.1:0").unwrap();
+            l.set_nonblocking(true).unwrap();
+            let addr = l.local_addr().unwrap();
+            let shared = Arc::new(ProxyShared {
+                upstream,
+                listener: Mutex::new(Some(l)),
+                conns: Mutex::new(Vec::new()),
+                up_bytes: AtomicU64::new(0),
+                cut_at: AtomicU64::new(u64::MAX),
+                cut_time: Mutex::new(None),
+                blackhole: AtomicBool::new(false),
+            });
+            let stop = Arc::new(AtomicBool::new(false));
+            let (sh, st) = (shared.clone(), stop.clone());
+            let thread = std::thread::spawn(move || {
+                while !st.load(Ordering::SeqCst) {
+                    let accepted = sh
+                        .listener
+                        .lock()
+                        .unwrap()
+                        .as_ref()
+                        .and_then(|l| l.accept().ok());
+                    match accepted {
+                        Some((c, _)) => Self::forward(&sh, c),
+                        None => std::thread::sleep(Duration::from_millis(2)),
+                    }
+                }
+            });
+            Proxy {
+                addr,
+                shared,
+                stop,
+                thread: Some(thread),
+            }
+        }
+
+        fn forward(sh: &Arc<ProxyShared>, client: TcpStream) {
+            let _ = client.set_nonblocking(false);
+            let Ok(server) = TcpStream::connect(sh.upstream) else {
+                return;
+            };
+            {
+                let mut conns = sh.conns.lock().unwrap();
+                conns.push(client.try_clone().unwrap());
+                conns.push(server.try_clone().unwrap());
+            }
+            for (from, to, up) in [
+                (
+                    client.try_clone().unwrap(),
+                    server.try_clone().unwrap(),
+                    true,
+                ),
+                (server, client, false),
+            ] {
+                let sh = sh.clone();
+                std::thread::spawn(move || pump(&sh, from, to, up));
+            }
+        }
+
+        pub fn endpoint(&self) -> String {
+            format!("http://{}", self.addr)
+        }
+
+        /// Cut the network once `bytes` more have been uploaded through it.
+        pub fn cut_after(&self, bytes: u64) {
+            let now = self.shared.up_bytes.load(Ordering::SeqCst);
+            self.shared.cut_at.store(now + bytes, Ordering::SeqCst);
+        }
+
+        pub fn is_cut(&self) -> bool {
+            self.shared.listener.lock().unwrap().is_none()
+        }
+
+        pub fn uploaded(&self) -> u64 {
+            self.shared.up_bytes.load(Ordering::SeqCst)
+        }
+
+        pub fn cut_time(&self) -> Option<Instant> {
+            *self.shared.cut_time.lock().unwrap()
+        }
+
+        pub fn blackhole(&self, on: bool) {
+            self.shared.blackhole.store(on, Ordering::SeqCst);
+        }
+
+        /// Listen again on the same address.
+        pub fn restore(&self) {
+            self.shared.cut_at.store(u64::MAX, Ordering::SeqCst);
+            *self.shared.cut_time.lock().unwrap() = None;
+            let deadline = Instant::now() + Duration::from_secs(10);
+            let l = loop {
+                match TcpListener::bind(self.addr) {
+                    Ok(l) => break l,
+                    Err(e) if Instant::now() < deadline => {
+                        eprintln!("rebinding {}: {e}; retrying", self.addr);
+                        std::thread::sleep(Duration::from_millis(50));
+                    }
+                    Err(e) => panic!("cannot rebind the proxy on {}: {e}", self.addr),
+                }
+            };
+            l.set_nonblocking(true).unwrap();
+            *self.shared.listener.lock().unwrap() = Some(l);
+        }
+    }
+
+    fn pump(sh: &ProxyShared, mut from: TcpStream, mut to: TcpStream, up: bool) {
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let n = match from.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            if sh.blackhole.load(Ordering::SeqCst) {
+                continue;
+            }
+            if up {
+                let total = sh.up_bytes.fetch_add(n as u64, Ordering::SeqCst) + n as u64;
+                if total >= sh.cut_at.load(Ordering::SeqCst) {
+                    sh.cut();
+                    break;
                 }
             }
-        });
-        Proxy {
-            addr,
-            shared,
-            stop,
-            thread: Some(thread),
-        }
-    }
-
-    fn forward(sh: &Arc<ProxyShared>, client: TcpStream) {
-        let _ = client.set_nonblocking(false);
-        let Ok(server) = TcpStream::connect(sh.upstream) else {
-            return;
-        };
-        {
-            let mut conns = sh.conns.lock().unwrap();
-            conns.push(client.try_clone().unwrap());
-            conns.push(server.try_clone().unwrap());
-        }
-        for (from, to, up) in [
-            (
-                client.try_clone().unwrap(),
-                server.try_clone().unwrap(),
-                true,
-            ),
-            (server, client, false),
-        ] {
-            let sh = sh.clone();
-            std::thread::spawn(move || pump(&sh, from, to, up));
-        }
-    }
-
-    fn endpoint(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    /// Cut the network once `bytes` more have been uploaded through it.
-    fn cut_after(&self, bytes: u64) {
-        let now = self.shared.up_bytes.load(Ordering::SeqCst);
-        self.shared.cut_at.store(now + bytes, Ordering::SeqCst);
-    }
-
-    fn is_cut(&self) -> bool {
-        self.shared.listener.lock().unwrap().is_none()
-    }
-
-    fn uploaded(&self) -> u64 {
-        self.shared.up_bytes.load(Ordering::SeqCst)
-    }
-
-    fn cut_time(&self) -> Option<Instant> {
-        *self.shared.cut_time.lock().unwrap()
-    }
-
-    fn blackhole(&self, on: bool) {
-        self.shared.blackhole.store(on, Ordering::SeqCst);
-    }
-
-    /// Listen again on the same address.
-    fn restore(&self) {
-        self.shared.cut_at.store(u64::MAX, Ordering::SeqCst);
-        *self.shared.cut_time.lock().unwrap() = None;
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let l = loop {
-            match TcpListener::bind(self.addr) {
-                Ok(l) => break l,
-                Err(e) if Instant::now() < deadline => {
-                    eprintln!("rebinding {}: {e}; retrying", self.addr);
-                    std::thread::sleep(Duration::from_millis(50));
-                }
-                Err(e) => panic!("cannot rebind the proxy on {}: {e}", self.addr),
-            }
-        };
-        l.set_nonblocking(true).unwrap();
-        *self.shared.listener.lock().unwrap() = Some(l);
-    }
-}
-
-fn pump(sh: &ProxyShared, mut from: TcpStream, mut to: TcpStream, up: bool) {
-    let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        let n = match from.read(&mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => n,
-        };
-        if sh.blackhole.load(Ordering::SeqCst) {
-            continue;
-        }
-        if up {
-            let total = sh.up_bytes.fetch_add(n as u64, Ordering::SeqCst) + n as u64;
-            if total >= sh.cut_at.load(Ordering::SeqCst) {
-                sh.cut();
+            if to.write_all(&buf[..n]).is_err() {
                 break;
             }
         }
-        if to.write_all(&buf[..n]).is_err() {
-            break;
-        }
+        let _ = to.shutdown(Shutdown::Write);
     }
-    let _ = to.shutdown(Shutdown::Write);
-}
 
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        self.shared.cut();
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
+    impl Drop for Proxy {
+        fn drop(&mut self) {
+            self.stop.store(true, Ordering::SeqCst);
+            self.shared.cut();
+            if let Some(t) = self.thread.take() {
+                let _ = t.join();
+            }
         }
     }
 }
