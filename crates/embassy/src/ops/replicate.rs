@@ -3,7 +3,7 @@
 //! immutable (S3 Object Lock) bucket.
 //!
 //! [`replicate`] copies every source snapshot matching a
-//! [`SnapshotFilter`] that the replica lacks, built on [`super::copy`]: only
+//! [`SnapshotFilter`] that the replica lacks, built on [`super::copy()`]: only
 //! blobs the replica does not have are sent, re-encrypted with the
 //! replica's key. Writes are ordered packs → index → snapshots, so a run
 //! cut off by a network failure leaves a replica that `check` accepts; the
