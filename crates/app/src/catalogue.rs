@@ -12,7 +12,7 @@ use makonis_types::{FieldError, InformationSystemId};
 use crate::audit::{self, Change};
 use crate::authz::{Action, Kind, Scope, authorize};
 use crate::federation::provider_scope;
-use crate::placement::{self, Candidate, Decision, PlacementRequest, SystemProfile};
+use crate::placement::{self, Decision, PlacementRequest, SystemProfile};
 use crate::{App, Error, OpContext, Result, now};
 
 /// Most offerings a comparison shows side by side.
@@ -176,8 +176,7 @@ impl App {
         page: PageRequest,
     ) -> Result<Page<CatalogueEntry>> {
         authorize(ctx, Action::Read, Kind::Catalogue, Scope::Platform)?;
-        let mut conn = self.datastore().conn().await?;
-        Ok(store::search(&mut conn, filter, today, page).await?)
+        Ok(self.catalogue_snapshot(today).await?.search(filter, page))
     }
 
     /// Catalogue entries for any number of offerings (for naming them in lists).
@@ -241,41 +240,8 @@ impl App {
             ));
         }
         let profile = overrides.apply(SystemProfile::of(&is))?;
-        let mut conn = self.datastore().conn().await?;
-        let offerings = store::offerings_of_kind(&mut conn, request.kind).await?;
-        let providers = federation::list_providers(&mut conn).await?;
-        let sites = federation::list_sites(&mut conn, None).await?;
-        let certifications = federation::list_certifications(&mut conn, None).await?;
-        let prices: std::collections::HashMap<OfferingId, rust_decimal::Decimal> =
-            store::prices_on(&mut conn, today)
-                .await?
-                .into_iter()
-                .collect();
-        drop(conn);
-        let by_provider: std::collections::HashMap<ProviderId, Vec<_>> = certifications
-            .into_iter()
-            .fold(std::collections::HashMap::new(), |mut map, c| {
-                map.entry(c.provider_id).or_insert_with(Vec::new).push(c);
-                map
-            });
-        let empty = Vec::new();
-        let providers: std::collections::HashMap<_, _> =
-            providers.iter().map(|p| (p.id, p)).collect();
-        let sites: std::collections::HashMap<_, _> = sites.iter().map(|s| (s.id, s)).collect();
-        let candidates: Vec<Candidate<'_>> = offerings
-            .iter()
-            .filter_map(|o| {
-                let provider = *providers.get(&o.provider_id)?;
-                let site = *sites.get(&o.site_id)?;
-                Some(Candidate {
-                    offering: o,
-                    provider,
-                    site,
-                    certifications: by_provider.get(&provider.id).unwrap_or(&empty),
-                    unit_price: prices.get(&o.id).copied(),
-                })
-            })
-            .collect();
+        let snapshot = self.catalogue_snapshot(today).await?;
+        let candidates = snapshot.candidates(request.kind);
         let decision = placement::place(&profile, request, &candidates, today);
         Ok((profile, decision))
     }

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod authn;
 pub mod authz;
 pub mod catalogue;
+mod catalogue_snapshot;
 mod context;
 pub mod demo;
 mod error;
@@ -93,6 +94,8 @@ struct AppInner {
             std::sync::Arc<dyn makonis_drivers::Driver>,
         >,
     >,
+    /// What placement decides on, rebuilt when the catalogue changes.
+    snapshot: catalogue_snapshot::SnapshotCache,
 }
 
 impl std::fmt::Debug for App {
@@ -112,6 +115,7 @@ impl App {
                 config,
                 sec: tokio::sync::OnceCell::new(),
                 drivers: std::sync::Mutex::new(std::collections::HashMap::new()),
+                snapshot: catalogue_snapshot::SnapshotCache::default(),
             }),
         }
     }
@@ -122,6 +126,10 @@ impl App {
 
     pub(crate) fn secrets(&self) -> &secrets::SecretBox {
         &self.inner.secrets
+    }
+
+    pub(crate) fn snapshot_cache(&self) -> &catalogue_snapshot::SnapshotCache {
+        &self.inner.snapshot
     }
 
     pub fn config(&self) -> &AppConfig {

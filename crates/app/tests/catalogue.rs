@@ -420,6 +420,53 @@ async fn demo_federation_places_a_category_a_vm_and_explains_the_rest() {
         ));
         assert!(reason(Rule::CategoryAccreditation, "LAD /"));
 
+        // A renewed certificate counts at once: the catalogue snapshot
+        // placement decides on is rebuilt when the catalogue changes.
+        let iem = t
+            .app
+            .list_providers(&sys)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|p| p.short_name == "IeM IC")
+            .unwrap();
+        t.app
+            .add_certification(
+                &sys,
+                iem.id,
+                &CertificationInput {
+                    site_id: None,
+                    kind: CertificationKind::Iso27001,
+                    level: None,
+                    issuer: "LVS".into(),
+                    valid_from: today() - chrono::Days::new(1),
+                    valid_until: today() + chrono::Days::new(700),
+                },
+            )
+            .await
+            .unwrap();
+        let (_, renewed) = t
+            .app
+            .place(
+                &sys,
+                eds.id,
+                &request,
+                &ProfileOverrides::default(),
+                today(),
+            )
+            .await
+            .unwrap();
+        assert!(
+            !renewed
+                .excluded
+                .iter()
+                .any(|e| e.rule == Rule::Iso27001 && e.provider == "IeM IC"),
+            "{}: {:#?}",
+            t.label(),
+            renewed.excluded
+        );
+        assert!(renewed.feasible.len() >= decision.feasible.len());
+
         // Loosening is refused; tightening works.
         let loose = ProfileOverrides {
             residency: Some(Residency::Any),
@@ -484,5 +531,104 @@ async fn demo_federation_places_a_category_a_vm_and_explains_the_rest() {
             t.app.compare_offerings(&sys, &too_many, today()).await,
             Err(Error::Invalid(_))
         ));
+    }
+}
+
+/// Search is answered from the in-memory snapshot; the SQL search in `db`
+/// is the reference it must match, filter by filter and page by page.
+#[tokio::test]
+async fn snapshot_search_matches_the_sql_reference() {
+    for t in common::apps().await {
+        let sys = common::system();
+        t.app.seed_demo().await.unwrap().expect("seeded");
+        let lvrtc = t
+            .app
+            .list_providers(&sys)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|p| p.short_name == "LVRTC")
+            .unwrap();
+        let filters = [
+            CatalogueFilter::default(),
+            CatalogueFilter {
+                q: Some("  lvrtc ".into()),
+                ..Default::default()
+            },
+            CatalogueFilter {
+                q: Some("VM".into()),
+                kind: Some(OfferingKind::Vm),
+                ..Default::default()
+            },
+            CatalogueFilter {
+                q: Some("Rīga".into()),
+                ..Default::default()
+            },
+            CatalogueFilter {
+                q: Some("50%_".into()),
+                ..Default::default()
+            },
+            CatalogueFilter {
+                tier: Some(ServiceTier::Specialised),
+                ..Default::default()
+            },
+            CatalogueFilter {
+                country: Some("lv".into()),
+                min_availability: Some("99.9".parse().unwrap()),
+                ..Default::default()
+            },
+            CatalogueFilter {
+                provider_id: Some(lvrtc.id),
+                min_vcpu: Some(4),
+                min_ram_gb: Some(16),
+                ..Default::default()
+            },
+            CatalogueFilter {
+                kind: Some(OfferingKind::Database),
+                ..Default::default()
+            },
+        ];
+        let pages = [
+            PageRequest::default(),
+            PageRequest {
+                limit: Some(3),
+                offset: Some(2),
+            },
+            PageRequest {
+                limit: Some(5),
+                offset: Some(1000),
+            },
+        ];
+        let mut nonempty = 0;
+        for filter in &filters {
+            for page in pages {
+                let fast = t
+                    .app
+                    .search_catalogue(&sys, filter, today(), page)
+                    .await
+                    .unwrap();
+                let mut conn = t.store.datastore.conn().await.unwrap();
+                let reference = makonis_db::catalogue::search(&mut conn, filter, today(), page)
+                    .await
+                    .unwrap();
+                assert_eq!(fast.total, reference.total, "{}: {filter:?}", t.label());
+                let ids = |p: &makonis_types::paging::Page<CatalogueEntry>| {
+                    p.items.iter().map(|e| e.offering.id).collect::<Vec<_>>()
+                };
+                assert_eq!(
+                    ids(&fast),
+                    ids(&reference),
+                    "{}: {filter:?} {page:?}",
+                    t.label()
+                );
+                assert_eq!(fast.items, reference.items, "{}", t.label());
+                nonempty += usize::from(!fast.items.is_empty());
+            }
+        }
+        assert!(
+            nonempty >= 10,
+            "{}: too few filters matched anything",
+            t.label()
+        );
     }
 }

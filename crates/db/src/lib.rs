@@ -47,7 +47,7 @@ pub(crate) fn parse_enum<T: std::str::FromStr<Err = String>>(text: &str) -> Resu
 }
 
 /// Full-Unicode case folding for uniqueness keys and search columns.
-pub(crate) fn fold(text: &str) -> String {
+pub fn fold(text: &str) -> String {
     text.trim().to_lowercase()
 }
 

@@ -47,7 +47,8 @@ fn offering_from_row(row: &AnyRow) -> Result<Offering> {
     })
 }
 
-fn search_key(o: &Offering) -> String {
+/// What a catalogue search matches words against (stored folded).
+pub fn search_key(o: &Offering) -> String {
     fold(&format!(
         "{} {} {}",
         o.name,
@@ -101,14 +102,22 @@ pub async fn get_offering(conn: &mut Conn, id: OfferingId) -> Result<Option<Offe
 }
 
 /// Active and inactive offerings of one kind, for placement.
-pub async fn offerings_of_kind(conn: &mut Conn, kind: OfferingKind) -> Result<Vec<Offering>> {
-    let rows = sqlx::query(&format!(
-        "SELECT {OFFERING_COLUMNS} FROM offerings o WHERE o.kind = $1"
-    ))
-    .bind(kind.as_str())
-    .fetch_all(conn)
-    .await?;
+/// Every offering, for the in-memory catalogue snapshot placement uses.
+pub async fn all_offerings(conn: &mut Conn) -> Result<Vec<Offering>> {
+    let rows = sqlx::query(&format!("SELECT {OFFERING_COLUMNS} FROM offerings o"))
+        .fetch_all(conn)
+        .await?;
     rows.iter().map(offering_from_row).collect()
+}
+
+/// The catalogue generation: moves (by trigger) whenever a provider, site,
+/// certification, offering or price list changes.
+pub async fn generation(conn: &mut Conn) -> Result<i64> {
+    Ok(
+        sqlx::query_scalar("SELECT generation FROM catalogue_generation WHERE id = 1")
+            .fetch_one(conn)
+            .await?,
+    )
 }
 
 const PRICE_NOW: &str = "(SELECT pi.unit_price FROM price_items pi JOIN price_lists pl ON pl.id = pi.price_list_id \
