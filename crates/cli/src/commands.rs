@@ -128,7 +128,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Catalogue(command) => crate::client::catalogue(command).await?,
         Command::Order(command) => crate::client::order(command).await?,
-        Command::Embassy(args) => {
+        Command::Embassy(crate::site_check::EmbassyEntry::SiteCheck(args, output)) => {
+            return crate::site_check::run(&args, output);
+        }
+        Command::Embassy(crate::site_check::EmbassyEntry::Engine(args)) => {
             // The engine blocks and runs its own worker threads.
             tokio::task::spawn_blocking(move || makonis_embassy::cli::run(args)).await??;
         }

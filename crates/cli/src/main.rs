@@ -4,6 +4,7 @@
 mod client;
 mod commands;
 mod config;
+mod site_check;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -50,8 +51,9 @@ pub enum Command {
     /// Orders and approvals (through the API; needs MAKONIS_TOKEN).
     #[command(subcommand)]
     Order(client::OrderCommand),
-    /// The data-embassy engine: encrypted, deduplicated repositories (restic-like).
-    Embassy(makonis_embassy::cli::EmbassyArgs),
+    /// The data-embassy engine: encrypted, deduplicated repositories (restic-like),
+    /// and `site-check` for the eligibility of a foreign site (EMB-1).
+    Embassy(site_check::EmbassyEntry),
     /// Print shell completions.
     Completions {
         #[arg(value_enum)]
