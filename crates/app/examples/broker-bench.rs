@@ -317,7 +317,9 @@ async fn main() -> anyhow::Result<()> {
     let request = |i: usize| PlacementRequest {
         kind: KINDS[i % KINDS.len()],
         quantity: 1 + (i % 4) as i64,
-        max_monthly_eur: i.is_multiple_of(3).then(|| Decimal::from(200 + 50 * (i % 10) as i64)),
+        max_monthly_eur: i
+            .is_multiple_of(3)
+            .then(|| Decimal::from(200 + 50 * (i % 10) as i64)),
         min_vcpu: i.is_multiple_of(2).then_some(2),
         min_ram_gb: None,
     };

@@ -19,6 +19,7 @@ pub mod orders;
 pub mod placement;
 pub mod provisioning;
 pub mod reconcilers;
+pub mod resize;
 pub mod secrets;
 pub mod users;
 

@@ -37,7 +37,7 @@ fn today() -> NaiveDate {
 }
 
 /// Who may take a step of an order of `institution`.
-fn eligible(ctx: &OpContext, step: ApprovalStep, institution: InstitutionId) -> bool {
+pub(crate) fn eligible(ctx: &OpContext, step: ApprovalStep, institution: InstitutionId) -> bool {
     match step {
         ApprovalStep::Institution | ApprovalStep::SecondInstitution => {
             ctx.has_institution_role(Role::IsOwner, institution)
@@ -80,7 +80,7 @@ pub fn approval_rule(
 }
 
 /// What one order holds against quotas.
-fn holding(offering: &Offering, quantity: i64, monthly: Decimal) -> store::Holding {
+pub(crate) fn holding(offering: &Offering, quantity: i64, monthly: Decimal) -> store::Holding {
     let (vcpu, ram, storage) = match offering.unit {
         BillingUnit::InstanceHour | BillingUnit::UnitMonth => (
             offering.vcpu * quantity,
@@ -115,7 +115,7 @@ fn quota_error(what: &str, used: i64, limit: i64, requested: i64, scope: &str) -
 
 impl App {
     /// Checks the scope's quota with its row locked for this transaction.
-    async fn check_quota(
+    pub(crate) async fn check_quota(
         tx: &mut Tx,
         order: &Order,
         add: store::Holding,

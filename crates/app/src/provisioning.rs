@@ -41,25 +41,28 @@ impl SagaType for ProvisionSaga {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct Params {
-    order_id: OrderId,
-    provider_id: ProviderId,
-    spec: ResourceSpec,
+pub(crate) struct Params {
+    pub(crate) order_id: OrderId,
+    pub(crate) provider_id: ProviderId,
+    pub(crate) spec: ResourceSpec,
+    /// Set for `modify-order` sagas.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) resize: Option<crate::resize::Resize>,
 }
 
 /// Why a step failed, kept in the saga log and shown on the order.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct StepFailure {
-    message: String,
+pub(crate) struct StepFailure {
+    pub(crate) message: String,
 }
 
-fn fail(message: impl Into<String>) -> ActionError {
+pub(crate) fn fail(message: impl Into<String>) -> ActionError {
     ActionError::action_failed(StepFailure {
         message: message.into(),
     })
 }
 
-fn driver_failure(provider: &str, what: &str, e: &DriverError) -> ActionError {
+pub(crate) fn driver_failure(provider: &str, what: &str, e: &DriverError) -> ActionError {
     fail(format!("{provider}: {what}: {e}"))
 }
 
@@ -123,7 +126,11 @@ impl App {
 
     fn registry() -> Arc<ActionRegistry<ProvisionSaga>> {
         let mut registry = ActionRegistry::new();
-        for action in actions().into_iter().chain(decommission_actions()) {
+        for action in actions()
+            .into_iter()
+            .chain(decommission_actions())
+            .chain(crate::resize::actions())
+        {
             registry.register(action);
         }
         Arc::new(registry)
@@ -178,6 +185,7 @@ impl App {
                     ),
                 ]),
             },
+            resize: None,
         };
         let actions = actions();
         let steps = [
@@ -192,7 +200,7 @@ impl App {
     }
 
     /// Builds a linear saga from `steps`, persists it and starts it.
-    async fn launch(
+    pub(crate) async fn launch(
         &self,
         name: &str,
         steps: &[(&str, &str, &Arc<dyn steno::Action<ProvisionSaga>>)],
@@ -312,6 +320,7 @@ impl App {
                 quantity: order.quantity,
                 tags: BTreeMap::new(),
             },
+            resize: None,
         };
         let actions = decommission_actions();
         let steps = [
@@ -443,7 +452,7 @@ fn find_order_id(value: &serde_json::Value) -> Option<OrderId> {
     }
 }
 
-mod futures_boxed {
+pub(crate) mod futures_boxed {
     pub type SagaFuture =
         std::pin::Pin<Box<dyn std::future::Future<Output = steno::SagaResult> + Send>>;
 }
@@ -518,7 +527,7 @@ impl steno::SecStore for DbSecStore {
     }
 }
 
-type Ctx = ActionContext<ProvisionSaga>;
+pub(crate) type Ctx = ActionContext<ProvisionSaga>;
 
 fn decommission_actions() -> Vec<Arc<dyn steno::Action<ProvisionSaga>>> {
     vec![
@@ -668,11 +677,11 @@ fn actions() -> Vec<Arc<dyn steno::Action<ProvisionSaga>>> {
     ]
 }
 
-async fn nothing_to_undo(_ctx: Ctx) -> std::result::Result<(), anyhow::Error> {
+pub(crate) async fn nothing_to_undo(_ctx: Ctx) -> std::result::Result<(), anyhow::Error> {
     Ok(())
 }
 
-async fn provider_of(
+pub(crate) async fn provider_of(
     app: &App,
     id: ProviderId,
 ) -> std::result::Result<(makonis_types::federation::Provider, Arc<dyn Driver>), ActionError> {

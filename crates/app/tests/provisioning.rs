@@ -746,3 +746,159 @@ async fn the_drift_reconciler_records_what_it_finds() {
         ));
     }
 }
+
+/// The `modifying` state: an active order changes size through the
+/// `modify-order` saga; an enlargement takes quota and an approver's role,
+/// a provider refusal unwinds to the old size, a reduction is self-service.
+#[tokio::test]
+async fn active_orders_change_size_and_a_refused_change_unwinds() {
+    use makonis_app::resize::ModifyOrderInput;
+    for (store, state) in engines().await {
+        let app = App::new(
+            store.datastore.clone(),
+            SecretBox::random(),
+            config(state.path()),
+        );
+        let w = world(&app, 50).await;
+        let id = order_and_agree(&app, &w).await;
+        let active = wait_for(&app, &w, id, &[OrderState::Active]).await;
+        assert_eq!(active.quantity, 2);
+        let size = |n| ModifyOrderInput { quantity: n };
+
+        // Enlarging commits money: a plain member may not.
+        assert!(
+            matches!(
+                app.modify_order(&w.member, id, &size(3)).await,
+                Err(makonis_app::Error::Forbidden { .. })
+            ),
+            "{}",
+            store.label
+        );
+        let unchanged = app.modify_order(&w.owner, id, &size(2)).await.unwrap_err();
+        assert!(
+            matches!(&unchanged, makonis_app::Error::Invalid(f) if f[0].field == "quantity" && f[0].code == "unchanged"),
+            "{unchanged:?}"
+        );
+
+        app.modify_order(&w.owner, id, &size(3)).await.unwrap();
+        let grown = wait_for_size(&app, &w, id, 3).await;
+        assert_eq!(grown.state, OrderState::Active, "{}", store.label);
+        assert_eq!(
+            grown.monthly_estimate,
+            active.monthly_estimate * rust_decimal::Decimal::new(15, 1)
+        );
+        let at_provider = sim(state.path(), w.provider).list().await.unwrap();
+        assert_eq!(at_provider[0].quantity, 3, "{}", store.label);
+
+        // Over quota: refused at once, naming the quota; nothing changes.
+        app.set_quota(
+            &w.broker,
+            grown.institution_id,
+            &QuotaInput {
+                information_system_id: None,
+                vcpu: Some(8),
+                ram_gb: None,
+                storage_gb: None,
+                monthly_budget_eur: None,
+            },
+        )
+        .await
+        .unwrap();
+        let over = app.modify_order(&w.owner, id, &size(5)).await.unwrap_err();
+        assert!(
+            matches!(&over, makonis_app::Error::Invalid(f) if f[0].code == "quota_exceeded" && f[0].message.contains("vCPU")),
+            "{}: {over:?}",
+            store.label
+        );
+
+        // The provider refuses: the saga unwinds to the old size and says why.
+        sim(state.path(), w.provider)
+            .inject(Faults {
+                refuse: 1,
+                ..Faults::default()
+            })
+            .await
+            .unwrap();
+        app.modify_order(&w.owner, id, &size(4)).await.unwrap();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        let unwound = loop {
+            let o = app.get_order(&w.member, id).await.unwrap().order;
+            if o.reason.as_deref().is_some_and(|r| r.contains("refused")) {
+                break o;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{}: {o:?}",
+                store.label
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        assert_eq!((unwound.state, unwound.quantity), (OrderState::Active, 3));
+        assert_eq!(unwound.monthly_estimate, grown.monthly_estimate);
+        assert!(
+            unwound
+                .reason
+                .unwrap()
+                .contains("SIM: resizing the resource")
+        );
+        assert_eq!(
+            sim(state.path(), w.provider).list().await.unwrap()[0].quantity,
+            3
+        );
+
+        // Smaller is self-service for the requester.
+        app.modify_order(&w.member, id, &size(1)).await.unwrap();
+        let shrunk = wait_for_size(&app, &w, id, 1).await;
+        assert_eq!(shrunk.state, OrderState::Active);
+        assert_eq!(
+            sim(state.path(), w.provider).list().await.unwrap()[0].quantity,
+            1
+        );
+
+        let mut actions = Vec::new();
+        app.export_audit_chain(|r| {
+            if r.target_id == id.to_string() {
+                actions.push(r.action.clone());
+            }
+            Ok(())
+        })
+        .await
+        .unwrap();
+        for wanted in [
+            "order.modifying",
+            "order.modified",
+            "order.modify_undone",
+            "order.modify_failed",
+        ] {
+            assert!(
+                actions.iter().any(|a| a == wanted),
+                "{}: {wanted} missing from {actions:?}",
+                store.label
+            );
+        }
+        let notes = app.notifications(&w.member, false).await.unwrap();
+        assert!(
+            notes.iter().any(|n| n.kind == "order.modify_failed"),
+            "{notes:?}"
+        );
+        assert!(app.drift(&w.broker, w.provider).await.unwrap().is_clean());
+    }
+}
+
+async fn wait_for_size(app: &App, w: &World, id: OrderId, quantity: i64) -> Order {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let o = app.get_order(&w.member, id).await.unwrap().order;
+        if o.quantity == quantity && o.state == OrderState::Active {
+            return o;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "order stuck at {} units, {} (wanted {quantity}): {:?}",
+            o.quantity,
+            o.state,
+            o.reason
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

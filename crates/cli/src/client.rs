@@ -88,6 +88,26 @@ pub enum OrderCommand {
         #[command(flatten)]
         output: OutputArg,
     },
+    /// Change an active order's size; the change runs at the provider in
+    /// the background (see `order show`).
+    Modify {
+        #[command(flatten)]
+        remote: Remote,
+        id: String,
+        /// The new number of units (at least 1).
+        #[arg(long)]
+        quantity: i64,
+        #[command(flatten)]
+        output: OutputArg,
+    },
+    /// Take an active order's resources down and close it.
+    Decommission {
+        #[command(flatten)]
+        remote: Remote,
+        id: String,
+        #[command(flatten)]
+        output: OutputArg,
+    },
     /// An order with its approvals.
     Show {
         #[command(flatten)]
@@ -335,6 +355,37 @@ pub async fn order(command: OrderCommand) -> anyhow::Result<()> {
             reason,
             output,
         } => decide(&remote, &id, "reject", Some(reason), output.output).await?,
+        OrderCommand::Modify {
+            remote,
+            id,
+            quantity,
+            output,
+        } => {
+            let client = Client::new(&remote)?;
+            let started = client
+                .call(
+                    reqwest::Method::POST,
+                    &format!("/api/v1/orders/{}/modify", encode(&id)),
+                    Some(json!({ "quantity": quantity })),
+                )
+                .await?;
+            print(output.output, &started, |v| {
+                format!("changing to {quantity} units (saga {})", s(&v["saga_id"]))
+            });
+        }
+        OrderCommand::Decommission { remote, id, output } => {
+            let client = Client::new(&remote)?;
+            let started = client
+                .call(
+                    reqwest::Method::POST,
+                    &format!("/api/v1/orders/{}/decommission", encode(&id)),
+                    None,
+                )
+                .await?;
+            print(output.output, &started, |v| {
+                format!("decommissioning (saga {})", s(&v["saga_id"]))
+            });
+        }
         OrderCommand::Show { remote, id, output } => {
             let client = Client::new(&remote)?;
             let order = client

@@ -116,6 +116,9 @@ pub trait Driver: Send + Sync + std::fmt::Debug {
     async fn get(&self, id: &str) -> DriverResult<Option<Resource>>;
     /// Deletes a resource; deleting one that is already gone succeeds.
     async fn delete(&self, id: &str) -> DriverResult<()>;
+    /// Sets a resource's size to `quantity` units (more VMs, more GB…).
+    /// Setting the size it already has succeeds, so a retry is harmless.
+    async fn resize(&self, id: &str, quantity: i64) -> DriverResult<Resource>;
     async fn list(&self) -> DriverResult<Vec<Resource>>;
     async fn capacity(&self) -> DriverResult<Vec<Capacity>>;
     /// Usage of every resource in whole hours since `since`.

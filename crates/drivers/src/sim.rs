@@ -315,6 +315,53 @@ impl Driver for SimDriver {
         Ok(())
     }
 
+    async fn resize(&self, id: &str, quantity: i64) -> DriverResult<Resource> {
+        let _guard = self.lock.lock().await;
+        let mut state = self.load()?;
+        self.unavailable(&mut state)?;
+        let now = Utc::now();
+        if quantity < 1 {
+            return Err(DriverError::Invalid(format!(
+                "quantity must be at least 1, got {quantity}"
+            )));
+        }
+        let Some(index) = state
+            .resources
+            .iter()
+            .position(|r| r.deleted_at.is_none() && r.resource.id == id)
+        else {
+            return Err(DriverError::NotFound(format!("resource {id}")));
+        };
+        let current = state.resources[index].resource.clone();
+        if current.quantity == quantity {
+            return Ok(state.resources[index].view(now));
+        }
+        if state.faults.refuse > 0 {
+            state.faults.refuse -= 1;
+            self.save(&state)?;
+            return Err(DriverError::Refused(
+                "injected: the simulator refuses changes".into(),
+            ));
+        }
+        let used: i64 = state
+            .resources
+            .iter()
+            .filter(|r| r.deleted_at.is_none() && r.resource.site == current.site)
+            .map(|r| r.resource.quantity)
+            .sum();
+        let free = self.config.capacity_per_site - used;
+        if quantity - current.quantity > free {
+            return Err(DriverError::Refused(format!(
+                "site {} has {free} free units; {} more requested",
+                current.site,
+                quantity - current.quantity
+            )));
+        }
+        state.resources[index].resource.quantity = quantity;
+        self.save(&state)?;
+        Ok(state.resources[index].view(now))
+    }
+
     async fn list(&self) -> DriverResult<Vec<Resource>> {
         let _guard = self.lock.lock().await;
         let mut state = self.load()?;

@@ -73,6 +73,45 @@ async fn capacity_is_finite_per_site() {
 }
 
 #[tokio::test]
+async fn resizes_are_idempotent_and_bounded_by_capacity() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = driver(&dir, 0, 6);
+    let r = sim.create(&spec("order-r", 2)).await.unwrap();
+    assert_eq!(sim.resize(&r.id, 4).await.unwrap().quantity, 4);
+    assert_eq!(
+        sim.resize(&r.id, 4).await.unwrap().quantity,
+        4,
+        "retry is harmless"
+    );
+    assert_eq!(sim.capacity().await.unwrap()[0].free_units, 2);
+    match sim.resize(&r.id, 9).await {
+        Err(DriverError::Refused(m)) => assert!(m.contains("2 free units"), "{m}"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert_eq!(sim.get(&r.id).await.unwrap().unwrap().quantity, 4);
+    assert_eq!(sim.resize(&r.id, 1).await.unwrap().quantity, 1);
+    assert!(matches!(
+        sim.resize(&r.id, 0).await,
+        Err(DriverError::Invalid(_))
+    ));
+    assert!(matches!(
+        sim.resize("sim-missing", 2).await,
+        Err(DriverError::NotFound(_))
+    ));
+    sim.inject(Faults {
+        refuse: 1,
+        ..Faults::default()
+    })
+    .await
+    .unwrap();
+    assert!(matches!(
+        sim.resize(&r.id, 2).await,
+        Err(DriverError::Refused(_))
+    ));
+    assert_eq!(sim.resize(&r.id, 2).await.unwrap().quantity, 2);
+}
+
+#[tokio::test]
 async fn injected_faults_behave_like_a_real_cloud() {
     let dir = tempfile::tempdir().unwrap();
     let sim = driver(&dir, 0, 50);

@@ -51,6 +51,7 @@ use crate::api;
         api::orders::get,
         api::orders::resources,
         api::orders::decommission,
+        api::orders::modify,
         api::catalogue::drift,
         api::catalogue::reconcilers,
         api::orders::submit,

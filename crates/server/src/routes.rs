@@ -250,6 +250,12 @@ pub fn all() -> Routes {
             api::orders::decommission,
         )
         .add(
+            p.clone(),
+            "/api/v1/orders/{id}/modify",
+            Api,
+            api::orders::modify,
+        )
+        .add(
             g.clone(),
             "/api/v1/providers/{id}/drift",
             Api,
@@ -455,6 +461,12 @@ pub fn all() -> Routes {
             "/orders/{id}/decommission",
             Portal,
             portal::orders::decommission,
+        )
+        .add(
+            p.clone(),
+            "/orders/{id}/modify",
+            Portal,
+            portal::orders::modify,
         )
         .add(
             g.clone(),

@@ -207,6 +207,13 @@ fn cases() -> Vec<Case> {
             ORDER_A,
             NO_ORDERS_A,
         ),
+        // Enlarging commits money: those who approve A's orders.
+        case(
+            M::POST,
+            "/api/v1/orders/{id}/modify",
+            &["iadmin", "owner"],
+            NO_ORDERS_A,
+        ),
         // Operators of the platform's providers, and the supervisors.
         case(
             M::GET,
@@ -307,6 +314,12 @@ fn cases() -> Vec<Case> {
         ),
         case(M::POST, "/orders/{id}/cancel", ORDER_A, NO_ORDERS_A),
         case(M::POST, "/orders/{id}/decommission", ORDER_A, NO_ORDERS_A),
+        case(
+            M::POST,
+            "/orders/{id}/modify",
+            &["iadmin", "owner"],
+            NO_ORDERS_A,
+        ),
         case(
             M::GET,
             "/operations",
@@ -505,6 +518,7 @@ async fn exercise(s: &TestServer, case: &Case, surface: Surface, who: Option<&st
         }
         ("POST", "/api/v1/orders/{id}/decision") => body = Some(json!({"decision": "approve"})),
         ("POST", "/api/v1/orders/{id}/cancel") => body = Some(json!({"reason": "vairs nevajag"})),
+        ("POST", "/api/v1/orders/{id}/modify") => body = Some(json!({"quantity": 2})),
         ("POST", "/api/v1/agreements/{id}/sign") => body = Some(json!({"document_ref": "VDAA/1"})),
         ("PUT", "/api/v1/institutions/{id}/quotas") => body = Some(json!({"vcpu": 100000})),
         ("POST", "/orders") => {
@@ -515,6 +529,7 @@ async fn exercise(s: &TestServer, case: &Case, surface: Surface, who: Option<&st
             ];
         }
         ("POST", "/orders/{id}/decision") => form = vec![("decision", "approve".into())],
+        ("POST", "/orders/{id}/modify") => form = vec![("quantity", "2".into())],
         ("POST", "/institutions/{id}/quotas") => form = vec![("vcpu", "100000".into())],
         ("POST", "/login") => {
             // The login form's own CSRF is cookie-bound; see csrf tests.

@@ -121,6 +121,33 @@ pub async fn transition(
     Ok(done.rows_affected() == 1)
 }
 
+/// Sets an order's size, its monthly estimate and what it holds against
+/// quotas, in one statement.
+pub async fn resize(
+    conn: &mut Conn,
+    id: OrderId,
+    quantity: i64,
+    monthly_estimate: Decimal,
+    holding: Holding,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE orders SET quantity = $2, monthly_estimate = $3, vcpu = $4, ram_gb = $5, storage_gb = $6, \
+         monthly_cents = $7, updated_at = $8 WHERE id = $1",
+    )
+    .bind(id.to_string())
+    .bind(quantity)
+    .bind(monthly_estimate.to_string())
+    .bind(holding.vcpu)
+    .bind(holding.ram_gb)
+    .bind(holding.storage_gb)
+    .bind(holding.monthly_cents)
+    .bind(time_text(now))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 pub async fn set_agreement(conn: &mut Conn, id: OrderId, agreement: AgreementId) -> Result<()> {
     sqlx::query("UPDATE orders SET agreement_id = $2 WHERE id = $1")
         .bind(id.to_string())

@@ -224,3 +224,17 @@ pub async fn decommission(
     let saga_id = ctx.run(ctx.app.decommission_order(&ctx.op, id)).await?;
     Ok((StatusCode::ACCEPTED, Json(SagaStarted { saga_id })))
 }
+
+/// Changes an active order's size (more or fewer units) through the
+/// `modify-order` saga; enlarging takes quota and an approver's role.
+#[utoipa::path(post, path = "/api/v1/orders/{id}/modify", tag = "orders", params(("id" = String, Path)),
+    request_body = makonis_app::resize::ModifyOrderInput,
+    responses((status = 202, body = SagaStarted), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn modify(
+    ctx: ApiCtx,
+    IdPath(id): IdPath<OrderId>,
+    ApiJson(input): ApiJson<makonis_app::resize::ModifyOrderInput>,
+) -> ApiResult<(StatusCode, Json<SagaStarted>)> {
+    let saga_id = ctx.run(ctx.app.modify_order(&ctx.op, id, &input)).await?;
+    Ok((StatusCode::ACCEPTED, Json(SagaStarted { saga_id })))
+}

@@ -264,6 +264,13 @@ async fn detail_page(
             }
         }
         @if o.state == OrderState::Active {
+            @let quantity_text = o.quantity.to_string();
+            h2 id="modify-title" { (lang.t("order-modify-title")) }
+            form method="post" action={ "/orders/" (o.id) "/modify" } aria-labelledby="modify-title" novalidate {
+                (csrf_field(&portal.csrf))
+                (Input::text("quantity", lang.t("field-quantity"), &quantity_text).numeric().required().hint(lang.t("hint-order-modify")).render(lang, errors))
+                button type="submit" { (lang.t("order-modify")) }
+            }
             form method="post" action={ "/orders/" (o.id) "/decommission" } {
                 (csrf_field(&portal.csrf))
                 button type="submit" class="secondary" { (lang.t("order-decommission")) }
@@ -697,6 +704,32 @@ pub async fn decommission(
     };
     match portal.app.decommission_order(&portal.op, id).await {
         Ok(_) => see_other(&format!("/orders/{id}"), "decommissioning"),
+        Err(e) => portal.fail(e),
+    }
+}
+
+pub async fn modify(Path(raw): Path<String>, PortalForm { portal, form }: PortalForm) -> Response {
+    let id: OrderId = match parse_id(&portal, &raw) {
+        Ok(id) => id,
+        Err(r) => return r,
+    };
+    let mut errors = Vec::new();
+    let quantity = form.int("quantity", &mut errors);
+    let result = if errors.is_empty() {
+        portal
+            .app
+            .modify_order(
+                &portal.op,
+                id,
+                &makonis_app::resize::ModifyOrderInput { quantity },
+            )
+            .await
+            .map(|_| ())
+    } else {
+        Err(Error::Invalid(errors))
+    };
+    match result {
+        Ok(()) => see_other(&format!("/orders/{id}"), "modifying"),
         Err(e) => portal.fail(e),
     }
 }
