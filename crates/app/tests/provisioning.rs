@@ -360,6 +360,27 @@ async fn provider_faults_unwind_and_leave_nothing_behind() {
             out.reason
         );
 
+        // Credentials the provider no longer accepts: the order says so,
+        // naming the provider and what was being done.
+        driver
+            .inject(Faults {
+                unauthorized: 1,
+                ..Faults::default()
+            })
+            .await
+            .unwrap();
+        let rejected = order(&app, &w, 1).await;
+        let out = failure(&app, &w, rejected).await;
+        assert_eq!(out.state, OrderState::Failed, "{}", store.label);
+        assert!(
+            out.reason.as_deref().is_some_and(|r| r.contains("SIM")
+                && r.contains("rejected the credentials")
+                && r.contains("credential was revoked")),
+            "{}: {:?}",
+            store.label,
+            out.reason
+        );
+
         driver
             .inject(Faults {
                 fail_halfway: 1,

@@ -5,7 +5,8 @@
 //! finite capacity in units; resources take a configurable time to become
 //! active; faults can be injected to make the next calls refuse, time out
 //! (after really creating, as a lost answer would), fail half-way (leaving a
-//! broken resource behind) or find the provider unavailable. It reports
+//! broken resource behind), find the provider unavailable or reject its
+//! credentials. It reports
 //! hourly usage for every resource while it exists.
 //!
 //! One process owns a state file at a time: calls are serialised by an
@@ -91,6 +92,10 @@ pub struct Faults {
     pub fail_halfway: u32,
     /// The next calls of any kind find the provider unavailable.
     pub unavailable: u32,
+    /// The next calls of any kind are answered as if the provider's
+    /// credentials had been revoked.
+    #[serde(default)]
+    pub unauthorized: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -174,6 +179,13 @@ impl SimDriver {
 
     /// Uses up one "unavailable" fault, if any is armed.
     fn unavailable(&self, state: &mut State) -> DriverResult<()> {
+        if state.faults.unauthorized > 0 {
+            state.faults.unauthorized -= 1;
+            self.save(state)?;
+            return Err(DriverError::Unauthorized(
+                "injected: the application credential was revoked".into(),
+            ));
+        }
         if state.faults.unavailable > 0 {
             state.faults.unavailable -= 1;
             self.save(state)?;
