@@ -40,6 +40,9 @@ pub enum Kind {
     Orders,
     Quotas,
     Agreements,
+    /// Embassy protections, runs and grants (cleared roles and the
+    /// protected systems' owners).
+    Embassy,
 }
 
 impl Kind {
@@ -54,6 +57,7 @@ impl Kind {
             Kind::Orders => "order",
             Kind::Quotas => "quota",
             Kind::Agreements => "agreement",
+            Kind::Embassy => "embassy record",
         }
     }
 }
@@ -74,12 +78,14 @@ fn grants(role: Role, action: Action, kind: Kind) -> bool {
         Role::Broker => match kind {
             Institutions | InformationSystems | Users | Orders => action == Read,
             Providers | Catalogue | Quotas | Agreements => matches!(action, Read | Create | Update),
-            AuditLog => false,
+            AuditLog | Embassy => false,
         },
         Role::Auditor | Role::SecurityOfficer => action == Read,
-        Role::EmbassyCustodian => {
-            action == Read && matches!(kind, Institutions | InformationSystems)
-        }
+        Role::EmbassyCustodian => match kind {
+            Institutions | InformationSystems => action == Read,
+            Embassy => matches!(action, Read | Create | Update),
+            _ => false,
+        },
         Role::InstitutionAdmin => match kind {
             Institutions => matches!(action, Read | Update),
             InformationSystems => matches!(action, Read | Create | Update),
@@ -89,22 +95,25 @@ fn grants(role: Role, action: Action, kind: Kind) -> bool {
             Orders => matches!(action, Read | Create | Update),
             // Signs agreements for the institution.
             Agreements => matches!(action, Read | Update),
+            // Turns embassy protection on for the institution's systems.
+            Embassy => matches!(action, Read | Create | Update),
         },
         Role::IsOwner => match kind {
-            InformationSystems | Orders => matches!(action, Read | Create | Update),
+            InformationSystems | Orders | Embassy => matches!(action, Read | Create | Update),
             Institutions | Users | Providers | Catalogue | Quotas | Agreements => action == Read,
             AuditLog => false,
         },
         // Members order for their institution's systems; others approve.
         Role::Member => {
-            (action == Read && kind != AuditLog) || (kind == Orders && action == Create)
+            (action == Read && !matches!(kind, AuditLog | Embassy))
+                || (kind == Orders && action == Create)
         }
         // Provider staff publish their own offerings, prices, sites and
         // certificates (the provider's scope is its institution).
         Role::ProviderOperator => match kind {
             Providers | Catalogue => matches!(action, Read | Update | Create),
             Institutions | InformationSystems | Users => action == Read,
-            AuditLog | Orders | Quotas | Agreements => false,
+            AuditLog | Orders | Quotas | Agreements | Embassy => false,
         },
     }
 }

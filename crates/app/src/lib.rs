@@ -11,6 +11,7 @@ pub mod catalogue;
 mod catalogue_snapshot;
 mod context;
 pub mod demo;
+pub mod embassy;
 mod error;
 pub mod federation;
 pub mod information_systems;

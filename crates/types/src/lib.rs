@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod catalogue;
+pub mod embassy;
 pub mod federation;
 pub mod ids;
 pub mod information_system;

@@ -5,6 +5,7 @@
 pub mod api_token;
 pub mod audit;
 pub mod catalogue;
+pub mod embassy;
 pub mod federation;
 pub mod information_system;
 pub mod institution;

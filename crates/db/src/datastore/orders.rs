@@ -487,6 +487,8 @@ pub struct Notification {
     pub kind: String,
     pub order_id: Option<OrderId>,
     pub agreement_id: Option<AgreementId>,
+    /// Set for alerts about a system (embassy RPO, drills).
+    pub information_system_id: Option<InformationSystemId>,
     pub created_at: DateTime<Utc>,
     pub read_at: Option<DateTime<Utc>>,
 }
@@ -517,9 +519,9 @@ pub async fn notifications(
     unread_only: bool,
 ) -> Result<Vec<Notification>> {
     let sql = if unread_only {
-        "SELECT id, kind, order_id, agreement_id, created_at, read_at FROM notifications WHERE user_id = $1 AND read_at IS NULL ORDER BY created_at DESC LIMIT 200"
+        "SELECT id, kind, order_id, agreement_id, information_system_id, created_at, read_at FROM notifications WHERE user_id = $1 AND read_at IS NULL ORDER BY created_at DESC LIMIT 200"
     } else {
-        "SELECT id, kind, order_id, agreement_id, created_at, read_at FROM notifications WHERE user_id = $1 ORDER BY created_at DESC LIMIT 200"
+        "SELECT id, kind, order_id, agreement_id, information_system_id, created_at, read_at FROM notifications WHERE user_id = $1 ORDER BY created_at DESC LIMIT 200"
     };
     let rows = sqlx::query(sql)
         .bind(user.to_string())
@@ -532,6 +534,7 @@ pub async fn notifications(
                 kind: r.try_get("kind")?,
                 order_id: opt_id(r, "order_id")?,
                 agreement_id: opt_id(r, "agreement_id")?,
+                information_system_id: opt_id(r, "information_system_id")?,
                 created_at: parse_time(&r.try_get::<String, _>("created_at")?)?,
                 read_at: parse_opt_time(r.try_get("read_at")?)?,
             })

@@ -1,0 +1,994 @@
+//! The data embassy in the control plane (issue 5; REQUIREMENTS EMB-1,
+//! EMB-2, EMB-4, EMB-7, EMB-10): which information systems are protected
+//! and at which eligible foreign site, hot replication with the achieved RPO
+//! recorded per system and alerts when it exceeds the target, recovery
+//! drills that restore the latest replica into scratch space and measure the
+//! RTO, and four-eyes grants for anything that opens embassy data or keys.
+//!
+//! The repository engine is `makonis-embassy`; this module decides who may
+//! do what, keeps the repositories' passwords sealed with the master key
+//! (nobody reads them back except through a key-release grant), and records
+//! every run. Replication runs and drills are records of their own
+//! (`embassy_runs`); protections, grants, key releases and refused attempts
+//! go into the audit chain.
+
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use makonis_db::{commit, embassy as store, federation, information_system, orders as order_store};
+use makonis_embassy::ops::{self, CheckOptions, ReplicateOptions, RestoreOptions};
+use makonis_embassy::{InitOptions, NoProgress, Repository, open_location};
+use makonis_types::embassy::*;
+use makonis_types::federation::{CertificationKind, Site, SiteId, parse_tier};
+use makonis_types::information_system::InformationSystem;
+use makonis_types::roles::Role;
+use makonis_types::{FieldError, InformationSystemId};
+use serde::{Deserialize, Serialize};
+
+use crate::audit::{self, Change};
+use crate::authz::{Action, Kind, Scope, authorize, can};
+use crate::{Actor, App, Error, OpContext, Result, now};
+
+/// The repositories' passwords, sealed together.
+#[derive(Serialize, Deserialize)]
+struct RepositorySecrets {
+    primary_password: String,
+    replica_password: String,
+}
+
+const SECRETS_CONTEXT: &str = "embassy-repositories";
+
+/// A site's EMB-1 verdict.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SiteEligibility {
+    pub site_id: SiteId,
+    pub site: String,
+    pub provider: String,
+    pub country: String,
+    pub eligible: bool,
+    pub distance_km: f64,
+    /// The nearest point of Russia or Belarus: latitude, longitude, country.
+    #[schema(value_type = Object)]
+    pub nearest_border_point: serde_json::Value,
+    /// Every failed criterion: `code` and an English `message`.
+    #[schema(value_type = Vec<Object>)]
+    pub failed: Vec<serde_json::Value>,
+}
+
+/// A protected system as the embassy registry shows it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SystemStatus {
+    pub protection: Protection,
+    pub code: String,
+    pub name: String,
+    pub site: SiteEligibility,
+    pub rpo_target_seconds: i64,
+    pub rto_target_seconds: i64,
+    /// now − newest snapshot at the replica, as of the last successful run.
+    pub current_rpo_seconds: Option<i64>,
+    pub last_replication: Option<EmbassyRun>,
+    pub last_drill: Option<EmbassyRun>,
+    pub drill_due_at: DateTime<Utc>,
+    /// `rpo_exceeded`, `never_replicated`, `replication_failed`,
+    /// `drill_overdue`, `drill_failed`, `rto_exceeded`, `site_ineligible`.
+    pub alerts: Vec<String>,
+}
+
+/// A system's embassy report: status, recent runs and grants.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SystemReport {
+    pub status: SystemStatus,
+    pub replications: Vec<EmbassyRun>,
+    pub drills: Vec<EmbassyRun>,
+    pub grants: Vec<Grant>,
+}
+
+/// A released key: shown once to the grant's requester.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ReleasedKey {
+    pub grant_id: GrantId,
+    pub replica_location: String,
+    pub replica_password: String,
+    pub valid_until: DateTime<Utc>,
+}
+
+fn seconds(d: chrono::Duration) -> i64 {
+    d.num_seconds().max(0)
+}
+
+impl App {
+    /// EMB-1 for one registered site: outside Latvia, EU or NATO, a valid
+    /// Uptime Tier III+ certificate, ≥ 1000 km from Russia and Belarus.
+    pub async fn embassy_site_check(
+        &self,
+        ctx: &OpContext,
+        site: SiteId,
+    ) -> Result<SiteEligibility> {
+        authorize(ctx, Action::Read, Kind::Providers, Scope::Platform)?;
+        let mut conn = self.datastore().conn().await?;
+        let site = federation::get_site(&mut conn, site)
+            .await?
+            .ok_or(Error::NotFound { kind: "site" })?;
+        self.site_eligibility(&mut conn, &site).await
+    }
+
+    async fn site_eligibility(
+        &self,
+        conn: &mut makonis_db::Conn,
+        site: &Site,
+    ) -> Result<SiteEligibility> {
+        let provider = federation::get_provider(conn, site.provider_id)
+            .await?
+            .ok_or(Error::NotFound { kind: "provider" })?;
+        let today = now().date_naive();
+        // The best Uptime certificate covering the site that is valid today,
+        // else the best one at all (so an expired one is reported as such).
+        let certs = federation::list_certifications(conn, Some(provider.id)).await?;
+        let tiered: Vec<_> = certs
+            .iter()
+            .filter(|c| c.kind == CertificationKind::UptimeTier)
+            .filter(|c| c.site_id.is_none_or(|s| s == site.id))
+            .filter_map(|c| Some((parse_tier(c.level.as_deref()?)?, c)))
+            .collect();
+        let best = tiered
+            .iter()
+            .filter(|(_, c)| c.valid_from <= today && today <= c.valid_until)
+            .max_by_key(|(t, c)| (*t, c.valid_until))
+            .or_else(|| tiered.iter().max_by_key(|(t, c)| (*t, c.valid_until)));
+        let input = makonis_geo::SiteInput {
+            country: site.country.clone(),
+            lat: site.latitude,
+            lon: site.longitude,
+            tier: best.map(|(t, _)| u8::try_from(*t).unwrap_or(0)),
+            tier_valid_until: best.map(|(_, c)| c.valid_until),
+            today,
+        };
+        let verdict = makonis_geo::check_site(&input).map_err(|e| {
+            Error::invalid(FieldError::new(
+                "site_id",
+                "invalid",
+                format!("the site's registered location cannot be checked: {e}"),
+            ))
+        })?;
+        Ok(SiteEligibility {
+            site_id: site.id,
+            site: site.name.clone(),
+            provider: provider.short_name,
+            country: site.country.clone(),
+            eligible: verdict.eligible,
+            distance_km: (verdict.distance_km * 10.0).round() / 10.0,
+            nearest_border_point: serde_json::to_value(verdict.nearest_border_point)
+                .map_err(Error::internal)?,
+            failed: verdict
+                .failed
+                .iter()
+                .map(|c| serde_json::json!({ "code": c.code(), "message": c.to_string() }))
+                .collect(),
+        })
+    }
+
+    async fn visible_system(
+        &self,
+        ctx: &OpContext,
+        system: InformationSystemId,
+        action: Action,
+    ) -> Result<InformationSystem> {
+        let mut conn = self.datastore().conn().await?;
+        let is = information_system::get(&mut conn, system)
+            .await?
+            .ok_or(Error::NotFound {
+                kind: "information system",
+            })?;
+        authorize(
+            ctx,
+            action,
+            Kind::Embassy,
+            Scope::Institution(is.institution_id),
+        )?;
+        Ok(is)
+    }
+
+    /// Turns embassy protection on for a system (or changes it): the site
+    /// must be eligible, the primary repository must open with its
+    /// password, and the replica is created (sharing chunk ids with the
+    /// primary, so replication sends only what is new) when it is missing.
+    pub async fn protect_system(
+        &self,
+        ctx: &OpContext,
+        system: InformationSystemId,
+        input: &ProtectionInput,
+    ) -> Result<Protection> {
+        let is = self.visible_system(ctx, system, Action::Update).await?;
+        input.validate()?;
+        let site = {
+            let mut conn = self.datastore().conn().await?;
+            let site = federation::get_site(&mut conn, input.site_id)
+                .await?
+                .ok_or_else(|| {
+                    Error::invalid(FieldError::new("site_id", "not_found", "no such site"))
+                })?;
+            let verdict = self.site_eligibility(&mut conn, &site).await?;
+            if !verdict.eligible {
+                let why: Vec<String> = verdict
+                    .failed
+                    .iter()
+                    .filter_map(|f| f["message"].as_str().map(str::to_owned))
+                    .collect();
+                return Err(Error::invalid(
+                    FieldError::new(
+                        "site_id",
+                        "not_eligible",
+                        format!(
+                            "{} / {} is not an eligible embassy site: {}",
+                            verdict.provider,
+                            verdict.site,
+                            why.join("; ")
+                        ),
+                    )
+                    .with_param(
+                        "criteria",
+                        verdict
+                            .failed
+                            .iter()
+                            .filter_map(|f| f["code"].as_str())
+                            .collect::<Vec<_>>()
+                            .join(","),
+                    ),
+                ));
+            }
+            site
+        };
+        let (primary, replica) = (
+            input.primary_location.trim().to_owned(),
+            input.replica_location.trim().to_owned(),
+        );
+        let secrets = RepositorySecrets {
+            primary_password: input.primary_password.clone(),
+            replica_password: input.replica_password.clone(),
+        };
+        let (p, r, pw1, pw2) = (
+            primary.clone(),
+            replica.clone(),
+            secrets.primary_password.clone(),
+            secrets.replica_password.clone(),
+        );
+        tokio::task::spawn_blocking(move || open_pair(&p, &pw1, &r, &pw2, true))
+            .await
+            .map_err(Error::internal)??;
+        let sealed = self.secrets().seal(
+            SECRETS_CONTEXT,
+            &serde_json::to_vec(&secrets).map_err(Error::internal)?,
+        );
+        let at = now();
+        let mut tx = self.datastore().begin().await?;
+        let before = store::protection(&mut tx, system).await?.map(|(p, _)| p);
+        let protection = Protection {
+            information_system_id: system,
+            institution_id: is.institution_id,
+            site_id: site.id,
+            primary_location: primary,
+            replica_location: replica,
+            hot_interval_minutes: input.hot_interval_minutes,
+            drill_interval_days: input.drill_interval_days,
+            latency_ms: input.latency_ms,
+            created_at: before.as_ref().map_or(at, |b| b.created_at),
+            updated_at: at,
+        };
+        store::put_protection(&mut tx, &protection, &sealed).await?;
+        audit::append(
+            &mut tx,
+            ctx,
+            Change {
+                action: "embassy.protect",
+                target_kind: "information_system",
+                target_id: system.to_string(),
+                target_institution: Some(is.institution_id),
+                before: before.as_ref().and_then(audit::summary),
+                after: audit::summary(&protection),
+            },
+        )
+        .await?;
+        commit(tx).await?;
+        Ok(protection)
+    }
+
+    async fn protection_with_secrets(
+        &self,
+        system: InformationSystemId,
+    ) -> Result<(Protection, RepositorySecrets)> {
+        let mut conn = self.datastore().conn().await?;
+        let (protection, sealed) =
+            store::protection(&mut conn, system)
+                .await?
+                .ok_or(Error::NotFound {
+                    kind: "embassy protection",
+                })?;
+        let secrets = self
+            .secrets()
+            .open(SECRETS_CONTEXT, &sealed)
+            .and_then(|b| serde_json::from_slice::<RepositorySecrets>(&b).ok())
+            .ok_or_else(|| {
+                Error::internal("the embassy secrets do not open with this master key")
+            })?;
+        Ok((protection, secrets))
+    }
+
+    /// Replicates the system's primary repository to its embassy replica
+    /// now, records the run with the achieved RPO, and alerts when the RPO
+    /// exceeds the system's target.
+    pub async fn replicate_system(
+        &self,
+        ctx: &OpContext,
+        system: InformationSystemId,
+    ) -> Result<EmbassyRun> {
+        let is = self.visible_system(ctx, system, Action::Update).await?;
+        self.replicate_now(&is).await
+    }
+
+    async fn replicate_now(&self, is: &InformationSystem) -> Result<EmbassyRun> {
+        let (protection, secrets) = self.protection_with_secrets(is.id).await?;
+        let started = now();
+        let (p, r) = (
+            protection.primary_location.clone(),
+            protection.replica_location.clone(),
+        );
+        let outcome = tokio::task::spawn_blocking(
+            move || -> std::result::Result<ops::ReplicationReport, String> {
+                let (src, dst) = open_pair(
+                    &p,
+                    &secrets.primary_password,
+                    &r,
+                    &secrets.replica_password,
+                    false,
+                )
+                .map_err(|e| e.to_string())?;
+                ops::replicate(&src, &dst, &ReplicateOptions::default(), &NoProgress)
+                    .map_err(|e| e.to_string())
+            },
+        )
+        .await
+        .map_err(Error::internal)?;
+        let finished = now();
+        let run = match outcome {
+            Ok(report) => {
+                let newest = report.newest_replicated_snapshot_time;
+                EmbassyRun {
+                    id: uuid::Uuid::now_v7().to_string(),
+                    information_system_id: is.id,
+                    kind: RunKind::Hot,
+                    started_at: started,
+                    finished_at: finished,
+                    outcome: RunOutcome::Ok,
+                    newest_snapshot_at: newest,
+                    achieved_rpo_seconds: newest.map(|t| seconds(finished - t)),
+                    rto_seconds: None,
+                    bytes: i64::try_from(report.bytes_uploaded).unwrap_or(i64::MAX),
+                    detail: format!(
+                        "{} snapshots copied, {} already there; {} bytes sent, {} skipped",
+                        report.snapshots_copied.len(),
+                        report.snapshots_present,
+                        report.bytes_uploaded,
+                        report.bytes_skipped
+                    ),
+                }
+            }
+            Err(message) => EmbassyRun {
+                id: uuid::Uuid::now_v7().to_string(),
+                information_system_id: is.id,
+                kind: RunKind::Hot,
+                started_at: started,
+                finished_at: finished,
+                outcome: RunOutcome::Failed,
+                newest_snapshot_at: None,
+                achieved_rpo_seconds: None,
+                rto_seconds: None,
+                bytes: 0,
+                detail: message,
+            },
+        };
+        let target = is.rpo_minutes * 60;
+        let mut tx = self.datastore().begin().await?;
+        let previous = store::runs(&mut tx, is.id, RunKind::Hot, 1).await?;
+        let was_late = previous
+            .first()
+            .is_some_and(|p| p.achieved_rpo_seconds.is_none_or(|s| s > target));
+        let late = run.achieved_rpo_seconds.is_none_or(|s| s > target);
+        store::insert_run(&mut tx, &run).await?;
+        if late && !was_late {
+            self.alert(&mut tx, is, "embassy.rpo_exceeded").await?;
+        }
+        commit(tx).await?;
+        Ok(run)
+    }
+
+    /// Tells the system's owners and the platform's embassy custodians.
+    async fn alert(
+        &self,
+        tx: &mut makonis_db::Tx,
+        is: &InformationSystem,
+        kind: &str,
+    ) -> Result<()> {
+        let mut people =
+            order_store::holders_of(tx, Role::IsOwner.as_str(), Some(is.institution_id)).await?;
+        people.extend(order_store::holders_of(tx, Role::EmbassyCustodian.as_str(), None).await?);
+        people.sort();
+        people.dedup();
+        for person in people {
+            store::notify_about_system(tx, person, kind, is.id, now()).await?;
+        }
+        tracing::warn!(system = %is.code, %kind, "embassy alert");
+        Ok(())
+    }
+
+    /// A recovery drill (EMB-7): reads every byte of the replica
+    /// (`check --read-data`), restores its latest snapshot into scratch
+    /// space, verifies what was restored, and records the RTO (check plus
+    /// restore) and the RPO the replica gave.
+    pub async fn run_drill(
+        &self,
+        ctx: &OpContext,
+        system: InformationSystemId,
+    ) -> Result<EmbassyRun> {
+        let is = self.visible_system(ctx, system, Action::Update).await?;
+        self.drill_now(&is).await
+    }
+
+    async fn drill_now(&self, is: &InformationSystem) -> Result<EmbassyRun> {
+        let (protection, secrets) = self.protection_with_secrets(is.id).await?;
+        let scratch_root = self
+            .config()
+            .state_dir
+            .clone()
+            .unwrap_or_else(std::env::temp_dir)
+            .join("embassy-drills");
+        let started = now();
+        let clock = Instant::now();
+        let replica = protection.replica_location.clone();
+        let outcome = tokio::task::spawn_blocking(move || -> std::result::Result<(DateTime<Utc>, u64, String), String> {
+            std::fs::create_dir_all(&scratch_root)
+                .map_err(|e| format!("scratch space {}: {e}", scratch_root.display()))?;
+            let scratch = tempfile::Builder::new()
+                .prefix("drill-")
+                .tempdir_in(&scratch_root)
+                .map_err(|e| format!("scratch space {}: {e}", scratch_root.display()))?;
+            let repo = Repository::open(
+                open_location(&replica).map_err(|e| e.to_string())?,
+                &secrets.replica_password,
+            )
+            .map_err(|e| format!("opening the replica {replica}: {e}"))?;
+            let report = ops::check(&repo, &CheckOptions { read_data: true }, &NoProgress)
+                .map_err(|e| format!("checking the replica: {e}"))?;
+            if !report.is_ok() {
+                return Err(format!(
+                    "the replica failed its check: {}",
+                    serde_json::to_string(&report.problems).unwrap_or_default()
+                ));
+            }
+            let latest = repo
+                .list_snapshots()
+                .map_err(|e| format!("listing snapshots: {e}"))?
+                .into_iter()
+                .max_by_key(|s| s.time)
+                .ok_or("the replica holds no snapshot to restore")?;
+            let summary = ops::restore(
+                &repo,
+                &latest,
+                &RestoreOptions {
+                    target: scratch.path().to_owned(),
+                    subpath: None,
+                    threads: 0,
+                },
+                &NoProgress,
+            )
+            .map_err(|e| format!("restoring snapshot {}: {e}", latest.time))?;
+            if let Some((path, why)) = summary.errors.first() {
+                return Err(format!(
+                    "{} of the restored entries are wrong, first {path}: {why}",
+                    summary.errors.len()
+                ));
+            }
+            Ok((
+                latest.time,
+                summary.bytes,
+                format!(
+                    "checked {} packs ({} bytes read); restored {} files, {} directories, {} bytes of the snapshot of {}",
+                    report.packs, report.bytes_read, summary.files, summary.dirs, summary.bytes, latest.time
+                ),
+            ))
+        })
+        .await
+        .map_err(Error::internal)?;
+        let finished = now();
+        let rto = i64::try_from(clock.elapsed().as_secs()).unwrap_or(i64::MAX);
+        let run = match outcome {
+            Ok((snapshot_time, bytes, detail)) => EmbassyRun {
+                id: uuid::Uuid::now_v7().to_string(),
+                information_system_id: is.id,
+                kind: RunKind::Drill,
+                started_at: started,
+                finished_at: finished,
+                outcome: RunOutcome::Ok,
+                newest_snapshot_at: Some(snapshot_time),
+                achieved_rpo_seconds: Some(seconds(started - snapshot_time)),
+                rto_seconds: Some(rto),
+                bytes: i64::try_from(bytes).unwrap_or(i64::MAX),
+                detail,
+            },
+            Err(detail) => EmbassyRun {
+                id: uuid::Uuid::now_v7().to_string(),
+                information_system_id: is.id,
+                kind: RunKind::Drill,
+                started_at: started,
+                finished_at: finished,
+                outcome: RunOutcome::Failed,
+                newest_snapshot_at: None,
+                achieved_rpo_seconds: None,
+                rto_seconds: None,
+                bytes: 0,
+                detail,
+            },
+        };
+        let mut tx = self.datastore().begin().await?;
+        store::insert_run(&mut tx, &run).await?;
+        if run.outcome == RunOutcome::Failed {
+            self.alert(&mut tx, is, "embassy.drill_failed").await?;
+        }
+        commit(tx).await?;
+        Ok(run)
+    }
+
+    async fn status_of(
+        &self,
+        conn: &mut makonis_db::Conn,
+        protection: Protection,
+        is: &InformationSystem,
+    ) -> Result<SystemStatus> {
+        let site = federation::get_site(conn, protection.site_id)
+            .await?
+            .ok_or(Error::NotFound { kind: "site" })?;
+        let site = self.site_eligibility(conn, &site).await?;
+        let last_replication = store::runs(conn, is.id, RunKind::Hot, 1).await?.pop();
+        let last_good = store::runs(conn, is.id, RunKind::Hot, 50)
+            .await?
+            .into_iter()
+            .find(|r| r.outcome == RunOutcome::Ok);
+        let last_drill = store::runs(conn, is.id, RunKind::Drill, 1).await?.pop();
+        let at = now();
+        let current_rpo = last_good
+            .as_ref()
+            .and_then(|r| r.newest_snapshot_at)
+            .map(|t| seconds(at - t));
+        let drill_due_at = last_drill
+            .as_ref()
+            .map_or(protection.created_at, |d| d.started_at)
+            + chrono::Duration::days(protection.drill_interval_days);
+        let rpo_target = is.rpo_minutes * 60;
+        let rto_target = is.rto_minutes * 60;
+        let mut alerts = Vec::new();
+        match current_rpo {
+            None => alerts.push("never_replicated".to_owned()),
+            Some(s) if s > rpo_target => alerts.push("rpo_exceeded".to_owned()),
+            _ => {}
+        }
+        if last_replication
+            .as_ref()
+            .is_some_and(|r| r.outcome == RunOutcome::Failed)
+        {
+            alerts.push("replication_failed".to_owned());
+        }
+        if at > drill_due_at {
+            alerts.push("drill_overdue".to_owned());
+        }
+        if let Some(d) = &last_drill {
+            if d.outcome == RunOutcome::Failed {
+                alerts.push("drill_failed".to_owned());
+            } else if d.rto_seconds.is_some_and(|s| s > rto_target) {
+                alerts.push("rto_exceeded".to_owned());
+            }
+        }
+        if !site.eligible {
+            alerts.push("site_ineligible".to_owned());
+        }
+        Ok(SystemStatus {
+            code: is.code.clone(),
+            name: is.name.clone(),
+            protection,
+            site,
+            rpo_target_seconds: rpo_target,
+            rto_target_seconds: rto_target,
+            current_rpo_seconds: current_rpo,
+            last_replication,
+            last_drill,
+            drill_due_at,
+            alerts,
+        })
+    }
+
+    /// The embassy registry (EMB-10): every protected system the caller is
+    /// cleared to see, with replication health, RPO and the last drill.
+    pub async fn embassy_status(&self, ctx: &OpContext) -> Result<Vec<SystemStatus>> {
+        if matches!(ctx.actor, Actor::Anonymous) {
+            return Err(Error::Unauthenticated);
+        }
+        let mut conn = self.datastore().conn().await?;
+        let mut out = Vec::new();
+        for protection in store::protections(&mut conn).await? {
+            if !can(
+                ctx,
+                Action::Read,
+                Kind::Embassy,
+                Scope::Institution(protection.institution_id),
+            ) {
+                continue;
+            }
+            let Some(is) =
+                information_system::get(&mut conn, protection.information_system_id).await?
+            else {
+                continue;
+            };
+            out.push(self.status_of(&mut conn, protection, &is).await?);
+        }
+        if out.is_empty() && !can_read_any_embassy(ctx) {
+            return Err(Error::forbidden(
+                "the embassy registry is for cleared roles and the owners of protected systems",
+            ));
+        }
+        Ok(out)
+    }
+
+    /// One system's drill report: status, recent replications and drills,
+    /// and its grants.
+    pub async fn embassy_report(
+        &self,
+        ctx: &OpContext,
+        system: InformationSystemId,
+    ) -> Result<SystemReport> {
+        let is = self.visible_system(ctx, system, Action::Read).await?;
+        let mut conn = self.datastore().conn().await?;
+        let (protection, _) =
+            store::protection(&mut conn, system)
+                .await?
+                .ok_or(Error::NotFound {
+                    kind: "embassy protection",
+                })?;
+        let status = self.status_of(&mut conn, protection, &is).await?;
+        Ok(SystemReport {
+            status,
+            replications: store::runs(&mut conn, system, RunKind::Hot, 50).await?,
+            drills: store::runs(&mut conn, system, RunKind::Drill, 50).await?,
+            grants: store::grants(&mut conn, Some(system)).await?,
+        })
+    }
+
+    /// Asks for a four-eyes grant on a protected system's embassy data.
+    pub async fn request_grant(&self, ctx: &OpContext, input: &GrantInput) -> Result<Grant> {
+        let is = self
+            .visible_system(ctx, input.information_system_id, Action::Read)
+            .await?;
+        let me = ctx.user().ok_or(Error::Unauthenticated)?.id;
+        if !(can(
+            ctx,
+            Action::Update,
+            Kind::Embassy,
+            Scope::Institution(is.institution_id),
+        ) || ctx.has_platform_role(Role::SecurityOfficer))
+        {
+            return Err(Error::forbidden(
+                "grants are requested by embassy custodians, security officers and the system's owners",
+            ));
+        }
+        input.validate()?;
+        let mut tx = self.datastore().begin().await?;
+        if store::protection(&mut tx, is.id).await?.is_none() {
+            return Err(Error::invalid(FieldError::new(
+                "information_system_id",
+                "not_protected",
+                format!("{} is not under embassy protection", is.code),
+            )));
+        }
+        let grant = Grant {
+            id: GrantId::new(),
+            information_system_id: is.id,
+            institution_id: is.institution_id,
+            purpose: input.purpose,
+            reason: input.reason.trim().to_owned(),
+            requested_by: me,
+            requested_at: now(),
+            hours: input.hours,
+            custodian_id: None,
+            security_officer_id: None,
+            state: GrantState::Pending,
+            valid_until: None,
+        };
+        store::insert_grant(&mut tx, &grant).await?;
+        audit::append(
+            &mut tx,
+            ctx,
+            Change {
+                action: "embassy.grant_requested",
+                target_kind: "embassy_grant",
+                target_id: grant.id.to_string(),
+                target_institution: Some(is.institution_id),
+                before: None,
+                after: audit::summary(&grant),
+            },
+        )
+        .await?;
+        commit(tx).await?;
+        Ok(grant)
+    }
+
+    /// One of the two approvals a grant needs: a platform embassy custodian
+    /// and a platform security officer, two different people, neither the
+    /// requester. The second approval starts the grant's time window.
+    pub async fn approve_grant(&self, ctx: &OpContext, id: GrantId) -> Result<Grant> {
+        let me = ctx.user().ok_or(Error::Unauthenticated)?.id;
+        let custodian = ctx.has_platform_role(Role::EmbassyCustodian);
+        let officer = ctx.has_platform_role(Role::SecurityOfficer);
+        let mut tx = self.datastore().begin().await?;
+        let Some(mut grant) = store::grant(&mut tx, id).await? else {
+            return Err(Error::NotFound { kind: "grant" });
+        };
+        if !can(
+            ctx,
+            Action::Read,
+            Kind::Embassy,
+            Scope::Institution(grant.institution_id),
+        ) {
+            return Err(Error::NotFound { kind: "grant" });
+        }
+        let refusal = if !(custodian || officer) {
+            Some("only a platform embassy custodian or security officer approves grants")
+        } else if grant.requested_by == me {
+            Some("the requester cannot approve their own grant")
+        } else if grant.state != GrantState::Pending {
+            Some("the grant is no longer waiting for approval")
+        } else if grant.custodian_id == Some(me) || grant.security_officer_id == Some(me) {
+            Some("the same person cannot give both approvals")
+        } else {
+            None
+        };
+        if let Some(why) = refusal {
+            drop(tx);
+            self.audit_refusal(ctx, &grant, "embassy.grant_approval_refused", why)
+                .await?;
+            return Err(Error::forbidden(why));
+        }
+        let expected = grant.state;
+        // Fill the slot this person may fill; a person holding both roles
+        // fills one, and someone else must fill the other.
+        if custodian && grant.custodian_id.is_none() {
+            grant.custodian_id = Some(me);
+        } else if officer && grant.security_officer_id.is_none() {
+            grant.security_officer_id = Some(me);
+        } else {
+            drop(tx);
+            let why = "the approval your role gives is already there; the other role must approve";
+            self.audit_refusal(ctx, &grant, "embassy.grant_approval_refused", why)
+                .await?;
+            return Err(Error::Conflict {
+                message: why.into(),
+            });
+        }
+        if grant.custodian_id.is_some() && grant.security_officer_id.is_some() {
+            grant.state = GrantState::Active;
+            grant.valid_until = Some(now() + chrono::Duration::hours(grant.hours));
+        }
+        if !store::update_grant(&mut tx, &grant, expected).await? {
+            return Err(Error::Conflict {
+                message: "the grant changed meanwhile; look again".into(),
+            });
+        }
+        audit::append(
+            &mut tx,
+            ctx,
+            Change {
+                action: if grant.state == GrantState::Active {
+                    "embassy.grant_active"
+                } else {
+                    "embassy.grant_approved"
+                },
+                target_kind: "embassy_grant",
+                target_id: grant.id.to_string(),
+                target_institution: Some(grant.institution_id),
+                before: None,
+                after: audit::summary(&grant),
+            },
+        )
+        .await?;
+        commit(tx).await?;
+        Ok(grant)
+    }
+
+    /// Hands the replica's key to the person who asked for a key-release
+    /// grant, while the grant is active. Any other attempt is refused and
+    /// audited.
+    pub async fn release_key(&self, ctx: &OpContext, id: GrantId) -> Result<ReleasedKey> {
+        let me = ctx.user().ok_or(Error::Unauthenticated)?.id;
+        let grant = {
+            let mut conn = self.datastore().conn().await?;
+            store::grant(&mut conn, id)
+                .await?
+                .ok_or(Error::NotFound { kind: "grant" })?
+        };
+        if !can(
+            ctx,
+            Action::Read,
+            Kind::Embassy,
+            Scope::Institution(grant.institution_id),
+        ) {
+            return Err(Error::NotFound { kind: "grant" });
+        }
+        let refusal = if grant.purpose != GrantPurpose::KeyRelease {
+            Some("this grant is not for a key release")
+        } else if grant.requested_by != me {
+            Some("only the person the grant was given to may use it")
+        } else if grant.state != GrantState::Active {
+            Some("the grant does not have both approvals")
+        } else if !grant.usable(now()) {
+            Some("the grant has expired")
+        } else {
+            None
+        };
+        if let Some(why) = refusal {
+            self.audit_refusal(ctx, &grant, "embassy.key_release_refused", why)
+                .await?;
+            return Err(Error::forbidden(why));
+        }
+        let (protection, secrets) = self
+            .protection_with_secrets(grant.information_system_id)
+            .await?;
+        let mut tx = self.datastore().begin().await?;
+        audit::append(
+            &mut tx,
+            ctx,
+            Change {
+                action: "embassy.key_released",
+                target_kind: "embassy_grant",
+                target_id: grant.id.to_string(),
+                target_institution: Some(grant.institution_id),
+                before: None,
+                after: Some(serde_json::json!({ "replica": protection.replica_location })),
+            },
+        )
+        .await?;
+        commit(tx).await?;
+        Ok(ReleasedKey {
+            grant_id: grant.id,
+            replica_location: protection.replica_location,
+            replica_password: secrets.replica_password,
+            valid_until: grant.valid_until.unwrap_or_else(now),
+        })
+    }
+
+    /// A refused attempt is a change that matters: it is in the chain.
+    async fn audit_refusal(
+        &self,
+        ctx: &OpContext,
+        grant: &Grant,
+        action: &str,
+        why: &str,
+    ) -> Result<()> {
+        let mut tx = self.datastore().begin().await?;
+        audit::append(
+            &mut tx,
+            ctx,
+            Change {
+                action,
+                target_kind: "embassy_grant",
+                target_id: grant.id.to_string(),
+                target_institution: Some(grant.institution_id),
+                before: None,
+                after: Some(serde_json::json!({ "refused": why })),
+            },
+        )
+        .await?;
+        commit(tx).await?;
+        Ok(())
+    }
+
+    /// Grants the caller may see, newest first.
+    pub async fn list_grants(&self, ctx: &OpContext) -> Result<Vec<Grant>> {
+        if matches!(ctx.actor, Actor::Anonymous) {
+            return Err(Error::Unauthenticated);
+        }
+        let mut conn = self.datastore().conn().await?;
+        Ok(store::grants(&mut conn, None)
+            .await?
+            .into_iter()
+            .filter(|g| {
+                can(
+                    ctx,
+                    Action::Read,
+                    Kind::Embassy,
+                    Scope::Institution(g.institution_id),
+                )
+            })
+            .collect())
+    }
+
+    /// One pass of the embassy scheduler: replicate every protected system
+    /// whose interval has passed and drill every one whose drill is due.
+    /// Returns how many runs it made.
+    pub async fn run_embassy_jobs(&self) -> Result<usize> {
+        let protections = {
+            let mut conn = self.datastore().conn().await?;
+            store::protections(&mut conn).await?
+        };
+        let mut made = 0;
+        for protection in protections {
+            let (is, last_hot, last_drill) = {
+                let mut conn = self.datastore().conn().await?;
+                let Some(is) =
+                    information_system::get(&mut conn, protection.information_system_id).await?
+                else {
+                    continue;
+                };
+                let hot = store::runs(&mut conn, is.id, RunKind::Hot, 1).await?.pop();
+                let drill = store::runs(&mut conn, is.id, RunKind::Drill, 1)
+                    .await?
+                    .pop();
+                (is, hot, drill)
+            };
+            let at = now();
+            if last_hot.is_none_or(|r| {
+                at - r.started_at >= chrono::Duration::minutes(protection.hot_interval_minutes)
+            }) {
+                self.replicate_now(&is).await?;
+                made += 1;
+            }
+            let due = last_drill.map_or(protection.created_at, |d| d.started_at)
+                + chrono::Duration::days(protection.drill_interval_days);
+            if at >= due {
+                self.drill_now(&is).await?;
+                made += 1;
+            }
+        }
+        Ok(made)
+    }
+}
+
+fn can_read_any_embassy(ctx: &OpContext) -> bool {
+    can(ctx, Action::Read, Kind::Embassy, Scope::Platform)
+        || ctx
+            .institutions()
+            .into_iter()
+            .any(|i| can(ctx, Action::Read, Kind::Embassy, Scope::Institution(i)))
+}
+
+/// Opens the primary and the replica; with `create`, creates a missing
+/// replica sharing chunk ids with the primary. Errors name the field.
+fn open_pair(
+    primary: &str,
+    primary_password: &str,
+    replica: &str,
+    replica_password: &str,
+    create: bool,
+) -> Result<(Repository, Repository)> {
+    let bad = |field: &str, what: String| Error::invalid(FieldError::new(field, "invalid", what));
+    let src = open_location(primary)
+        .and_then(|b| Repository::open(b, primary_password))
+        .map_err(|e| bad("primary_location", format!("the primary repository: {e}")))?;
+    let backend =
+        open_location(replica).map_err(|e| bad("replica_location", format!("the replica: {e}")))?;
+    let dst = match Repository::open(backend.clone(), replica_password) {
+        Ok(r) => r,
+        Err(makonis_embassy::Error::NotARepository(_)) if create => {
+            let c = src.config();
+            Repository::init(
+                backend,
+                replica_password,
+                InitOptions {
+                    chunker: src.chunker_params(),
+                    pack_size: c.pack_size,
+                    zstd_level: c.zstd_level,
+                    share_ids_with: Some(src.key().clone()),
+                    ..Default::default()
+                },
+            )
+            .map_err(|e| bad("replica_location", format!("creating the replica: {e}")))?
+        }
+        Err(e) => return Err(bad("replica_location", format!("the replica: {e}"))),
+    };
+    Ok((src, dst))
+}
