@@ -172,6 +172,10 @@ pub enum EmbassyCommand {
     },
     /// Remove all locks (after a crash on another host).
     Unlock,
+    /// Upgrade the repository to the current format version (version 2
+    /// records hard links and extended attributes). Builds that only read
+    /// older versions refuse it afterwards.
+    Migrate,
 }
 
 #[derive(Debug, Subcommand)]
@@ -449,6 +453,9 @@ pub fn run(args: EmbassyArgs) -> anyhow::Result<()> {
                 for (p, e) in &s.errors {
                     t.push_str(&format!("\nskipped {p}: {e}"));
                 }
+                for (p, e) in &s.warnings {
+                    t.push_str(&format!("\nwarning {p}: {e}"));
+                }
                 t
             })?;
             if !s.errors.is_empty() {
@@ -478,14 +485,18 @@ pub fn run(args: EmbassyArgs) -> anyhow::Result<()> {
             )?;
             print(fmt, &r, || {
                 let mut t = format!(
-                    "restored snapshot {} to {}: {} files, {} dirs, {} symlinks, {} bytes",
+                    "restored snapshot {} to {}: {} files, {} dirs, {} symlinks ({} hard links), {} bytes",
                     snap.id.short(),
                     target.display(),
                     r.files,
                     r.dirs,
                     r.symlinks,
+                    r.hardlinks,
                     r.bytes
                 );
+                for (p, e) in &r.warnings {
+                    t.push_str(&format!("\nwarning {p}: {e}"));
+                }
                 for (p, e) in &r.errors {
                     t.push_str(&format!("\nerror {p}: {e}"));
                 }
@@ -695,6 +706,9 @@ pub fn run(args: EmbassyArgs) -> anyhow::Result<()> {
                         pack_size: c.pack_size,
                         zstd_level: c.zstd_level,
                         share_ids_with: Some(src.key().clone()),
+                        // The replica holds what the source holds, and stays
+                        // readable by the builds that read the source.
+                        format_version: c.version,
                         ..Default::default()
                     };
                     Repository::init(backend, &password2()?, opts)?
@@ -827,6 +841,22 @@ pub fn run(args: EmbassyArgs) -> anyhow::Result<()> {
                     })?;
                 }
             }
+        }
+        EmbassyCommand::Migrate => {
+            let mut repo = open()?;
+            let before = repo.migrate(Duration::ZERO)?;
+            let after = repo.format_version();
+            print(
+                fmt,
+                &serde_json::json!({"from": before, "to": after}),
+                || {
+                    if before == after {
+                        format!("repository is already at format version {after}")
+                    } else {
+                        format!("repository upgraded from format version {before} to {after}")
+                    }
+                },
+            )?;
         }
         EmbassyCommand::Unlock => {
             let repo = open()?;

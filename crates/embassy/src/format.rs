@@ -11,8 +11,9 @@ use crate::crypto::{MasterKey, NONCE_BYTES, SEAL_OVERHEAD};
 use crate::error::{Error, Result};
 use crate::id::Id;
 
-/// The repository format this build writes.
-pub const FORMAT_VERSION: u32 = 1;
+/// The repository format this build creates. Version 2 added tree
+/// version 2 (hard links, extended attributes); see [`crate::tree`].
+pub const FORMAT_VERSION: u32 = 2;
 /// The oldest format this build reads.
 pub const MIN_FORMAT_VERSION: u32 = 1;
 

@@ -16,7 +16,8 @@
 //!   [`ops::forget()`], [`ops::prune()`], [`ops::copy()`], [`ops::replicate()`],
 //!   [`ops::cold_copy`], [`ops::repair_packs`],
 //!   [`ops::rebuild_index`]; keys via [`Repository::add_key`] /
-//!   [`Repository::remove_key`];
+//!   [`Repository::remove_key`]; format upgrades via
+//!   [`Repository::migrate`];
 //! * with the `cli` feature, [`cli::EmbassyArgs`] and [`cli::run`] for
 //!   `makonis embassy ...`.
 //!
@@ -46,6 +47,7 @@ pub mod repo;
 pub mod snapshot;
 pub mod tree;
 mod util;
+mod xattr;
 
 pub use backend::{Backend, DynBackend, FileType, LocalBackend, open_location};
 pub use crypto::KdfParams;

@@ -35,6 +35,11 @@ pub struct InitOptions {
     /// between them is a pure transfer of missing blobs and `repair` can
     /// take replacements from it. Its data key is *not* shared.
     pub share_ids_with: Option<MasterKey>,
+    /// Repository format version to create ([`format::MIN_FORMAT_VERSION`]
+    /// ..= [`format::FORMAT_VERSION`]); an older one stays readable by older
+    /// builds but cannot record everything (version 1: no hard links or
+    /// extended attributes).
+    pub format_version: u32,
 }
 
 impl Default for InitOptions {
@@ -45,6 +50,7 @@ impl Default for InitOptions {
             pack_size: 16 * 1024 * 1024,
             zstd_level: 3,
             share_ids_with: None,
+            format_version: format::FORMAT_VERSION,
         }
     }
 }
@@ -83,13 +89,21 @@ impl Repository {
                 "chunker sizes {c:?} outside FastCDC limits"
             )));
         }
+        if !(format::MIN_FORMAT_VERSION..=format::FORMAT_VERSION).contains(&opts.format_version) {
+            return Err(Error::InvalidArgument(format!(
+                "cannot create format version {} (this build creates versions {}..={})",
+                opts.format_version,
+                format::MIN_FORMAT_VERSION,
+                format::FORMAT_VERSION
+            )));
+        }
         backend.create()?;
         let key = match &opts.share_ids_with {
             Some(other) => MasterKey::generate_sharing_ids(other)?,
             None => MasterKey::generate()?,
         };
         let body = ConfigBody {
-            version: format::FORMAT_VERSION,
+            version: opts.format_version,
             repo_id: Id::random()?,
             chunk_min: c.min as u32,
             chunk_avg: c.avg as u32,
@@ -186,6 +200,41 @@ impl Repository {
     /// Name of the key file this session unlocked.
     pub fn key_name(&self) -> &str {
         &self.key_name
+    }
+
+    /// The repository format version (`config`).
+    pub fn format_version(&self) -> u32 {
+        self.config.version
+    }
+
+    /// The tree version this repository holds (see [`crate::tree`]).
+    pub fn tree_version(&self) -> u8 {
+        crate::tree::tree_version_for(self.config.version)
+    }
+
+    /// Move the repository to the current format version
+    /// ([`format::FORMAT_VERSION`]) by rewriting `config` under an
+    /// exclusive lock. Existing objects stay as they are: this build reads
+    /// every older tree version. Afterwards builds that only know older
+    /// versions refuse the repository with a clear message instead of
+    /// misreading new trees. Returns the version before; a repository
+    /// already current is left alone.
+    pub fn migrate(&mut self, wait: std::time::Duration) -> Result<u32> {
+        let before = self.config.version;
+        if before >= format::FORMAT_VERSION {
+            return Ok(before);
+        }
+        let _lock = crate::lock::lock(self, true, wait)?;
+        let mut body = (*self.config).clone();
+        body.version = format::FORMAT_VERSION;
+        // One atomic write: an interruption leaves the old config intact.
+        self.backend.write(
+            FileType::Config,
+            "config",
+            &format::encode_config(&self.key, &body)?,
+        )?;
+        self.config = Arc::new(body);
+        Ok(before)
     }
 
     pub fn chunker_params(&self) -> ChunkerParams {

@@ -25,6 +25,10 @@ pub struct SnapshotSummary {
     pub total_bytes: u64,
     /// Source entries that could not be read, with the reason.
     pub errors: Vec<(String, String)>,
+    /// Entries backed up incompletely (an extended attribute that could not
+    /// be read, metadata a version-1 repository cannot hold), with why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -206,3 +206,25 @@ fn cli_replicate_creates_then_updates_a_replica() {
     );
     cli(&replica, &pw2, &["check", "--read-data"]).unwrap();
 }
+
+#[test]
+fn cli_migrate_upgrades_a_format_1_repository() {
+    let t = tempfile::tempdir().unwrap();
+    let repo = t.path().join("repo");
+    let pw = t.path().join("pw");
+    std::fs::write(&pw, "secret\n").unwrap();
+    let opts = makonis_embassy::InitOptions {
+        format_version: 1,
+        ..small_opts()
+    };
+    Repository::init(Arc::new(LocalBackend::new(&repo)), "secret", opts).unwrap();
+    cli(&repo, &pw, &["migrate"]).unwrap();
+    let opened = Repository::open(Arc::new(LocalBackend::new(&repo)), "secret").unwrap();
+    assert_eq!(opened.format_version(), 2);
+    // Running it again changes nothing.
+    cli(&repo, &pw, &["--output", "json", "migrate"]).unwrap();
+    assert_eq!(
+        std::fs::read(repo.join("config")).unwrap()[8..12],
+        2u32.to_le_bytes()
+    );
+}

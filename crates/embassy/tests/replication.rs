@@ -42,6 +42,7 @@ fn opts(share: Option<&Repository>) -> InitOptions {
         pack_size: 1024 * 1024,
         zstd_level: 1,
         share_ids_with: share.map(|r| r.key().clone()),
+        format_version: makonis_embassy::format::FORMAT_VERSION,
     }
 }
 

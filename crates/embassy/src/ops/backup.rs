@@ -9,8 +9,16 @@
 //!
 //! With a parent snapshot, a file whose size, mtime and inode are unchanged
 //! reuses the parent's chunk list without being read.
+//!
+//! Every node records its extended attributes, and a non-directory with
+//! several links its link count (with its device and inode, this is what
+//! restore recreates hard links from). The paths of one hard-linked inode
+//! are read once per backup: later paths reuse the chunk list while size
+//! and mtime match. A repository of format version 1 gets version-1 trees,
+//! which cannot hold either; the backup then warns how many entries lost
+//! them.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
@@ -32,7 +40,7 @@ use crate::packer::PackSink;
 use crate::progress::Progress;
 use crate::repo::Repository;
 use crate::snapshot::{Snapshot, SnapshotSummary};
-use crate::tree::{Node, NodeKind, Tree};
+use crate::tree::{Node, NodeKind, Tree, Xattr};
 
 /// Which snapshot to compare against for unchanged files.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -122,6 +130,22 @@ struct Walker<'a, 'p> {
     /// reader leaves the disk idle while it chunks, and the CPU idle while
     /// it waits for cold data.
     readers: Option<rayon::ThreadPool>,
+    /// Tree version to write (the repository's).
+    tree_version: u8,
+    /// Chunk lists of hard-linked files read in this run, by (dev, inode),
+    /// with the size and mtime they were read at; dropped once every link
+    /// was seen.
+    links: Mutex<HashMap<(u64, u64), LinkedContent>>,
+    /// Entries whose hard-link or xattr data a version-1 tree dropped.
+    lost_in_v1: AtomicU64,
+}
+
+struct LinkedContent {
+    size: u64,
+    mtime_ns: i64,
+    content: Vec<Id>,
+    /// Links not seen yet.
+    left: u64,
 }
 
 fn mtime_ns(md: &fs::Metadata) -> i64 {
@@ -130,7 +154,7 @@ fn mtime_ns(md: &fs::Metadata) -> i64 {
         .saturating_add(md.mtime_nsec())
 }
 
-fn node_from(name: Vec<u8>, md: &fs::Metadata, kind: NodeKind) -> Node {
+fn node_from(name: Vec<u8>, md: &fs::Metadata, kind: NodeKind, xattrs: Vec<Xattr>) -> Node {
     Node {
         name,
         kind,
@@ -140,7 +164,18 @@ fn node_from(name: Vec<u8>, md: &fs::Metadata, kind: NodeKind) -> Node {
         mtime_ns: mtime_ns(md),
         inode: md.ino(),
         dev: md.dev(),
+        nlink: if md.is_dir() || md.nlink() <= 1 {
+            0
+        } else {
+            md.nlink()
+        },
+        xattrs,
     }
+}
+
+/// The key of a hard-linked non-directory.
+fn link_key(md: &fs::Metadata) -> Option<(u64, u64)> {
+    (!md.is_dir() && md.nlink() > 1).then(|| (md.dev(), md.ino()))
 }
 
 impl Walker<'_, '_> {
@@ -197,6 +232,66 @@ impl Walker<'_, '_> {
         Ok(Ok((ids, total)))
     }
 
+    /// A node for `path` with its extended attributes; attributes that
+    /// cannot be read are reported as warnings and left out.
+    fn node(&self, path: &Path, md: &fs::Metadata, name: Vec<u8>, kind: NodeKind) -> Node {
+        let xattrs = match crate::xattr::read(path) {
+            Ok((attrs, problems)) => {
+                for (attr, e) in problems {
+                    self.warn(
+                        path,
+                        format!("extended attribute {attr} not backed up: {e}"),
+                    );
+                }
+                attrs
+            }
+            Err(e) => {
+                self.warn(path, format!("extended attributes not backed up: {e}"));
+                Vec::new()
+            }
+        };
+        node_from(name, md, kind, xattrs)
+    }
+
+    /// A non-fatal problem: the entry is backed up, but not completely.
+    fn warn(&self, path: &Path, msg: String) {
+        self.progress.warn(&format!("{}: {msg}", path.display()));
+        self.sum(|s| s.warnings.push((path.display().to_string(), msg)));
+    }
+
+    /// Chunk list of another path of the same inode read in this run, if
+    /// the inode still has the size and mtime it had then.
+    fn linked_content(&self, md: &fs::Metadata) -> Option<(u64, Vec<Id>)> {
+        let key = link_key(md)?;
+        let mut links = self.links.lock().ok()?;
+        let l = links.get_mut(&key)?;
+        if l.size != md.len() || l.mtime_ns != mtime_ns(md) {
+            return None;
+        }
+        l.left = l.left.saturating_sub(1);
+        if l.left == 0 {
+            let l = links.remove(&key)?;
+            return Some((l.size, l.content));
+        }
+        Some((l.size, l.content.clone()))
+    }
+
+    fn remember_link(&self, md: &fs::Metadata, size: u64, content: &[Id]) {
+        if let Some(key) = link_key(md)
+            && let Ok(mut links) = self.links.lock()
+        {
+            links.insert(
+                key,
+                LinkedContent {
+                    size,
+                    mtime_ns: mtime_ns(md),
+                    content: content.to_vec(),
+                    left: md.nlink() - 1,
+                },
+            );
+        }
+    }
+
     fn skip(&self, path: &Path, e: impl std::fmt::Display) {
         let msg = e.to_string();
         self.progress.warn(&format!("{}: {msg}", path.display()));
@@ -205,7 +300,11 @@ impl Walker<'_, '_> {
 
     fn save_tree(&self, mut tree: Tree) -> Result<Id> {
         tree.sort();
-        let bytes = tree.encode();
+        if self.tree_version == 1 {
+            let lost = tree.lossy_in_v1() as u64;
+            self.lost_in_v1.fetch_add(lost, Ordering::Relaxed);
+        }
+        let bytes = tree.encode_version(self.tree_version);
         let id = self.repo.key().blob_id(&bytes);
         self.store(BlobType::Tree, id, bytes)?;
         Ok(id)
@@ -230,13 +329,33 @@ impl Walker<'_, '_> {
                 s.total_bytes += size;
             });
             self.progress.inc(*size);
-            return Ok(Some(node_from(
-                name,
+            self.remember_link(md, *size, content);
+            return Ok(Some(self.node(
+                path,
                 md,
+                name,
                 NodeKind::File {
                     size: *size,
                     content: content.clone(),
                 },
+            )));
+        }
+        // Another path of this inode was read already.
+        if let Some((size, content)) = self.linked_content(md) {
+            self.sum(|s| {
+                if parent.is_some() {
+                    s.files_changed += 1;
+                } else {
+                    s.files_new += 1;
+                }
+                s.total_bytes += size;
+            });
+            self.progress.inc(size);
+            return Ok(Some(self.node(
+                path,
+                md,
+                name,
+                NodeKind::File { size, content },
             )));
         }
         let f = match fs::File::open(path) {
@@ -257,7 +376,13 @@ impl Walker<'_, '_> {
                     }
                     s.total_bytes += size;
                 });
-                Ok(Some(node_from(name, md, NodeKind::File { size, content })))
+                self.remember_link(md, size, &content);
+                Ok(Some(self.node(
+                    path,
+                    md,
+                    name,
+                    NodeKind::File { size, content },
+                )))
             }
             Err(e) => {
                 self.skip(path, e);
@@ -290,9 +415,10 @@ impl Walker<'_, '_> {
             self.dir(path, md, name, parent)
         } else if ft.is_symlink() {
             match fs::read_link(path) {
-                Ok(t) => Ok(Some(node_from(
-                    name,
+                Ok(t) => Ok(Some(self.node(
+                    path,
                     md,
+                    name,
                     NodeKind::Symlink {
                         target: t.as_os_str().as_bytes().to_vec(),
                     },
@@ -353,22 +479,30 @@ impl Walker<'_, '_> {
         let read = |(i, p, m, par): &(usize, std::path::PathBuf, fs::Metadata, Option<&Node>)| {
             (*i, self.file(p, m, names[*i].as_bytes().to_vec(), *par))
         };
-        let done: Vec<(usize, Result<Option<Node>>)> = match &self.readers {
-            Some(pool) if files.len() > 1 => {
-                use rayon::prelude::*;
-                pool.install(|| files.par_iter().map(read).collect())
+        // Further paths of an inode linked twice in this directory wait for
+        // the first to be read, then reuse its chunk list.
+        let mut inodes = HashSet::new();
+        let (files, later): (Vec<_>, Vec<_>) = files
+            .into_iter()
+            .partition(|(_, _, m, _)| link_key(m).is_none_or(|k| inodes.insert(k)));
+        for batch in [files, later] {
+            let done: Vec<(usize, Result<Option<Node>>)> = match &self.readers {
+                Some(pool) if batch.len() > 1 => {
+                    use rayon::prelude::*;
+                    pool.install(|| batch.par_iter().map(read).collect())
+                }
+                _ => batch.iter().map(read).collect(),
+            };
+            for (i, r) in done {
+                nodes[i] = r?;
             }
-            _ => files.iter().map(read).collect(),
-        };
-        for (i, r) in done {
-            nodes[i] = r?;
         }
         let tree = Tree {
             nodes: nodes.into_iter().flatten().collect(),
         };
         self.sum(|s| s.dirs += 1);
         let subtree = self.save_tree(tree)?;
-        Ok(Some(node_from(name, md, NodeKind::Dir { subtree })))
+        Ok(Some(self.node(path, md, name, NodeKind::Dir { subtree })))
     }
 }
 
@@ -554,6 +688,9 @@ fn run(
                         .ok()
                 })
                 .flatten(),
+            tree_version: repo.tree_version(),
+            links: Mutex::new(HashMap::new()),
+            lost_in_v1: AtomicU64::new(0),
         };
         let mut root = Tree::default();
         match source {
@@ -583,10 +720,22 @@ fn run(
                     mtime_ns: now.timestamp_nanos_opt().unwrap_or(0),
                     inode: 0,
                     dev: 0,
+                    nlink: 0,
+                    xattrs: Vec::new(),
                 });
             }
         }
         let root_id = w.save_tree(root)?;
+        let lost = w.lost_in_v1.load(Ordering::Relaxed);
+        if lost > 0 {
+            let msg = format!(
+                "{lost} entries have hard links or extended attributes, which a format version 1 \
+                 repository cannot record; they were backed up without them (upgrade the \
+                 repository with `makonis embassy migrate`)"
+            );
+            progress.warn(&msg);
+            w.sum(|s| s.warnings.push((repo.backend().location(), msg)));
+        }
         let summary = w
             .summary
             .lock()

@@ -284,7 +284,11 @@ impl Ctx<'_> {
             return Ok(*m);
         }
         let raw = self.src.read_blob(self.src_index, BlobType::Tree, id)?;
-        let mut tree = Tree::decode(id, &raw)?;
+        let (mut tree, version) = Tree::decode_versioned(id, &raw)?;
+        let dst_version = self.dst.tree_version();
+        if version > dst_version {
+            return Err(too_new(&format!("tree {id}"), version, self.dst));
+        }
         let new = if self.same_ids {
             for n in &tree.nodes {
                 if let NodeKind::Dir { subtree } = &n.kind {
@@ -309,7 +313,7 @@ impl Ctx<'_> {
                     NodeKind::Symlink { .. } => {}
                 }
             }
-            self.put(BlobType::Tree, &tree.encode(), None)?
+            self.put(BlobType::Tree, &tree.encode_version(dst_version), None)?
         };
         memo.insert(*id, new);
         Ok(new)
@@ -406,6 +410,37 @@ impl Ctx<'_> {
     }
 }
 
+fn too_new(what: &str, version: u8, dst: &Repository) -> Error {
+    Error::InvalidArgument(format!(
+        "{what} is tree format version {version}, which the target repository {} \
+         (format version {}) cannot hold; upgrade it with `makonis embassy migrate`",
+        dst.backend().location(),
+        dst.format_version()
+    ))
+}
+
+/// Refuse before transferring anything when a snapshot's trees are newer
+/// than the target holds (a snapshot's trees all have one version: backup
+/// writes the repository's, copy re-encodes to the target's).
+fn check_tree_versions(
+    src: &Repository,
+    src_index: &Index,
+    dst: &Repository,
+    todo: &[Snapshot],
+) -> Result<()> {
+    if dst.tree_version() >= crate::tree::TREE_VERSION {
+        return Ok(());
+    }
+    for s in todo {
+        let raw = src.read_blob(src_index, BlobType::Tree, &s.tree)?;
+        let v = Tree::version_of(&raw);
+        if v > dst.tree_version() {
+            return Err(too_new(&format!("snapshot {}", s.id.short()), v, dst));
+        }
+    }
+    Ok(())
+}
+
 /// A source tree and its copy in the target.
 type TreePair = (Tree, Tree);
 
@@ -482,6 +517,7 @@ pub(crate) fn transfer(
     if todo.is_empty() {
         return Ok(());
     }
+    check_tree_versions(src, src_index, dst, todo)?;
     let same_ids = src.key().same_ids_as(dst.key());
     let uploaders = dst.backend().concurrency();
     let ctx = Ctx {

@@ -1,5 +1,9 @@
 //! Differences between two snapshots, by walking both trees together and
-//! skipping identical subtrees by id.
+//! skipping identical subtrees by id. Link counts and inode numbers are not
+//! compared (they change when unrelated paths are linked or a file is
+//! rewritten in place); a snapshot of a version-1 tree has no extended
+//! attributes, so comparing it with a newer one lists every path that has
+//! some as changed metadata.
 
 use crate::error::Result;
 use crate::index::Index;
@@ -14,7 +18,8 @@ pub enum DiffKind {
     Removed,
     /// Content or type changed.
     Modified,
-    /// Only permissions, owner or mtime changed.
+    /// Only permissions, owner, mtime or extended attributes (ACLs
+    /// included) changed.
     Metadata,
 }
 
@@ -83,8 +88,11 @@ impl Differ<'_> {
     }
 
     fn nodes(&mut self, prefix: &str, x: &Node, y: &Node) -> Result<()> {
-        let meta_same =
-            x.mode == y.mode && x.uid == y.uid && x.gid == y.gid && x.mtime_ns == y.mtime_ns;
+        let meta_same = x.mode == y.mode
+            && x.uid == y.uid
+            && x.gid == y.gid
+            && x.mtime_ns == y.mtime_ns
+            && x.xattrs == y.xattrs;
         match (&x.kind, &y.kind) {
             (NodeKind::Dir { subtree: s1 }, NodeKind::Dir { subtree: s2 }) => {
                 if !meta_same {

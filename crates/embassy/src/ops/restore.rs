@@ -5,8 +5,24 @@
 //! of a pack is fetched with as few range reads as possible, opened and
 //! written (with positional writes) to every file offset that uses it. Packs
 //! are processed in parallel, so reads, decryption and decompression overlap.
-//! Metadata (permissions, mtimes, ownership when permitted) is applied last,
-//! directories deepest-first so writing into them doesn't change their mtime.
+//! Metadata (permissions, mtimes, ownership when permitted, extended
+//! attributes) is applied last, directories deepest-first so writing into
+//! them doesn't change their mtime.
+//!
+//! **Hard links.** Nodes with `nlink > 1` and the same `(dev, inode)` are
+//! paths of one file: the first of them in the restored set (tree order) is
+//! restored normally, the others become hard links to it once all contents
+//! are written. A partial restore that includes only some of the paths
+//! therefore restores the first included one as a regular file. A later
+//! path whose content differs from the first (the inode number was reused
+//! during the backup) is restored as a file of its own. Where a link cannot
+//! be made, the path is restored as a copy and a warning says so.
+//!
+//! **Extended attributes** are set before times and permissions (a
+//! read-only mode would forbid it) and after ownership (`chown` clears
+//! `security.capability`). One that cannot be set (a namespace the
+//! restoring user may not write, a file system without xattrs) is a
+//! warning naming the file and attribute, not an error.
 
 use std::collections::HashMap;
 use std::ffi::OsStr;
@@ -29,6 +45,7 @@ use crate::progress::Progress;
 use crate::repo::Repository;
 use crate::snapshot::Snapshot;
 use crate::tree::{Node, NodeKind, Tree};
+use crate::xattr;
 
 #[derive(Debug, Clone, Default)]
 pub struct RestoreOptions {
@@ -46,8 +63,37 @@ pub struct RestoreSummary {
     pub dirs: u64,
     pub symlinks: u64,
     pub bytes: u64,
+    /// Paths restored as hard links to an earlier restored path (counted
+    /// in `files`/`symlinks` too, not in `bytes`).
+    pub hardlinks: u64,
     /// Entries that could not be fully restored, with the reason.
     pub errors: Vec<(String, String)>,
+    /// Entries restored with something missing that the target or the
+    /// restoring user does not allow (an extended attribute, a hard link
+    /// made a copy), with why.
+    pub warnings: Vec<(String, String)>,
+}
+
+/// Non-fatal problems, collected from the worker threads.
+struct Warnings<'a> {
+    list: Mutex<Vec<(String, String)>>,
+    progress: &'a dyn Progress,
+}
+
+impl Warnings<'_> {
+    fn push(&self, path: &Path, msg: String) {
+        self.progress.warn(&format!("{}: {msg}", path.display()));
+        if let Ok(mut l) = self.list.lock() {
+            l.push((path.display().to_string(), msg));
+        }
+    }
+}
+
+/// A path to make a hard link to `first` once contents are written.
+struct PendingLink {
+    path: PathBuf,
+    first: PathBuf,
+    node: Node,
 }
 
 struct Meta {
@@ -80,6 +126,9 @@ struct Plan<'a> {
     files: Vec<FileEntry>,
     blobs: HashMap<Id, (BlobLocation, Vec<Target>)>,
     meta: Vec<Meta>,
+    /// First restored path and kind of each hard-linked inode.
+    links: HashMap<(u64, u64), (PathBuf, NodeKind)>,
+    pending_links: Vec<PendingLink>,
     summary: RestoreSummary,
 }
 
@@ -101,6 +150,28 @@ impl Plan<'_> {
             ));
         }
         let path = dir.join(name);
+        if let Some(key) = node.hardlink_key() {
+            match self.links.get(&key) {
+                Some((first, kind)) if *kind == node.kind => {
+                    match node.kind {
+                        NodeKind::Symlink { .. } => self.summary.symlinks += 1,
+                        _ => self.summary.files += 1,
+                    }
+                    self.summary.hardlinks += 1;
+                    self.pending_links.push(PendingLink {
+                        path,
+                        first: first.clone(),
+                        node: node.clone(),
+                    });
+                    return Ok(());
+                }
+                // Same inode number, other content: not the same file.
+                Some(_) => {}
+                None => {
+                    self.links.insert(key, (path.clone(), node.kind.clone()));
+                }
+            }
+        }
         match &node.kind {
             NodeKind::Dir { subtree } => {
                 if let Err(e) = fs::create_dir(&path)
@@ -228,6 +299,8 @@ pub fn restore(
         files: Vec::new(),
         blobs: HashMap::new(),
         meta: Vec::new(),
+        links: HashMap::new(),
+        pending_links: Vec::new(),
         summary: RestoreSummary::default(),
     };
     match opts
@@ -269,10 +342,14 @@ pub fn restore(
         .build()
         .map_err(|e| Error::InvalidArgument(format!("thread pool: {e}")))?;
     let errors = Mutex::new(Vec::new());
+    let warnings = Warnings {
+        list: Mutex::new(Vec::new()),
+        progress,
+    };
     let files = &plan.files;
     pool.install(|| {
         packs.par_iter_mut().for_each(|(pack, blobs)| {
-            if let Err((p, e)) = restore_pack(repo, pack, blobs, files, progress) {
+            if let Err((p, e)) = restore_pack(repo, pack, blobs, files, &warnings, progress) {
                 if let Ok(mut g) = errors.lock() {
                     g.push((p, e));
                 }
@@ -283,14 +360,32 @@ pub fn restore(
         .errors
         .extend(errors.into_inner().unwrap_or_default());
 
+    // Hard links, now that their first paths are complete (before the
+    // directories' mtimes are set).
+    for l in std::mem::take(&mut plan.pending_links) {
+        if let Err(e) = hard_link(&l.first, &l.path) {
+            let why = format!(
+                "restored as a separate copy: cannot hard-link to {}: {e}",
+                l.first.display()
+            );
+            match restore_copy(&l, &warnings) {
+                Ok(()) => warnings.push(&l.path, why),
+                Err(e2) => plan.err(&l.path, format!("{why}; copying failed too: {e2}")),
+            }
+        }
+    }
+
     // Metadata, deepest first.
     let mut meta = std::mem::take(&mut plan.meta);
     meta.sort_by_key(|m| std::cmp::Reverse(m.depth));
     for m in &meta {
-        if let Err(e) = apply_meta(m) {
+        if let Err(e) = apply_meta(m, &warnings) {
             plan.err(&m.path, e);
         }
     }
+    plan.summary
+        .warnings
+        .extend(warnings.list.into_inner().unwrap_or_default());
     progress.finish();
     Ok(plan.summary)
 }
@@ -304,6 +399,7 @@ fn restore_pack(
     pack: &Id,
     blobs: &mut [PackJob],
     files: &[FileEntry],
+    warnings: &Warnings<'_>,
     progress: &dyn Progress,
 ) -> std::result::Result<(), (String, String)> {
     blobs.sort_by_key(|b| b.1.offset);
@@ -346,7 +442,7 @@ fn restore_pack(
                     // Last piece: drop stale bytes of a previous file, then
                     // apply metadata through the open handle.
                     f.set_len(entry.size).map_err(fail)?;
-                    finish_file(&f, &entry.node).map_err(fail)?;
+                    finish_file(&f, path, &entry.node, warnings).map_err(fail)?;
                 }
             }
         }
@@ -363,9 +459,27 @@ fn mtime_of(n: &Node) -> SystemTime {
     }
 }
 
-fn finish_file(f: &fs::File, n: &Node) -> std::io::Result<()> {
+/// Set the node's extended attributes on an open file or directory.
+fn set_xattrs(f: &fs::File, path: &Path, n: &Node, warnings: &Warnings<'_>) {
+    for x in &n.xattrs {
+        if let Err(e) = xattr::set_fd(f, x) {
+            warnings.push(
+                path,
+                format!("extended attribute {} not restored: {e}", x.name_lossy()),
+            );
+        }
+    }
+}
+
+fn finish_file(
+    f: &fs::File,
+    path: &Path,
+    n: &Node,
+    warnings: &Warnings<'_>,
+) -> std::io::Result<()> {
     // Ownership only sticks for root; elsewhere failure is expected.
     let _ = std::os::unix::fs::fchown(f, Some(n.uid), Some(n.gid));
+    set_xattrs(f, path, n, warnings);
     f.set_times(
         fs::FileTimes::new()
             .set_modified(mtime_of(n))
@@ -374,19 +488,78 @@ fn finish_file(f: &fs::File, n: &Node) -> std::io::Result<()> {
     f.set_permissions(fs::Permissions::from_mode(n.mode))
 }
 
-fn apply_meta(m: &Meta) -> std::io::Result<()> {
+/// Link `path` to `first`, replacing a file (not a directory) at `path`.
+fn hard_link(first: &Path, path: &Path) -> std::io::Result<()> {
+    match fs::symlink_metadata(path) {
+        Ok(m) if m.is_dir() => {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::AlreadyExists,
+                format!("{} exists and is a directory", path.display()),
+            ));
+        }
+        Ok(_) => fs::remove_file(path)?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    fs::hard_link(first, path)
+}
+
+/// Fallback when a hard link cannot be made: restore the path as a copy of
+/// its first path.
+fn restore_copy(l: &PendingLink, warnings: &Warnings<'_>) -> std::io::Result<()> {
+    let _ = fs::remove_file(&l.path);
+    match &l.node.kind {
+        NodeKind::Symlink { target } => {
+            std::os::unix::fs::symlink(OsStr::from_bytes(target), &l.path)?;
+            apply_meta(
+                &Meta {
+                    path: l.path.clone(),
+                    node: l.node.clone(),
+                    depth: 0,
+                },
+                warnings,
+            )
+        }
+        NodeKind::File { .. } => {
+            let mut from = OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_NOFOLLOW)
+                .open(&l.first)?;
+            let mut to = OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .custom_flags(libc::O_NOFOLLOW)
+                .open(&l.path)?;
+            std::io::copy(&mut from, &mut to)?;
+            finish_file(&to, &l.path, &l.node, warnings)
+        }
+        NodeKind::Dir { .. } => Ok(()),
+    }
+}
+
+fn apply_meta(m: &Meta, warnings: &Warnings<'_>) -> std::io::Result<()> {
     let n = &m.node;
     let mtime = mtime_of(n);
     match &n.kind {
         NodeKind::Symlink { .. } => {
             // Ownership of the link itself; failure (not root) is expected.
             let _ = std::os::unix::fs::lchown(&m.path, Some(n.uid), Some(n.gid));
+            for x in &n.xattrs {
+                if let Err(e) = xattr::set_path(&m.path, x) {
+                    warnings.push(
+                        &m.path,
+                        format!("extended attribute {} not restored: {e}", x.name_lossy()),
+                    );
+                }
+            }
             Ok(())
         }
         _ => {
             let _ = std::os::unix::fs::chown(&m.path, Some(n.uid), Some(n.gid));
             // Times first: opening may be impossible once the mode is applied.
             let f = fs::File::open(&m.path)?;
+            set_xattrs(&f, &m.path, n, warnings);
             f.set_times(
                 fs::FileTimes::new()
                     .set_modified(mtime)

@@ -26,6 +26,7 @@ pub fn small_opts() -> InitOptions {
         pack_size: 128 * 1024,
         zstd_level: 3,
         share_ids_with: None,
+        format_version: makonis_embassy::format::FORMAT_VERSION,
     }
 }
 
