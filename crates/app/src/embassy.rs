@@ -77,7 +77,10 @@ pub struct SystemStatus {
 /// A system's embassy report: status, recent runs and grants.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SystemReport {
-    pub status: SystemStatus,
+    pub information_system_id: InformationSystemId,
+    pub code: String,
+    /// None while the system is not under embassy protection.
+    pub status: Option<SystemStatus>,
     pub replications: Vec<EmbassyRun>,
     pub drills: Vec<EmbassyRun>,
     pub grants: Vec<Grant>,
@@ -645,14 +648,13 @@ impl App {
     ) -> Result<SystemReport> {
         let is = self.visible_system(ctx, system, Action::Read).await?;
         let mut conn = self.datastore().conn().await?;
-        let (protection, _) =
-            store::protection(&mut conn, system)
-                .await?
-                .ok_or(Error::NotFound {
-                    kind: "embassy protection",
-                })?;
-        let status = self.status_of(&mut conn, protection, &is).await?;
+        let status = match store::protection(&mut conn, system).await? {
+            Some((protection, _)) => Some(self.status_of(&mut conn, protection, &is).await?),
+            None => None,
+        };
         Ok(SystemReport {
+            information_system_id: is.id,
+            code: is.code.clone(),
             status,
             replications: store::runs(&mut conn, system, RunKind::Hot, 50).await?,
             drills: store::runs(&mut conn, system, RunKind::Drill, 50).await?,
@@ -934,17 +936,39 @@ impl App {
             if last_hot.is_none_or(|r| {
                 at - r.started_at >= chrono::Duration::minutes(protection.hot_interval_minutes)
             }) {
-                self.replicate_now(&is).await?;
-                made += 1;
+                // One system's trouble must not stop the others'.
+                match self.replicate_now(&is).await {
+                    Ok(_) => made += 1,
+                    Err(e) => {
+                        tracing::error!(system = %is.code, %e, "embassy replication not recorded")
+                    }
+                }
             }
             let due = last_drill.map_or(protection.created_at, |d| d.started_at)
                 + chrono::Duration::days(protection.drill_interval_days);
             if at >= due {
-                self.drill_now(&is).await?;
-                made += 1;
+                match self.drill_now(&is).await {
+                    Ok(_) => made += 1,
+                    Err(e) => tracing::error!(system = %is.code, %e, "embassy drill not recorded"),
+                }
             }
         }
         Ok(made)
+    }
+}
+
+impl App {
+    /// Runs the embassy scheduler every `every` until the process ends.
+    pub fn spawn_embassy_jobs(&self, every: std::time::Duration) {
+        let app = self.clone();
+        tokio::spawn(async move {
+            loop {
+                if let Err(e) = app.run_embassy_jobs().await {
+                    tracing::error!(%e, "embassy scheduler pass failed");
+                }
+                tokio::time::sleep(every).await;
+            }
+        });
     }
 }
 

@@ -373,7 +373,14 @@ async fn protection_replication_drills_and_alerts() {
         let report = app.embassy_report(&w.owner, w.system).await.unwrap();
         assert_eq!(report.drills.len(), 2);
         assert_eq!(report.replications.len(), 2);
-        assert!(report.status.alerts.contains(&"drill_failed".to_owned()));
+        assert!(
+            report
+                .status
+                .as_ref()
+                .unwrap()
+                .alerts
+                .contains(&"drill_failed".to_owned())
+        );
 
         // The registry is for cleared roles and the system's owners.
         assert!(matches!(

@@ -188,6 +188,8 @@ async fn serve(app: App, settings: &Settings) -> anyhow::Result<()> {
         tracing::info!(resumed, "resumed unfinished provisioning sagas");
     }
     app.spawn_reconcilers(std::time::Duration::from_secs(300));
+    // Replication intervals are minutes; the pass finds what is due.
+    app.spawn_embassy_jobs(std::time::Duration::from_secs(60));
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;

@@ -312,6 +312,66 @@ pub fn all() -> Routes {
         )
         .add(
             g.clone(),
+            "/api/v1/embassy/systems",
+            Api,
+            api::embassy::status,
+        )
+        .add(
+            g.clone(),
+            "/api/v1/embassy/systems/{id}",
+            Api,
+            api::embassy::report,
+        )
+        .add(
+            u.clone(),
+            "/api/v1/embassy/systems/{id}/protection",
+            Api,
+            api::embassy::protect,
+        )
+        .add(
+            p.clone(),
+            "/api/v1/embassy/systems/{id}/replicate",
+            Api,
+            api::embassy::replicate,
+        )
+        .add(
+            p.clone(),
+            "/api/v1/embassy/systems/{id}/drills",
+            Api,
+            api::embassy::drill,
+        )
+        .add(
+            g.clone(),
+            "/api/v1/embassy/grants",
+            Api,
+            api::embassy::grants,
+        )
+        .add(
+            p.clone(),
+            "/api/v1/embassy/grants",
+            Api,
+            api::embassy::request_grant,
+        )
+        .add(
+            p.clone(),
+            "/api/v1/embassy/grants/{id}/approve",
+            Api,
+            api::embassy::approve_grant,
+        )
+        .add(
+            p.clone(),
+            "/api/v1/embassy/grants/{id}/key",
+            Api,
+            api::embassy::release_key,
+        )
+        .add(
+            g.clone(),
+            "/api/v1/sites/{id}/embassy-eligibility",
+            Api,
+            api::embassy::site_eligibility,
+        )
+        .add(
+            g.clone(),
             "/api/v1/institutions/{id}/quotas",
             Api,
             api::orders::quotas,
@@ -467,6 +527,43 @@ pub fn all() -> Routes {
             "/orders/{id}/modify",
             Portal,
             portal::orders::modify,
+        )
+        .add(g.clone(), "/embassy", Portal, portal::embassy::registry)
+        .add(
+            g.clone(),
+            "/embassy/systems/{id}",
+            Portal,
+            portal::embassy::system,
+        )
+        .add(
+            p.clone(),
+            "/embassy/systems/{id}/protection",
+            Portal,
+            portal::embassy::protect,
+        )
+        .add(
+            p.clone(),
+            "/embassy/systems/{id}/replicate",
+            Portal,
+            portal::embassy::replicate,
+        )
+        .add(
+            p.clone(),
+            "/embassy/systems/{id}/drills",
+            Portal,
+            portal::embassy::drill,
+        )
+        .add(
+            p.clone(),
+            "/embassy/grants",
+            Portal,
+            portal::embassy::request_grant,
+        )
+        .add(
+            p.clone(),
+            "/embassy/grants/{id}/approve",
+            Portal,
+            portal::embassy::approve_grant,
         )
         .add(
             g.clone(),

@@ -23,6 +23,15 @@ enum Outcome {
 }
 use Outcome::*;
 
+/// Who may read A's embassy records (cleared roles and A's owners).
+const READ_EMBASSY_A: &[&str] = &[
+    "admin", "sec", "aud", "cust", "iadmin", "owner", "iaud", "isec",
+];
+/// Who may protect A's systems and run replication and drills.
+const WRITE_EMBASSY_A: &[&str] = &["admin", "cust", "iadmin", "owner"];
+/// Who never sees A's embassy records.
+const NO_EMBASSY_A: &[&str] = &["broker", "member", "prov", "outsider"];
+
 const ALL: &[&str] = &[
     "admin", "broker", "sec", "aud", "cust", "iadmin", "owner", "member", "prov", "iaud", "isec",
     "outsider",
@@ -214,6 +223,64 @@ fn cases() -> Vec<Case> {
             &["iadmin", "owner"],
             NO_ORDERS_A,
         ),
+        // The embassy registry: the cleared, and owners of (possibly no)
+        // protected systems; B's admin sees an empty list.
+        case(
+            M::GET,
+            "/api/v1/embassy/systems",
+            &[
+                "admin", "sec", "aud", "cust", "iadmin", "owner", "iaud", "isec", "outsider",
+            ],
+            &[],
+        ),
+        case(
+            M::GET,
+            "/api/v1/embassy/systems/{id}",
+            READ_EMBASSY_A,
+            NO_EMBASSY_A,
+        ),
+        case(
+            M::PUT,
+            "/api/v1/embassy/systems/{id}/protection",
+            WRITE_EMBASSY_A,
+            NO_EMBASSY_A,
+        ),
+        case(
+            M::POST,
+            "/api/v1/embassy/systems/{id}/replicate",
+            WRITE_EMBASSY_A,
+            NO_EMBASSY_A,
+        ),
+        case(
+            M::POST,
+            "/api/v1/embassy/systems/{id}/drills",
+            WRITE_EMBASSY_A,
+            NO_EMBASSY_A,
+        ),
+        case(M::GET, "/api/v1/embassy/grants", ALL, &[]),
+        // Custodians, owners and admins of A, and platform security officers.
+        case(
+            M::POST,
+            "/api/v1/embassy/grants",
+            &["admin", "sec", "cust", "iadmin", "owner"],
+            NO_EMBASSY_A,
+        ),
+        // Four eyes: only a platform custodian or security officer approves,
+        // never the requester (the owner).
+        case(
+            M::POST,
+            "/api/v1/embassy/grants/{id}/approve",
+            &["sec", "cust"],
+            NO_EMBASSY_A,
+        ),
+        // Only the grantee uses an active grant.
+        case(
+            M::POST,
+            "/api/v1/embassy/grants/{id}/key",
+            &["owner"],
+            NO_EMBASSY_A,
+        ),
+        case(M::GET, "/api/v1/sites/{id}/embassy-eligibility", ALL, &[]),
         // Operators of the platform's providers, and the supervisors.
         case(
             M::GET,
@@ -315,6 +382,50 @@ fn cases() -> Vec<Case> {
         case(M::POST, "/orders/{id}/cancel", ORDER_A, NO_ORDERS_A),
         case(M::POST, "/orders/{id}/decommission", ORDER_A, NO_ORDERS_A),
         case(
+            M::GET,
+            "/embassy",
+            &[
+                "admin", "sec", "aud", "cust", "iadmin", "owner", "iaud", "isec", "outsider",
+            ],
+            &[],
+        ),
+        case(
+            M::GET,
+            "/embassy/systems/{id}",
+            READ_EMBASSY_A,
+            NO_EMBASSY_A,
+        ),
+        case(
+            M::POST,
+            "/embassy/systems/{id}/protection",
+            WRITE_EMBASSY_A,
+            NO_EMBASSY_A,
+        ),
+        case(
+            M::POST,
+            "/embassy/systems/{id}/replicate",
+            WRITE_EMBASSY_A,
+            NO_EMBASSY_A,
+        ),
+        case(
+            M::POST,
+            "/embassy/systems/{id}/drills",
+            WRITE_EMBASSY_A,
+            NO_EMBASSY_A,
+        ),
+        case(
+            M::POST,
+            "/embassy/grants",
+            &["admin", "sec", "cust", "iadmin", "owner"],
+            NO_EMBASSY_A,
+        ),
+        case(
+            M::POST,
+            "/embassy/grants/{id}/approve",
+            &["sec", "cust"],
+            NO_EMBASSY_A,
+        ),
+        case(
             M::POST,
             "/orders/{id}/modify",
             &["iadmin", "owner"],
@@ -410,6 +521,12 @@ async fn exercise(s: &TestServer, case: &Case, surface: Surface, who: Option<&st
         );
         path = path.replace("{id}", &id);
     }
+    if path.contains("/embassy/grants/{id}") {
+        // Pending grants to approve; active ones to use.
+        let grant = s.fresh_grant(path.ends_with("/key")).await;
+        path = path.replace("/embassy/grants/{id}", &format!("/embassy/grants/{grant}"));
+    }
+    path = path.replace("/sites/{id}", &format!("/sites/{}", s.embassy_site));
     if path.contains("/orders/{id}") {
         // Drafts for submit, orders waiting for approval for the rest.
         let order = s.fresh_order(!path.ends_with("/submit")).await;
@@ -519,6 +636,37 @@ async fn exercise(s: &TestServer, case: &Case, surface: Surface, who: Option<&st
         ("POST", "/api/v1/orders/{id}/decision") => body = Some(json!({"decision": "approve"})),
         ("POST", "/api/v1/orders/{id}/cancel") => body = Some(json!({"reason": "vairs nevajag"})),
         ("POST", "/api/v1/orders/{id}/modify") => body = Some(json!({"quantity": 2})),
+        // Rīga is no embassy site: the handler runs and answers 422.
+        ("PUT", "/api/v1/embassy/systems/{id}/protection") => {
+            body = Some(
+                json!({"site_id": s.site_a, "primary_location": "/nonexistent/p", "replica_location": "/nonexistent/r",
+                "primary_password": "matrix-password-1", "replica_password": "matrix-password-2"}),
+            );
+        }
+        ("POST", "/api/v1/embassy/grants") => {
+            body = Some(
+                json!({"information_system_id": s.system_a, "purpose": "access", "reason": "route matrix", "hours": 1}),
+            );
+        }
+        ("POST", "/embassy/systems/{id}/protection") => {
+            form = vec![
+                ("site_id", s.site_a.to_string()),
+                ("primary_location", "/nonexistent/p".into()),
+                ("replica_location", "/nonexistent/r".into()),
+                ("primary_password", "matrix-password-1".into()),
+                ("replica_password", "matrix-password-2".into()),
+                ("hot_interval_minutes", "15".into()),
+                ("drill_interval_days", "30".into()),
+            ];
+        }
+        ("POST", "/embassy/grants") => {
+            form = vec![
+                ("information_system_id", s.system_a.to_string()),
+                ("purpose", "access".into()),
+                ("reason", "route matrix".into()),
+                ("hours", "1".into()),
+            ];
+        }
         ("POST", "/api/v1/agreements/{id}/sign") => body = Some(json!({"document_ref": "VDAA/1"})),
         ("PUT", "/api/v1/institutions/{id}/quotas") => body = Some(json!({"vcpu": 100000})),
         ("POST", "/orders") => {

@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod catalogue;
 pub mod docs;
+pub mod embassy;
 pub mod information_systems;
 pub mod institutions;
 pub mod me;

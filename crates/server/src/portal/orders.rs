@@ -555,6 +555,7 @@ pub async fn notifications(portal: Portal) -> Response {
                             (n.created_at.format("%Y-%m-%d %H:%M")) " — "
                             @if let Some(o) = n.order_id { a href={ "/orders/" (o) } { (lang.label("notification", &n.kind.replace('.', "-"))) } }
                             @else if let Some(a) = n.agreement_id { a href={ "/agreements/" (a) } { (lang.label("notification", &n.kind.replace('.', "-"))) } }
+                            @else if let Some(system) = n.information_system_id { a href={ "/embassy/systems/" (system) } { (lang.label("notification", &n.kind.replace('.', "-"))) } }
                             @if n.read_at.is_none() { " " span class="status warn" { (lang.t("unread")) } }
                         }
                     }

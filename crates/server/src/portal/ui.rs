@@ -71,6 +71,7 @@ pub fn layout(ctx: &PageCtx<'_>, title: &str, body: Markup) -> Markup {
                                 (nav_item("/agreements", "nav-agreements"))
                                 (nav_item("/notifications", "nav-notifications"))
                                 (nav_item("/operations", "nav-operations"))
+                                (nav_item("/embassy", "nav-embassy"))
                                 (nav_item("/users", "nav-users"))
                                 (nav_item("/audit", "nav-audit"))
                                 (nav_item("/account", "nav-account"))

@@ -48,6 +48,8 @@ pub struct TestServer {
     pub provider_a: makonis_types::federation::ProviderId,
     pub site_a: makonis_types::federation::SiteId,
     pub offering_a: makonis_types::catalogue::OfferingId,
+    /// An eligible embassy site (Lisbon) where system A is protected.
+    pub embassy_site: makonis_types::federation::SiteId,
     /// A draft agreement between A and provider A, from an approved order.
     pub agreement_a: makonis_types::order::AgreementId,
     pub principals: BTreeMap<&'static str, Principal>,
@@ -55,6 +57,9 @@ pub struct TestServer {
 }
 
 /// Principal name, role, scope institution ("A", "B" or platform).
+/// The fixture's embassy repositories' password.
+pub const EMBASSY_PASSWORD: &str = "embassy-fixture-pass";
+
 pub const PRINCIPALS: &[(&str, Role, Option<&str>)] = &[
     ("admin", Role::PlatformAdmin, None),
     ("broker", Role::Broker, None),
@@ -203,6 +208,58 @@ impl TestServer {
             .await
             .unwrap();
         }
+        // System A is under embassy protection at an eligible site abroad.
+        let embassy_site = app
+            .add_site(
+                &sys,
+                provider.id,
+                &makonis_types::federation::SiteInput {
+                    name: "Lisboa".into(),
+                    country: "PT".into(),
+                    latitude: 38.72,
+                    longitude: -9.14,
+                    uptime_tier: 3,
+                },
+            )
+            .await
+            .unwrap()
+            .id;
+        let primary = state.path().join("embassy/primary");
+        let data = state.path().join("embassy/data");
+        std::fs::create_dir_all(&data).unwrap();
+        std::fs::write(data.join("registry.csv"), "id,name\n1,A\n").unwrap();
+        let repo = makonis_embassy::Repository::init(
+            std::sync::Arc::new(makonis_embassy::LocalBackend::new(&primary)),
+            EMBASSY_PASSWORD,
+            makonis_embassy::InitOptions {
+                kdf: makonis_embassy::KdfParams::insecure_fast(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        makonis_embassy::ops::backup(
+            &repo,
+            &[data],
+            &makonis_embassy::ops::BackupOptions::default(),
+            &makonis_embassy::NoProgress,
+        )
+        .unwrap();
+        app.protect_system(
+            &sys,
+            system_a,
+            &makonis_types::embassy::ProtectionInput {
+                site_id: embassy_site,
+                primary_location: primary.display().to_string(),
+                replica_location: state.path().join("embassy/replica").display().to_string(),
+                primary_password: EMBASSY_PASSWORD.into(),
+                replica_password: EMBASSY_PASSWORD.into(),
+                hot_interval_minutes: 15,
+                drill_interval_days: 30,
+                latency_ms: None,
+            },
+        )
+        .await
+        .unwrap();
         app.create_price_list(
             &sys,
             provider.id,
@@ -231,6 +288,7 @@ impl TestServer {
             provider_a: provider.id,
             site_a: site.id,
             offering_a: offering.id,
+            embassy_site,
             agreement_a: makonis_types::order::AgreementId::new(),
             principals: BTreeMap::new(),
             counter: Default::default(),
@@ -268,6 +326,32 @@ impl TestServer {
             .await
             .unwrap()
             .ctx
+    }
+
+    /// A key-release grant on system A asked for by the owner; with
+    /// `active`, approved by the custodian and the security officer.
+    pub async fn fresh_grant(&self, active: bool) -> makonis_types::embassy::GrantId {
+        let owner = self.ctx("owner").await;
+        let grant = self
+            .app
+            .request_grant(
+                &owner,
+                &makonis_types::embassy::GrantInput {
+                    information_system_id: self.system_a,
+                    purpose: makonis_types::embassy::GrantPurpose::KeyRelease,
+                    reason: "route matrix".into(),
+                    hours: 1,
+                },
+            )
+            .await
+            .unwrap();
+        if active {
+            for who in ["cust", "sec"] {
+                let ctx = self.ctx(who).await;
+                self.app.approve_grant(&ctx, grant.id).await.unwrap();
+            }
+        }
+        grant.id
     }
 
     /// A new order for system A by the member, submitted or left a draft.
