@@ -118,6 +118,11 @@ fn random_token(prefix: &str) -> String {
     format!("{prefix}{}", URL_SAFE_NO_PAD.encode(random_bytes::<32>()))
 }
 
+/// 256 random bits as text, for machine-held passwords (demo repositories).
+pub(crate) fn random_secret() -> String {
+    random_token("")
+}
+
 /// SHA-256 of a high-entropy secret (tokens, recovery codes). Such secrets
 /// need no slow hash: they cannot be guessed from their hash.
 pub fn secret_hash(secret: &str) -> String {

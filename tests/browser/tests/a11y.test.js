@@ -42,6 +42,8 @@ const EXPECTED_ROUTES = [
   '/users/new',
   '/users/{id}',
   '/audit',
+  '/embassy',
+  '/embassy/systems/{id}',
   '/account',
   '/mfa/enrol',
   '/api/v1/docs',
