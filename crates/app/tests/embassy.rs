@@ -509,8 +509,118 @@ async fn keys_are_released_only_under_two_approvals_and_refusals_are_audited() {
                 .count()
                 >= 3
         );
+        // DR plans: versioned in the embassy replica, readable under an
+        // access grant only.
+        use makonis_app::embassy::{DrPlanInput, DrPlanRead};
+        let v1 = app
+            .put_dr_plan(
+                &w.owner,
+                w.system,
+                &DrPlanInput {
+                    text: "# EDS DR plan\n1. Fail over to Luxembourg.\n".into(),
+                },
+            )
+            .await
+            .unwrap();
+        let v2 = app
+            .put_dr_plan(
+                &w.owner,
+                w.system,
+                &DrPlanInput {
+                    text: "# EDS DR plan v2\n1. Call the custodian.\n".into(),
+                },
+            )
+            .await
+            .unwrap();
+        assert!(matches!(
+            app.put_dr_plan(&w.owner, w.system, &DrPlanInput { text: "  ".into() }).await,
+            Err(Error::Invalid(ref f)) if f[0].field == "text"
+        ));
+        let versions = app.dr_plan_versions(&w.custodian, w.system).await.unwrap();
+        assert_eq!(
+            versions
+                .iter()
+                .map(|v| v.snapshot.clone())
+                .collect::<Vec<_>>(),
+            vec![v2.snapshot.clone(), v1.snapshot.clone()]
+        );
+        assert!(matches!(
+            app.dr_plan_versions(&w.member, w.system).await,
+            Err(Error::NotFound { .. })
+        ));
+        // The key-release grant does not open the plan.
+        assert!(matches!(
+            app.read_dr_plan(&w.owner, grant.id, &DrPlanRead::default())
+                .await,
+            Err(Error::Forbidden { .. })
+        ));
+        let access = app
+            .request_grant(
+                &w.owner,
+                &GrantInput {
+                    purpose: GrantPurpose::Access,
+                    reason: "read the DR plan in an exercise".into(),
+                    ..request.clone()
+                },
+            )
+            .await
+            .unwrap();
+        assert!(
+            app.read_dr_plan(&w.owner, access.id, &DrPlanRead::default())
+                .await
+                .is_err()
+        );
+        app.approve_grant(&w.officer, access.id).await.unwrap();
+        app.approve_grant(&w.custodian, access.id).await.unwrap();
+        let latest = app
+            .read_dr_plan(&w.owner, access.id, &DrPlanRead::default())
+            .await
+            .unwrap();
+        assert_eq!(latest.text, "# EDS DR plan v2\n1. Call the custodian.\n");
+        let first = app
+            .read_dr_plan(
+                &w.owner,
+                access.id,
+                &DrPlanRead {
+                    snapshot: Some(v1.snapshot.clone()),
+                },
+            )
+            .await
+            .unwrap();
+        assert!(first.text.contains("Fail over to Luxembourg"));
+        assert!(matches!(
+            app.read_dr_plan(&w.custodian, access.id, &DrPlanRead::default())
+                .await,
+            Err(Error::Forbidden { .. })
+        ));
+        // A drill restores the system's data, not the plan.
+        let drill = app.run_drill(&w.custodian, w.system).await;
+        let drill = drill.unwrap();
+        assert_eq!(
+            drill.outcome,
+            RunOutcome::Failed,
+            "nothing replicated yet: {}",
+            drill.detail
+        );
+        app.replicate_system(&w.custodian, w.system).await.unwrap();
+        let drill = app.run_drill(&w.custodian, w.system).await.unwrap();
+        assert_eq!(drill.outcome, RunOutcome::Ok, "{}", drill.detail);
+        assert!(
+            drill.detail.contains("restored 5 files"),
+            "{}",
+            drill.detail
+        );
+        let actions = audit_actions(&app).await;
+        for wanted in [
+            "embassy.dr_plan_stored",
+            "embassy.dr_plan_read",
+            "embassy.dr_plan_read_refused",
+        ] {
+            assert!(actions.iter().any(|a| a == wanted), "{wanted} missing");
+        }
+
         // Grants are visible to the cleared and the owners, not to others.
-        assert_eq!(app.list_grants(&w.officer).await.unwrap().len(), 1);
+        assert_eq!(app.list_grants(&w.officer).await.unwrap().len(), 2);
         assert!(app.list_grants(&w.outsider).await.unwrap().is_empty());
         assert!(matches!(
             app.release_key(&w.outsider, grant.id).await,

@@ -365,6 +365,24 @@ pub fn all() -> Routes {
             api::embassy::release_key,
         )
         .add(
+            u.clone(),
+            "/api/v1/embassy/systems/{id}/dr-plan",
+            Api,
+            api::embassy::put_dr_plan,
+        )
+        .add(
+            g.clone(),
+            "/api/v1/embassy/systems/{id}/dr-plan/versions",
+            Api,
+            api::embassy::dr_plan_versions,
+        )
+        .add(
+            p.clone(),
+            "/api/v1/embassy/grants/{id}/dr-plan",
+            Api,
+            api::embassy::read_dr_plan,
+        )
+        .add(
             g.clone(),
             "/api/v1/sites/{id}/embassy-eligibility",
             Api,

@@ -281,6 +281,24 @@ fn cases() -> Vec<Case> {
             NO_EMBASSY_A,
         ),
         case(M::GET, "/api/v1/sites/{id}/embassy-eligibility", ALL, &[]),
+        case(
+            M::PUT,
+            "/api/v1/embassy/systems/{id}/dr-plan",
+            WRITE_EMBASSY_A,
+            NO_EMBASSY_A,
+        ),
+        case(
+            M::GET,
+            "/api/v1/embassy/systems/{id}/dr-plan/versions",
+            READ_EMBASSY_A,
+            NO_EMBASSY_A,
+        ),
+        case(
+            M::POST,
+            "/api/v1/embassy/grants/{id}/dr-plan",
+            &["owner"],
+            NO_EMBASSY_A,
+        ),
         // Operators of the platform's providers, and the supervisors.
         case(
             M::GET,
@@ -523,7 +541,12 @@ async fn exercise(s: &TestServer, case: &Case, surface: Surface, who: Option<&st
     }
     if path.contains("/embassy/grants/{id}") {
         // Pending grants to approve; active ones to use.
-        let grant = s.fresh_grant(path.ends_with("/key")).await;
+        let purpose = if path.ends_with("/dr-plan") {
+            makonis_types::embassy::GrantPurpose::Access
+        } else {
+            makonis_types::embassy::GrantPurpose::KeyRelease
+        };
+        let grant = s.fresh_grant(!path.ends_with("/approve"), purpose).await;
         path = path.replace("/embassy/grants/{id}", &format!("/embassy/grants/{grant}"));
     }
     path = path.replace("/sites/{id}", &format!("/sites/{}", s.embassy_site));
@@ -643,6 +666,10 @@ async fn exercise(s: &TestServer, case: &Case, surface: Surface, who: Option<&st
                 "primary_password": "matrix-password-1", "replica_password": "matrix-password-2"}),
             );
         }
+        ("PUT", "/api/v1/embassy/systems/{id}/dr-plan") => {
+            body = Some(json!({"text": format!("# plan {n}\n")}));
+        }
+        ("POST", "/api/v1/embassy/grants/{id}/dr-plan") => body = Some(json!({})),
         ("POST", "/api/v1/embassy/grants") => {
             body = Some(
                 json!({"information_system_id": s.system_a, "purpose": "access", "reason": "route matrix", "hours": 1}),

@@ -2,7 +2,10 @@
 //! drills on demand, four-eyes grants and key release, site eligibility.
 
 use axum::Json;
-use makonis_app::embassy::{ReleasedKey, SiteEligibility, SystemReport, SystemStatus};
+use makonis_app::embassy::{
+    DrPlan, DrPlanInput, DrPlanRead, DrPlanVersion, ReleasedKey, SiteEligibility, SystemReport,
+    SystemStatus,
+};
 use makonis_types::InformationSystemId;
 use makonis_types::embassy::*;
 use makonis_types::federation::SiteId;
@@ -112,6 +115,48 @@ pub async fn site_eligibility(
     IdPath(id): IdPath<SiteId>,
 ) -> ApiResult<Json<SiteEligibility>> {
     ctx.run(ctx.app.embassy_site_check(&ctx.op, id))
+        .await
+        .map(Json)
+}
+
+/// Stores a new version of the system's DR plan, encrypted, in its
+/// embassy replica (EMB-8).
+#[utoipa::path(put, path = "/api/v1/embassy/systems/{id}/dr-plan", tag = "embassy", params(("id" = String, Path)),
+    request_body = DrPlanInput,
+    responses((status = 200, body = DrPlanVersion), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn put_dr_plan(
+    ctx: ApiCtx,
+    IdPath(id): IdPath<InformationSystemId>,
+    ApiJson(input): ApiJson<DrPlanInput>,
+) -> ApiResult<Json<DrPlanVersion>> {
+    ctx.run(ctx.app.put_dr_plan(&ctx.op, id, &input))
+        .await
+        .map(Json)
+}
+
+/// The stored versions of a system's DR plan (metadata, not content).
+#[utoipa::path(get, path = "/api/v1/embassy/systems/{id}/dr-plan/versions", tag = "embassy", params(("id" = String, Path)),
+    responses((status = 200, body = Vec<DrPlanVersion>), (status = 404, body = ErrorBody)))]
+pub async fn dr_plan_versions(
+    ctx: ApiCtx,
+    IdPath(id): IdPath<InformationSystemId>,
+) -> ApiResult<Json<Vec<DrPlanVersion>>> {
+    ctx.run(ctx.app.dr_plan_versions(&ctx.op, id))
+        .await
+        .map(Json)
+}
+
+/// Reads a DR plan under the caller's active `access` grant; every attempt
+/// is in the audit chain.
+#[utoipa::path(post, path = "/api/v1/embassy/grants/{id}/dr-plan", tag = "embassy", params(("id" = String, Path)),
+    request_body = DrPlanRead,
+    responses((status = 200, body = DrPlan), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn read_dr_plan(
+    ctx: ApiCtx,
+    IdPath(id): IdPath<GrantId>,
+    ApiJson(which): ApiJson<DrPlanRead>,
+) -> ApiResult<Json<DrPlan>> {
+    ctx.run(ctx.app.read_dr_plan(&ctx.op, id, &which))
         .await
         .map(Json)
 }

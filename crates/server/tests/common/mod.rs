@@ -260,6 +260,15 @@ impl TestServer {
         )
         .await
         .unwrap();
+        app.put_dr_plan(
+            &sys,
+            system_a,
+            &makonis_app::embassy::DrPlanInput {
+                text: "# SYSA DR plan\n".into(),
+            },
+        )
+        .await
+        .unwrap();
         app.create_price_list(
             &sys,
             provider.id,
@@ -328,9 +337,13 @@ impl TestServer {
             .ctx
     }
 
-    /// A key-release grant on system A asked for by the owner; with
+    /// A grant on system A asked for by the owner; with
     /// `active`, approved by the custodian and the security officer.
-    pub async fn fresh_grant(&self, active: bool) -> makonis_types::embassy::GrantId {
+    pub async fn fresh_grant(
+        &self,
+        active: bool,
+        purpose: makonis_types::embassy::GrantPurpose,
+    ) -> makonis_types::embassy::GrantId {
         let owner = self.ctx("owner").await;
         let grant = self
             .app
@@ -338,7 +351,7 @@ impl TestServer {
                 &owner,
                 &makonis_types::embassy::GrantInput {
                     information_system_id: self.system_a,
-                    purpose: makonis_types::embassy::GrantPurpose::KeyRelease,
+                    purpose,
                     reason: "route matrix".into(),
                     hours: 1,
                 },
