@@ -1245,7 +1245,7 @@ fn dr_plan_snapshots(repo: &Repository) -> Result<Vec<makonis_embassy::Snapshot>
         .into_iter()
         .filter(|s| s.tags.iter().any(|t| t == DR_PLAN_TAG))
         .collect();
-    snaps.sort_by(|a, b| b.time.cmp(&a.time));
+    snaps.sort_by_key(|s| std::cmp::Reverse(s.time));
     Ok(snaps)
 }
 
