@@ -120,9 +120,14 @@ async fn injected_faults_behave_like_a_real_cloud() {
         timeout: 1,
         fail_halfway: 1,
         unavailable: 1,
+        unauthorized: 1,
     })
     .await
     .unwrap();
+    match sim.list().await {
+        Err(DriverError::Unauthorized(m)) => assert!(m.contains("revoked"), "{m}"),
+        other => panic!("expected rejected credentials, got {other:?}"),
+    }
     assert!(matches!(sim.list().await, Err(DriverError::Unavailable(_))));
     assert!(matches!(
         sim.create(&spec("r", 1)).await,
