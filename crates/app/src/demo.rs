@@ -1287,7 +1287,7 @@ const EMBASSY_SYSTEMS: &[(&str, i64)] = &[("EDS", 5), ("MIS", 180)];
 
 impl App {
     /// The data embassy in the demo: an eligible site in Luxembourg (the
-    /// Estonian data embassy's country, 1 100+ km from Russia and Belarus),
+    /// Estonian data embassy's country, 1 068 km from the nearest Russian border point),
     /// a primary repository in Latvia for EDS and MIS with a backup of
     /// sample registry data, protection, one replication each and a drill
     /// for EDS. Repositories live under `state_dir/embassy`; the passwords
