@@ -619,8 +619,69 @@ async fn keys_are_released_only_under_two_approvals_and_refusals_are_audited() {
             assert!(actions.iter().any(|a| a == wanted), "{wanted} missing");
         }
 
+        // Restore into production: under its own grant, into an empty
+        // directory, never over existing files.
+        use makonis_app::embassy::RestoreInput;
+        let restore = app
+            .request_grant(
+                &w.owner,
+                &GrantInput {
+                    purpose: GrantPurpose::RestoreProduction,
+                    reason: "EDS production lost; restore from the embassy".into(),
+                    ..request.clone()
+                },
+            )
+            .await
+            .unwrap();
+        let target = dir.path().join("production");
+        let to = |p: &Path| RestoreInput {
+            target: p.display().to_string(),
+            snapshot: None,
+        };
+        assert!(matches!(
+            app.restore_to_production(&w.owner, restore.id, &to(&target))
+                .await,
+            Err(Error::Forbidden { .. })
+        ));
+        app.approve_grant(&w.custodian, restore.id).await.unwrap();
+        app.approve_grant(&w.officer, restore.id).await.unwrap();
+        assert!(matches!(
+            app.restore_to_production(&w.custodian, restore.id, &to(&target))
+                .await,
+            Err(Error::Forbidden { .. })
+        ));
+        let relative = RestoreInput {
+            target: "relative/dir".into(),
+            snapshot: None,
+        };
+        assert!(matches!(
+            app.restore_to_production(&w.owner, restore.id, &relative).await,
+            Err(Error::Invalid(ref f)) if f[0].field == "target"
+        ));
+        assert!(matches!(
+            app.restore_to_production(&w.owner, restore.id, &to(&dir.path().join("data"))).await,
+            Err(Error::Invalid(ref f)) if f[0].message.contains("not empty")
+        ));
+        let restored = app
+            .restore_to_production(&w.owner, restore.id, &to(&target))
+            .await
+            .unwrap();
+        assert_eq!(restored.files, 5);
+        for i in 0..5 {
+            let name = format!("data/table-{i}.csv");
+            assert_eq!(
+                std::fs::read(target.join(&name)).unwrap(),
+                std::fs::read(dir.path().join(&name)).unwrap(),
+                "{name}"
+            );
+        }
+        let actions = audit_actions(&app).await;
+        for wanted in ["embassy.restored_to_production", "embassy.restore_refused"] {
+            assert!(actions.iter().any(|a| a == wanted), "{wanted} missing");
+        }
+
         // Grants are visible to the cleared and the owners, not to others.
-        assert_eq!(app.list_grants(&w.officer).await.unwrap().len(), 2);
+        assert_eq!(app.list_grants(&w.officer).await.unwrap().len(), 3);
         assert!(app.list_grants(&w.outsider).await.unwrap().is_empty());
         assert!(matches!(
             app.release_key(&w.outsider, grant.id).await,

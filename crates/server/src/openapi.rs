@@ -65,6 +65,7 @@ use crate::api;
         api::embassy::put_dr_plan,
         api::embassy::dr_plan_versions,
         api::embassy::read_dr_plan,
+        api::embassy::restore,
         api::catalogue::drift,
         api::catalogue::reconcilers,
         api::orders::submit,

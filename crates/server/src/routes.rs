@@ -378,6 +378,12 @@ pub fn all() -> Routes {
         )
         .add(
             p.clone(),
+            "/api/v1/embassy/grants/{id}/restore",
+            Api,
+            api::embassy::restore,
+        )
+        .add(
+            p.clone(),
             "/api/v1/embassy/grants/{id}/dr-plan",
             Api,
             api::embassy::read_dr_plan,

@@ -295,6 +295,12 @@ fn cases() -> Vec<Case> {
         ),
         case(
             M::POST,
+            "/api/v1/embassy/grants/{id}/restore",
+            &["owner"],
+            NO_EMBASSY_A,
+        ),
+        case(
+            M::POST,
             "/api/v1/embassy/grants/{id}/dr-plan",
             &["owner"],
             NO_EMBASSY_A,
@@ -543,6 +549,8 @@ async fn exercise(s: &TestServer, case: &Case, surface: Surface, who: Option<&st
         // Pending grants to approve; active ones to use.
         let purpose = if path.ends_with("/dr-plan") {
             makonis_types::embassy::GrantPurpose::Access
+        } else if path.ends_with("/restore") {
+            makonis_types::embassy::GrantPurpose::RestoreProduction
         } else {
             makonis_types::embassy::GrantPurpose::KeyRelease
         };
@@ -670,6 +678,10 @@ async fn exercise(s: &TestServer, case: &Case, surface: Surface, who: Option<&st
             body = Some(json!({"text": format!("# plan {n}\n")}));
         }
         ("POST", "/api/v1/embassy/grants/{id}/dr-plan") => body = Some(json!({})),
+        ("POST", "/api/v1/embassy/grants/{id}/restore") => {
+            let target = s.state.path().join(format!("restore-{n}"));
+            body = Some(json!({"target": target.display().to_string()}));
+        }
         ("POST", "/api/v1/embassy/grants") => {
             body = Some(
                 json!({"information_system_id": s.system_a, "purpose": "access", "reason": "route matrix", "hours": 1}),

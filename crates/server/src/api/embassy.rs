@@ -3,8 +3,8 @@
 
 use axum::Json;
 use makonis_app::embassy::{
-    DrPlan, DrPlanInput, DrPlanRead, DrPlanVersion, ReleasedKey, SiteEligibility, SystemReport,
-    SystemStatus,
+    DrPlan, DrPlanInput, DrPlanRead, DrPlanVersion, ReleasedKey, RestoreInput, RestoreReport,
+    SiteEligibility, SystemReport, SystemStatus,
 };
 use makonis_types::InformationSystemId;
 use makonis_types::embassy::*;
@@ -157,6 +157,22 @@ pub async fn read_dr_plan(
     ApiJson(which): ApiJson<DrPlanRead>,
 ) -> ApiResult<Json<DrPlan>> {
     ctx.run(ctx.app.read_dr_plan(&ctx.op, id, &which))
+        .await
+        .map(Json)
+}
+
+/// Restores the replica's newest data snapshot (or the one named) into an
+/// empty directory on the control-plane host, under the caller's active
+/// `restore_production` grant. Audited, refused attempts too.
+#[utoipa::path(post, path = "/api/v1/embassy/grants/{id}/restore", tag = "embassy", params(("id" = String, Path)),
+    request_body = RestoreInput,
+    responses((status = 200, body = RestoreReport), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn restore(
+    ctx: ApiCtx,
+    IdPath(id): IdPath<GrantId>,
+    ApiJson(input): ApiJson<RestoreInput>,
+) -> ApiResult<Json<RestoreReport>> {
+    ctx.run(ctx.app.restore_to_production(&ctx.op, id, &input))
         .await
         .map(Json)
 }

@@ -260,6 +260,8 @@ impl TestServer {
         )
         .await
         .unwrap();
+        // The replica holds the data, so restores and drills have something.
+        app.replicate_system(&sys, system_a).await.unwrap();
         app.put_dr_plan(
             &sys,
             system_a,
