@@ -130,6 +130,14 @@ pub struct SystemStatus {
     pub current_rpo_seconds: Option<i64>,
     pub last_replication: Option<EmbassyRun>,
     pub last_drill: Option<EmbassyRun>,
+    /// The hosting provider's certifications that cover the embassy site.
+    pub site_certifications: Vec<makonis_types::federation::Certification>,
+    /// Open (draft or active) agreements between the system's institution
+    /// and the hosting provider.
+    pub hosting_agreements: Vec<makonis_types::order::Agreement>,
+    /// What the system's live orders at the hosting provider cost a month.
+    #[schema(value_type = String)]
+    pub hosting_monthly_eur: rust_decimal::Decimal,
     pub drill_due_at: DateTime<Utc>,
     /// `rpo_exceeded`, `never_replicated`, `replication_failed`,
     /// `drill_overdue`, `drill_failed`, `rto_exceeded`, `site_ineligible`.
@@ -612,6 +620,17 @@ impl App {
         let site = federation::get_site(conn, protection.site_id)
             .await?
             .ok_or(Error::NotFound { kind: "site" })?;
+        let site_certifications = federation::list_certifications(conn, Some(site.provider_id))
+            .await?
+            .into_iter()
+            .filter(|c| c.site_id.is_none_or(|s| s == site.id))
+            .collect();
+        let hosting_agreements =
+            order_store::open_agreements(conn, is.institution_id, site.provider_id).await?;
+        let hosting_monthly_eur = rust_decimal::Decimal::new(
+            order_store::monthly_cents_at(conn, is.id, site.provider_id).await?,
+            2,
+        );
         let site = self.site_eligibility(conn, &site).await?;
         let last_replication = store::runs(conn, is.id, RunKind::Hot, 1).await?.pop();
         let last_good = store::runs(conn, is.id, RunKind::Hot, 50)
@@ -665,6 +684,9 @@ impl App {
             current_rpo_seconds: current_rpo,
             last_replication,
             last_drill,
+            site_certifications,
+            hosting_agreements,
+            hosting_monthly_eur,
             drill_due_at,
             alerts,
         })

@@ -308,6 +308,17 @@ async fn protection_replication_drills_and_alerts() {
         assert_eq!(status.len(), 1);
         assert!(status[0].alerts.contains(&"rpo_exceeded".to_owned()));
         assert!(status[0].site.eligible && status[0].site.distance_km > 2000.0);
+        assert!(
+            status[0]
+                .site_certifications
+                .iter()
+                .any(|c| c.kind == CertificationKind::UptimeTier
+                    && c.level.as_deref() == Some("3")),
+            "{:?}",
+            status[0].site_certifications
+        );
+        assert!(status[0].hosting_agreements.is_empty());
+        assert_eq!(status[0].hosting_monthly_eur, rust_decimal::Decimal::ZERO);
 
         // A fresh snapshot replicates incrementally and clears the alert.
         let primary = Repository::open(

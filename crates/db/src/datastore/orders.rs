@@ -553,6 +553,22 @@ pub async fn mark_read(conn: &mut Conn, user: UserId, now: DateTime<Utc>) -> Res
 }
 
 /// Users holding `role` within `institution`, or platform-wide when `None`.
+/// What a system's live orders at one provider cost a month, in cents.
+pub async fn monthly_cents_at(
+    conn: &mut Conn,
+    system: InformationSystemId,
+    provider: makonis_types::federation::ProviderId,
+) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT CAST(COALESCE(SUM(monthly_cents), 0) AS BIGINT) FROM orders \
+         WHERE information_system_id = $1 AND provider_id = $2 AND state IN ('provisioning', 'active', 'modifying')",
+    )
+    .bind(system.to_string())
+    .bind(provider.to_string())
+    .fetch_one(conn)
+    .await?)
+}
+
 pub async fn holders_of(
     conn: &mut Conn,
     role: &str,

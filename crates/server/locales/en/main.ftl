@@ -524,3 +524,7 @@ notification-embassy-rpo-exceeded = A protected system's replica is older than i
 notification-embassy-drill-failed = A recovery drill failed
 err-not-eligible = { $field }: the site is not eligible for a data embassy
 err-not-protected = { $field }: the system is not under embassy protection
+field-site-certifications = Site certifications
+field-hosting-agreements = Hosting agreements
+field-hosting-cost = Hosting cost a month
+embassy-no-agreement = No agreement with the hosting provider yet.

@@ -524,3 +524,7 @@ notification-embassy-rpo-exceeded = Aizsargātas sistēmas replika ir vecāka pa
 notification-embassy-drill-failed = Atjaunošanas mācības neizdevās
 err-not-eligible = { $field }: vietne neatbilst datu vēstniecības prasībām
 err-not-protected = { $field }: sistēma nav vēstniecības aizsardzībā
+field-site-certifications = Vietnes sertifikāti
+field-hosting-agreements = Mitināšanas līgumi
+field-hosting-cost = Mitināšanas izmaksas mēnesī
+embassy-no-agreement = Ar mitināšanas pakalpojuma sniedzēju vēl nav līguma.

@@ -186,6 +186,26 @@ async fn system_page(
                 dt { (lang.t("field-rpo")) }
                 dd { (duration(lang, s.current_rpo_seconds)) " / " (duration(lang, Some(s.rpo_target_seconds))) }
                 dt { (lang.t("field-drill-due")) } dd { (s.drill_due_at.format("%Y-%m-%d")) }
+                dt { (lang.t("field-site-certifications")) }
+                dd {
+                    @if s.site_certifications.is_empty() { (lang.t("none-yet")) }
+                    @for c in &s.site_certifications {
+                        (lang.label("certkind", c.kind.as_str()))
+                        @if let Some(level) = &c.level { " " (level) }
+                        " (" (c.issuer) ", " (c.valid_until) ")"
+                        br;
+                    }
+                }
+                dt { (lang.t("field-hosting-agreements")) }
+                dd {
+                    @if s.hosting_agreements.is_empty() { (lang.t("embassy-no-agreement")) }
+                    @for a in &s.hosting_agreements {
+                        a href={ "/agreements/" (a.id) } { (a.scope) }
+                        " — " (lang.label("agreement-status", a.status.as_str())) ", " (a.valid_from) " – " (a.valid_until)
+                        br;
+                    }
+                }
+                dt { (lang.t("field-hosting-cost")) } dd { (s.hosting_monthly_eur) " €" }
                 dt { (lang.t("field-health")) } dd { (alerts(lang, s)) }
             }
             form method="post" action={ "/embassy/systems/" (id) "/replicate" } class="inline" {
