@@ -1374,6 +1374,10 @@ impl App {
                     hot_interval_minutes: 15,
                     drill_interval_days: 30,
                     latency_ms: Some(38),
+                    cold_location: None,
+                    cold_retain_days: 90,
+                    cold_interval_days: 7,
+                    s3: None,
                 },
             )
             .await?;

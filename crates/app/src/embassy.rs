@@ -30,10 +30,13 @@ use crate::authz::{Action, Kind, Scope, authorize, can};
 use crate::{Actor, App, Error, OpContext, Result, now};
 
 /// The repositories' passwords, sealed together.
-#[derive(Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 struct RepositorySecrets {
     primary_password: String,
     replica_password: String,
+    /// Access to the S3 store of `s3://` locations.
+    #[serde(default)]
+    s3: Option<S3Access>,
 }
 
 const SECRETS_CONTEXT: &str = "embassy-repositories";
@@ -130,6 +133,7 @@ pub struct SystemStatus {
     pub current_rpo_seconds: Option<i64>,
     pub last_replication: Option<EmbassyRun>,
     pub last_drill: Option<EmbassyRun>,
+    pub last_cold_copy: Option<EmbassyRun>,
     /// The hosting provider's certifications that cover the embassy site.
     pub site_certifications: Vec<makonis_types::federation::Certification>,
     /// Open (draft or active) agreements between the system's institution
@@ -140,7 +144,8 @@ pub struct SystemStatus {
     pub hosting_monthly_eur: rust_decimal::Decimal,
     pub drill_due_at: DateTime<Utc>,
     /// `rpo_exceeded`, `never_replicated`, `replication_failed`,
-    /// `drill_overdue`, `drill_failed`, `rto_exceeded`, `site_ineligible`.
+    /// `drill_overdue`, `drill_failed`, `rto_exceeded`, `cold_overdue`,
+    /// `cold_failed`, `site_ineligible`.
     pub alerts: Vec<String>,
 }
 
@@ -315,19 +320,43 @@ impl App {
             input.primary_location.trim().to_owned(),
             input.replica_location.trim().to_owned(),
         );
+        let cold = input
+            .cold_location
+            .as_deref()
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(str::to_owned);
         let secrets = RepositorySecrets {
             primary_password: input.primary_password.clone(),
             replica_password: input.replica_password.clone(),
+            s3: input.s3.clone(),
         };
-        let (p, r, pw1, pw2) = (
+        let (p, r, c, keys, retain) = (
             primary.clone(),
             replica.clone(),
-            secrets.primary_password.clone(),
-            secrets.replica_password.clone(),
+            cold.clone(),
+            RepositorySecrets {
+                s3: input.s3.clone(),
+                ..secrets.clone()
+            },
+            input.cold_retain_days,
         );
-        tokio::task::spawn_blocking(move || open_pair(&p, &pw1, &r, &pw2, true))
-            .await
-            .map_err(Error::internal)??;
+        tokio::task::spawn_blocking(move || -> Result<()> {
+            let (src, _) = open_pair(&keys, &p, &r, true)?;
+            if let Some(cold) = c {
+                open_repo(
+                    &cold,
+                    &keys.replica_password,
+                    keys.s3.as_ref(),
+                    Some(retain),
+                    Some(&src),
+                    "cold_location",
+                )?;
+            }
+            Ok(())
+        })
+        .await
+        .map_err(Error::internal)??;
         let sealed = self.secrets().seal(
             SECRETS_CONTEXT,
             &serde_json::to_vec(&secrets).map_err(Error::internal)?,
@@ -344,6 +373,10 @@ impl App {
             hot_interval_minutes: input.hot_interval_minutes,
             drill_interval_days: input.drill_interval_days,
             latency_ms: input.latency_ms,
+            cold_location: cold,
+            cold_retain_days: input.cold_retain_days,
+            cold_interval_days: input.cold_interval_days,
+            s3_endpoint: input.s3.as_ref().and_then(|a| a.endpoint.clone()),
             created_at: before.as_ref().map_or(at, |b| b.created_at),
             updated_at: at,
         };
@@ -407,58 +440,14 @@ impl App {
         );
         let outcome = tokio::task::spawn_blocking(
             move || -> std::result::Result<ops::ReplicationReport, String> {
-                let (src, dst) = open_pair(
-                    &p,
-                    &secrets.primary_password,
-                    &r,
-                    &secrets.replica_password,
-                    false,
-                )
-                .map_err(|e| e.to_string())?;
+                let (src, dst) = open_pair(&secrets, &p, &r, false).map_err(|e| e.to_string())?;
                 ops::replicate(&src, &dst, &ReplicateOptions::default(), &NoProgress)
                     .map_err(|e| e.to_string())
             },
         )
         .await
         .map_err(Error::internal)?;
-        let finished = now();
-        let run = match outcome {
-            Ok(report) => {
-                let newest = report.newest_replicated_snapshot_time;
-                EmbassyRun {
-                    id: uuid::Uuid::now_v7().to_string(),
-                    information_system_id: is.id,
-                    kind: RunKind::Hot,
-                    started_at: started,
-                    finished_at: finished,
-                    outcome: RunOutcome::Ok,
-                    newest_snapshot_at: newest,
-                    achieved_rpo_seconds: newest.map(|t| seconds(finished - t)),
-                    rto_seconds: None,
-                    bytes: i64::try_from(report.bytes_uploaded).unwrap_or(i64::MAX),
-                    detail: format!(
-                        "{} snapshots copied, {} already there; {} bytes sent, {} skipped",
-                        report.snapshots_copied.len(),
-                        report.snapshots_present,
-                        report.bytes_uploaded,
-                        report.bytes_skipped
-                    ),
-                }
-            }
-            Err(message) => EmbassyRun {
-                id: uuid::Uuid::now_v7().to_string(),
-                information_system_id: is.id,
-                kind: RunKind::Hot,
-                started_at: started,
-                finished_at: finished,
-                outcome: RunOutcome::Failed,
-                newest_snapshot_at: None,
-                achieved_rpo_seconds: None,
-                rto_seconds: None,
-                bytes: 0,
-                detail: message,
-            },
-        };
+        let run = self.run_record(is, RunKind::Hot, started, outcome);
         let target = is.rpo_minutes * 60;
         let mut tx = self.datastore().begin().await?;
         let previous = store::runs(&mut tx, is.id, RunKind::Hot, 1).await?;
@@ -472,6 +461,105 @@ impl App {
         }
         commit(tx).await?;
         Ok(run)
+    }
+
+    /// Takes a cold copy of the system now: its primary's snapshots into the
+    /// immutable bucket (Object Lock, COMPLIANCE, `cold_retain_days`).
+    pub async fn cold_copy_system(
+        &self,
+        ctx: &OpContext,
+        system: InformationSystemId,
+    ) -> Result<EmbassyRun> {
+        let is = self.visible_system(ctx, system, Action::Update).await?;
+        self.cold_now(&is).await
+    }
+
+    async fn cold_now(&self, is: &InformationSystem) -> Result<EmbassyRun> {
+        let (protection, secrets) = self.protection_with_secrets(is.id).await?;
+        let Some(cold) = protection.cold_location.clone() else {
+            return Err(Error::Conflict {
+                message: format!("{} has no cold-copy location", is.code),
+            });
+        };
+        let started = now();
+        let (primary, retain) = (
+            protection.primary_location.clone(),
+            protection.cold_retain_days,
+        );
+        let outcome = tokio::task::spawn_blocking(
+            move || -> std::result::Result<ops::ReplicationReport, String> {
+                let s3 = secrets.s3.as_ref();
+                let src = open_repo(
+                    &primary,
+                    &secrets.primary_password,
+                    s3,
+                    None,
+                    None,
+                    "primary_location",
+                )
+                .map_err(|e| e.to_string())?;
+                let dst = open_repo(
+                    &cold,
+                    &secrets.replica_password,
+                    s3,
+                    Some(retain),
+                    None,
+                    "cold_location",
+                )
+                .map_err(|e| e.to_string())?;
+                ops::cold_copy(&src, &dst, &ReplicateOptions::default(), &NoProgress)
+                    .map_err(|e| e.to_string())
+            },
+        )
+        .await
+        .map_err(Error::internal)?;
+        let run = self.run_record(is, RunKind::Cold, started, outcome);
+        let mut tx = self.datastore().begin().await?;
+        store::insert_run(&mut tx, &run).await?;
+        if run.outcome == RunOutcome::Failed {
+            self.alert(&mut tx, is, "embassy.cold_failed").await?;
+        }
+        commit(tx).await?;
+        Ok(run)
+    }
+
+    /// A replication or cold-copy run from the engine's answer.
+    fn run_record(
+        &self,
+        is: &InformationSystem,
+        kind: RunKind,
+        started: DateTime<Utc>,
+        outcome: std::result::Result<ops::ReplicationReport, String>,
+    ) -> EmbassyRun {
+        let finished = now();
+        let (outcome, newest, bytes, detail) = match outcome {
+            Ok(report) => (
+                RunOutcome::Ok,
+                report.newest_replicated_snapshot_time,
+                i64::try_from(report.bytes_uploaded).unwrap_or(i64::MAX),
+                format!(
+                    "{} snapshots copied, {} already there; {} bytes sent, {} skipped",
+                    report.snapshots_copied.len(),
+                    report.snapshots_present,
+                    report.bytes_uploaded,
+                    report.bytes_skipped
+                ),
+            ),
+            Err(message) => (RunOutcome::Failed, None, 0, message),
+        };
+        EmbassyRun {
+            id: uuid::Uuid::now_v7().to_string(),
+            information_system_id: is.id,
+            kind,
+            started_at: started,
+            finished_at: finished,
+            outcome,
+            newest_snapshot_at: newest,
+            achieved_rpo_seconds: newest.map(|t| seconds(finished - t)),
+            rto_seconds: None,
+            bytes,
+            detail,
+        }
     }
 
     /// Tells the system's owners and the platform's embassy custodians.
@@ -524,11 +612,10 @@ impl App {
                 .prefix("drill-")
                 .tempdir_in(&scratch_root)
                 .map_err(|e| format!("scratch space {}: {e}", scratch_root.display()))?;
-            let repo = Repository::open(
-                open_location(&replica).map_err(|e| e.to_string())?,
-                &secrets.replica_password,
-            )
-            .map_err(|e| format!("opening the replica {replica}: {e}"))?;
+            let repo = open_replica(&replica, &secrets).map_err(|e| match e {
+                Error::Unavailable { detail, .. } => format!("opening the replica {detail}"),
+                other => other.to_string(),
+            })?;
             let report = ops::check(&repo, &CheckOptions { read_data: true }, &NoProgress)
                 .map_err(|e| format!("checking the replica: {e}"))?;
             if !report.is_ok() {
@@ -638,6 +725,7 @@ impl App {
             .into_iter()
             .find(|r| r.outcome == RunOutcome::Ok);
         let last_drill = store::runs(conn, is.id, RunKind::Drill, 1).await?.pop();
+        let last_cold = store::runs(conn, is.id, RunKind::Cold, 1).await?.pop();
         let at = now();
         let current_rpo = last_good
             .as_ref()
@@ -671,6 +759,19 @@ impl App {
                 alerts.push("rto_exceeded".to_owned());
             }
         }
+        if protection.cold_location.is_some() {
+            let since = last_cold
+                .as_ref()
+                .map_or(protection.created_at, |c| c.started_at);
+            if last_cold
+                .as_ref()
+                .is_some_and(|c| c.outcome == RunOutcome::Failed)
+            {
+                alerts.push("cold_failed".to_owned());
+            } else if at - since > chrono::Duration::days(protection.cold_interval_days + 1) {
+                alerts.push("cold_overdue".to_owned());
+            }
+        }
         if !site.eligible {
             alerts.push("site_ineligible".to_owned());
         }
@@ -684,6 +785,7 @@ impl App {
             current_rpo_seconds: current_rpo,
             last_replication,
             last_drill,
+            last_cold_copy: last_cold,
             site_certifications,
             hosting_agreements,
             hosting_monthly_eur,
@@ -995,7 +1097,7 @@ impl App {
         let (protection, secrets) = self.protection_with_secrets(is.id).await?;
         let (replica, text) = (protection.replica_location.clone(), input.text.clone());
         let version = tokio::task::spawn_blocking(move || -> Result<DrPlanVersion> {
-            let repo = open_replica(&replica, &secrets.replica_password)?;
+            let repo = open_replica(&replica, &secrets)?;
             let done = ops::backup_reader(
                 &repo,
                 text.as_bytes(),
@@ -1049,7 +1151,7 @@ impl App {
         let (protection, secrets) = self.protection_with_secrets(is.id).await?;
         let replica = protection.replica_location;
         tokio::task::spawn_blocking(move || -> Result<Vec<DrPlanVersion>> {
-            let repo = open_replica(&replica, &secrets.replica_password)?;
+            let repo = open_replica(&replica, &secrets)?;
             Ok(dr_plan_snapshots(&repo)?
                 .into_iter()
                 .map(|s| DrPlanVersion {
@@ -1112,7 +1214,7 @@ impl App {
                 .unwrap_or_else(std::env::temp_dir),
         );
         let plan = tokio::task::spawn_blocking(move || -> Result<DrPlan> {
-            let repo = open_replica(&replica, &secrets.replica_password)?;
+            let repo = open_replica(&replica, &secrets)?;
             let versions = dr_plan_snapshots(&repo)?;
             let snap = match &wanted {
                 Some(id) => versions
@@ -1244,7 +1346,7 @@ impl App {
         );
         let clock = Instant::now();
         let report = tokio::task::spawn_blocking(move || -> Result<RestoreReport> {
-            let repo = open_replica(&replica, &secrets.replica_password)?;
+            let repo = open_replica(&replica, &secrets)?;
             let snaps = repo.list_snapshots().map_err(|e| Error::Unavailable {
                 message: "the embassy replica's snapshots cannot be listed".into(),
                 detail: e.to_string(),
@@ -1352,7 +1454,7 @@ impl App {
         };
         let mut made = 0;
         for protection in protections {
-            let (is, last_hot, last_drill) = {
+            let (is, last_hot, last_drill, last_cold) = {
                 let mut conn = self.datastore().conn().await?;
                 let Some(is) =
                     information_system::get(&mut conn, protection.information_system_id).await?
@@ -1363,7 +1465,8 @@ impl App {
                 let drill = store::runs(&mut conn, is.id, RunKind::Drill, 1)
                     .await?
                     .pop();
-                (is, hot, drill)
+                let cold = store::runs(&mut conn, is.id, RunKind::Cold, 1).await?.pop();
+                (is, hot, drill, cold)
             };
             let at = now();
             if last_hot.is_none_or(|r| {
@@ -1374,6 +1477,18 @@ impl App {
                     Ok(_) => made += 1,
                     Err(e) => {
                         tracing::error!(system = %is.code, %e, "embassy replication not recorded")
+                    }
+                }
+            }
+            if protection.cold_location.is_some()
+                && last_cold.is_none_or(|c| {
+                    at - c.started_at >= chrono::Duration::days(protection.cold_interval_days)
+                })
+            {
+                match self.cold_now(&is).await {
+                    Ok(_) => made += 1,
+                    Err(e) => {
+                        tracing::error!(system = %is.code, %e, "embassy cold copy not recorded")
                     }
                 }
             }
@@ -1413,9 +1528,9 @@ fn can_read_any_embassy(ctx: &OpContext) -> bool {
             .any(|i| can(ctx, Action::Read, Kind::Embassy, Scope::Institution(i)))
 }
 
-fn open_replica(location: &str, password: &str) -> Result<Repository> {
-    open_location(location)
-        .and_then(|b| Repository::open(b, password))
+fn open_replica(location: &str, secrets: &RepositorySecrets) -> Result<Repository> {
+    backend_for(location, secrets.s3.as_ref(), None)
+        .and_then(|b| Repository::open(b, &secrets.replica_password))
         .map_err(|e| Error::Unavailable {
             message: "the embassy replica cannot be opened".into(),
             detail: format!("{location}: {e}"),
@@ -1437,39 +1552,103 @@ fn dr_plan_snapshots(repo: &Repository) -> Result<Vec<makonis_embassy::Snapshot>
     Ok(snaps)
 }
 
-/// Opens the primary and the replica; with `create`, creates a missing
-/// replica sharing chunk ids with the primary. Errors name the field.
-fn open_pair(
-    primary: &str,
-    primary_password: &str,
-    replica: &str,
-    replica_password: &str,
-    create: bool,
-) -> Result<(Repository, Repository)> {
-    let bad = |field: &str, what: String| Error::invalid(FieldError::new(field, "invalid", what));
-    let src = open_location(primary)
-        .and_then(|b| Repository::open(b, primary_password))
-        .map_err(|e| bad("primary_location", format!("the primary repository: {e}")))?;
+/// The backend of `location`: a path, or `s3://bucket/prefix` reached with
+/// the protection's S3 access (else the host's AWS credential chain); with
+/// `lock_days`, every object is written under a COMPLIANCE Object Lock.
+fn backend_for(
+    location: &str,
+    s3: Option<&S3Access>,
+    lock_days: Option<i64>,
+) -> makonis_embassy::Result<makonis_embassy::DynBackend> {
+    use makonis_embassy::backend::s3::{ObjectLock, S3Backend, S3Config};
+    let Some(rest) = location.strip_prefix("s3://") else {
+        if lock_days.is_some() {
+            return Err(makonis_embassy::Error::InvalidArgument(format!(
+                "cold copies need an s3:// bucket with Object Lock, not {location}"
+            )));
+        }
+        return open_location(location);
+    };
+    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+    let mut backend = S3Backend::new(S3Config {
+        bucket: bucket.into(),
+        prefix: prefix.into(),
+        endpoint: s3
+            .and_then(|a| a.endpoint.clone())
+            .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok()),
+        region: s3.and_then(|a| a.region.clone()),
+        access_key: s3.map(|a| (a.access_key_id.clone(), a.secret_access_key.clone())),
+        ..Default::default()
+    })?;
+    if let Some(days) = lock_days {
+        backend = backend.with_object_lock(ObjectLock {
+            compliance: true,
+            retain: std::time::Duration::from_secs(u64::try_from(days).unwrap_or(1) * 86_400),
+        });
+    }
+    Ok(std::sync::Arc::new(backend))
+}
+
+/// Opens the repository at `location`; with `like`, creates it when it is
+/// missing, sharing chunk ids and settings with `like` so copies send only
+/// what is new. Errors name `field`.
+fn open_repo(
+    location: &str,
+    password: &str,
+    s3: Option<&S3Access>,
+    lock_days: Option<i64>,
+    like: Option<&Repository>,
+    field: &str,
+) -> Result<Repository> {
+    let bad = |what: String| Error::invalid(FieldError::new(field, "invalid", what));
     let backend =
-        open_location(replica).map_err(|e| bad("replica_location", format!("the replica: {e}")))?;
-    let dst = match Repository::open(backend.clone(), replica_password) {
-        Ok(r) => r,
-        Err(makonis_embassy::Error::NotARepository(_)) if create => {
+        backend_for(location, s3, lock_days).map_err(|e| bad(format!("{location}: {e}")))?;
+    match (Repository::open(backend.clone(), password), like) {
+        (Ok(r), _) => Ok(r),
+        (Err(makonis_embassy::Error::NotARepository(_)), Some(src)) => {
             let c = src.config();
             Repository::init(
                 backend,
-                replica_password,
+                password,
                 InitOptions {
                     chunker: src.chunker_params(),
                     pack_size: c.pack_size,
                     zstd_level: c.zstd_level,
                     share_ids_with: Some(src.key().clone()),
+                    format_version: c.version,
                     ..Default::default()
                 },
             )
-            .map_err(|e| bad("replica_location", format!("creating the replica: {e}")))?
+            .map_err(|e| bad(format!("creating {location}: {e}")))
         }
-        Err(e) => return Err(bad("replica_location", format!("the replica: {e}"))),
-    };
+        (Err(e), _) => Err(bad(format!("{location}: {e}"))),
+    }
+}
+
+/// Opens the primary and the replica; with `create`, creates a missing
+/// replica sharing chunk ids with the primary. Errors name the field.
+fn open_pair(
+    secrets: &RepositorySecrets,
+    primary: &str,
+    replica: &str,
+    create: bool,
+) -> Result<(Repository, Repository)> {
+    let s3 = secrets.s3.as_ref();
+    let src = open_repo(
+        primary,
+        &secrets.primary_password,
+        s3,
+        None,
+        None,
+        "primary_location",
+    )?;
+    let dst = open_repo(
+        replica,
+        &secrets.replica_password,
+        s3,
+        None,
+        create.then_some(&src),
+        "replica_location",
+    )?;
     Ok((src, dst))
 }

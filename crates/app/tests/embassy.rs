@@ -5,6 +5,10 @@
 //! visibility.
 
 mod common;
+// The embassy crate's moto launcher, shared rather than copied.
+#[allow(dead_code)]
+#[path = "../../embassy/tests/common/moto.rs"]
+mod moto;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -197,6 +201,10 @@ fn input(site: SiteId, dir: &Path) -> ProtectionInput {
         hot_interval_minutes: 15,
         drill_interval_days: 30,
         latency_ms: Some(48),
+        cold_location: None,
+        cold_retain_days: 90,
+        cold_interval_days: 7,
+        s3: None,
     }
 }
 
@@ -727,5 +735,137 @@ async fn the_scheduler_replicates_when_due_and_not_before() {
         let status = app.embassy_status(&w.custodian).await.unwrap();
         assert!(status[0].last_replication.is_some());
         assert!(status[0].current_rpo_seconds.unwrap() < 900);
+    }
+}
+
+/// Replicas in S3 and cold copies in an Object Lock bucket (moto): the
+/// scheduler makes both, the cold objects cannot be deleted, a cold bucket
+/// without Object Lock is refused, and drills read the S3 replica.
+#[tokio::test]
+async fn s3_replicas_and_immutable_cold_copies() {
+    use makonis_embassy::backend::s3::{S3Backend, S3Config};
+    use makonis_embassy::backend::{Backend, FileType};
+    let Some(moto) = moto::start_moto() else {
+        return;
+    };
+    let secret = "moto-secret-7f3a9c";
+    let access = S3Access {
+        endpoint: Some(moto.endpoint.clone()),
+        region: Some("us-east-1".into()),
+        access_key_id: "embassy-operator".into(),
+        secret_access_key: secret.into(),
+    };
+    // The S3 backend runs its own runtime: use it from blocking threads.
+    let endpoint = moto.endpoint.clone();
+    let bucket = move |name: &str, prefix: &str| {
+        S3Backend::new(S3Config {
+            bucket: name.into(),
+            prefix: prefix.into(),
+            endpoint: Some(endpoint.clone()),
+            region: Some("us-east-1".into()),
+            access_key: Some(("embassy-operator".into(), secret.into())),
+            ..Default::default()
+        })
+        .unwrap()
+    };
+    let setup = bucket.clone();
+    tokio::task::spawn_blocking(move || {
+        setup("embassy-hot", "").create_bucket(false).unwrap();
+        setup("embassy-cold", "").create_bucket(true).unwrap();
+        setup("no-lock", "").create_bucket(false).unwrap();
+    })
+    .await
+    .unwrap();
+    for t in common::apps().await {
+        let dir = tempfile::tempdir().unwrap();
+        let app = App::new(
+            t.store.datastore.clone(),
+            SecretBox::random(),
+            AppConfig {
+                state_dir: Some(dir.path().join("state")),
+                ..AppConfig::default()
+            },
+        );
+        let w = world(&app).await;
+        primary_with_data(
+            &dir.path().join("primary"),
+            &dir.path().join("data"),
+            chrono::Duration::minutes(2),
+        );
+        let label = t.label();
+        let mut protection = input(w.lisbon, dir.path());
+        protection.replica_location = format!("s3://embassy-hot/{label}/replica");
+        protection.cold_location = Some(format!("s3://embassy-cold/{label}/cold"));
+        protection.cold_retain_days = 1;
+        protection.s3 = Some(access.clone());
+
+        let mut unlocked = protection.clone();
+        unlocked.cold_location = Some(format!("s3://no-lock/{label}/cold"));
+        let err = app
+            .protect_system(&w.custodian, w.system, &unlocked)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, Error::Invalid(f) if f[0].field == "cold_location"),
+            "{label}: {err:?}"
+        );
+
+        let p = app
+            .protect_system(&w.custodian, w.system, &protection)
+            .await
+            .unwrap();
+        assert_eq!(p.s3_endpoint.as_deref(), Some(moto.endpoint.as_str()));
+        let sealed: String = sqlx::query("SELECT secrets_sealed FROM embassy_protections")
+            .fetch_one(t.store.datastore.reader())
+            .await
+            .unwrap()
+            .try_get("secrets_sealed")
+            .unwrap();
+        assert!(
+            !sealed.contains(secret),
+            "{label}: S3 secret stored in clear"
+        );
+
+        // One scheduler pass: a hot replication and a cold copy.
+        assert_eq!(app.run_embassy_jobs().await.unwrap(), 2, "{label}");
+        let status = app.embassy_status(&w.custodian).await.unwrap();
+        let hot = status[0].last_replication.as_ref().unwrap();
+        let cold = status[0].last_cold_copy.as_ref().unwrap();
+        assert_eq!(hot.outcome, RunOutcome::Ok, "{label}: {}", hot.detail);
+        assert_eq!(cold.outcome, RunOutcome::Ok, "{label}: {}", cold.detail);
+        assert!(cold.bytes > 0 && cold.achieved_rpo_seconds.unwrap() < 600);
+        assert!(
+            !status[0].alerts.iter().any(|a| a.starts_with("cold")),
+            "{:?}",
+            status[0].alerts
+        );
+        // Not due again yet.
+        assert_eq!(app.run_embassy_jobs().await.unwrap(), 0, "{label}");
+
+        // The cold copy is immutable until its retention date.
+        let (open, prefix) = (bucket.clone(), format!("{label}/cold"));
+        tokio::task::spawn_blocking(move || {
+            // Deleting every version, as an attacker with the keys would:
+            // a plain DELETE only hides the object behind a delete marker.
+            let cold_bucket = open("embassy-cold", &prefix).versioned();
+            let packs = cold_bucket.list(FileType::Pack).unwrap();
+            assert!(!packs.is_empty(), "{prefix}: no packs in the cold copy");
+            assert!(
+                cold_bucket.delete(FileType::Pack, &packs[0].name).is_err(),
+                "{prefix}: a locked pack was deleted"
+            );
+            assert!(cold_bucket.exists(FileType::Pack, &packs[0].name).unwrap());
+        })
+        .await
+        .unwrap();
+
+        // Drills read the S3 replica.
+        let drill = app.run_drill(&w.custodian, w.system).await.unwrap();
+        assert_eq!(drill.outcome, RunOutcome::Ok, "{label}: {}", drill.detail);
+        assert!(
+            drill.detail.contains("restored 5 files"),
+            "{}",
+            drill.detail
+        );
     }
 }

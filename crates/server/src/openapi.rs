@@ -57,6 +57,7 @@ use crate::api;
         api::embassy::protect,
         api::embassy::replicate,
         api::embassy::drill,
+        api::embassy::cold_copy,
         api::embassy::grants,
         api::embassy::request_grant,
         api::embassy::approve_grant,

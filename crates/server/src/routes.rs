@@ -341,6 +341,12 @@ pub fn all() -> Routes {
             api::embassy::drill,
         )
         .add(
+            p.clone(),
+            "/api/v1/embassy/systems/{id}/cold-copy",
+            Api,
+            api::embassy::cold_copy,
+        )
+        .add(
             g.clone(),
             "/api/v1/embassy/grants",
             Api,

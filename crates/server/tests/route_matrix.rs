@@ -257,6 +257,13 @@ fn cases() -> Vec<Case> {
             WRITE_EMBASSY_A,
             NO_EMBASSY_A,
         ),
+        // The fixture has no cold location: 409 for those allowed.
+        case(
+            M::POST,
+            "/api/v1/embassy/systems/{id}/cold-copy",
+            WRITE_EMBASSY_A,
+            NO_EMBASSY_A,
+        ),
         case(M::GET, "/api/v1/embassy/grants", ALL, &[]),
         // Custodians, owners and admins of A, and platform security officers.
         case(

@@ -45,6 +45,8 @@ string_enum!(
         Hot = "hot",
         /// A recovery drill: restore the latest replica snapshot to scratch.
         Drill = "drill",
+        /// A cold copy into an immutable (Object Lock) bucket.
+        Cold = "cold",
     }
 );
 
@@ -70,6 +72,13 @@ pub struct Protection {
     pub drill_interval_days: i64,
     /// Network latency from Latvia the operator measured, ms.
     pub latency_ms: Option<i64>,
+    /// Cold copies: an `s3://` location in a bucket with Object Lock.
+    pub cold_location: Option<String>,
+    /// Each cold copy stays immutable (COMPLIANCE mode) this long.
+    pub cold_retain_days: i64,
+    pub cold_interval_days: i64,
+    /// The S3 endpoint used for `s3://` locations, when not AWS's.
+    pub s3_endpoint: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -91,6 +100,38 @@ pub struct ProtectionInput {
     pub drill_interval_days: i64,
     #[serde(default)]
     pub latency_ms: Option<i64>,
+    /// Cold copies into an `s3://` location in a bucket with Object Lock.
+    #[serde(default)]
+    pub cold_location: Option<String>,
+    #[serde(default = "default_cold_retain")]
+    pub cold_retain_days: i64,
+    #[serde(default = "default_cold_interval")]
+    pub cold_interval_days: i64,
+    /// Access to the S3 store(s) of `s3://` locations; sealed at rest.
+    /// Without it, the standard AWS credential chain of the host is used.
+    #[serde(default)]
+    pub s3: Option<S3Access>,
+}
+
+/// How to reach an S3-compatible store (Ceph RGW, MinIO, AWS).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct S3Access {
+    /// `https://…`; AWS when left out.
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    #[serde(default)]
+    pub region: Option<String>,
+    pub access_key_id: String,
+    pub secret_access_key: String,
+}
+
+fn default_cold_retain() -> i64 {
+    90
+}
+
+fn default_cold_interval() -> i64 {
+    7
 }
 
 fn default_hot_interval() -> i64 {
@@ -116,6 +157,8 @@ impl ProtectionInput {
         if let Some(latency) = self.latency_ms {
             v.range("latency_ms", latency, 0, 10_000);
         }
+        v.range("cold_retain_days", self.cold_retain_days, 1, 3650);
+        v.range("cold_interval_days", self.cold_interval_days, 1, 366);
         let mut errors = v.finish().err().unwrap_or_default();
         for (field, password) in [
             ("primary_password", &self.primary_password),
@@ -126,6 +169,32 @@ impl ProtectionInput {
                     FieldError::new(field, "too_short", "at least 12 characters")
                         .with_param("min", 12),
                 );
+            }
+        }
+        if let Some(cold) = &self.cold_location
+            && !cold.trim().starts_with("s3://")
+        {
+            errors.push(FieldError::new(
+                "cold_location",
+                "invalid",
+                "cold copies go to an s3:// bucket with Object Lock",
+            ));
+        }
+        if let Some(s3) = &self.s3 {
+            if s3.access_key_id.trim().is_empty() {
+                errors.push(FieldError::required("s3.access_key_id"));
+            }
+            if s3.secret_access_key.is_empty() {
+                errors.push(FieldError::required("s3.secret_access_key"));
+            }
+            if let Some(e) = &s3.endpoint
+                && !(e.starts_with("https://") || e.starts_with("http://"))
+            {
+                errors.push(FieldError::new(
+                    "s3.endpoint",
+                    "invalid",
+                    "an endpoint is an http(s):// URL",
+                ));
             }
         }
         if self.primary_location.trim() == self.replica_location.trim() {

@@ -11,7 +11,8 @@ use super::Conn;
 use crate::{Result, parse_enum, parse_id, parse_opt_time, parse_time, time_text};
 
 const PROTECTION_COLUMNS: &str = "information_system_id, institution_id, site_id, primary_location, replica_location, \
-    secrets_sealed, hot_interval_minutes, drill_interval_days, latency_ms, created_at, updated_at";
+    secrets_sealed, hot_interval_minutes, drill_interval_days, latency_ms, cold_location, cold_retain_days, \
+    cold_interval_days, s3_endpoint, created_at, updated_at";
 
 fn protection_from_row(r: &AnyRow) -> Result<(Protection, String)> {
     Ok((
@@ -24,6 +25,10 @@ fn protection_from_row(r: &AnyRow) -> Result<(Protection, String)> {
             hot_interval_minutes: r.try_get("hot_interval_minutes")?,
             drill_interval_days: r.try_get("drill_interval_days")?,
             latency_ms: r.try_get("latency_ms")?,
+            cold_location: r.try_get("cold_location")?,
+            cold_retain_days: r.try_get("cold_retain_days")?,
+            cold_interval_days: r.try_get("cold_interval_days")?,
+            s3_endpoint: r.try_get("s3_endpoint")?,
             created_at: parse_time(&r.try_get::<String, _>("created_at")?)?,
             updated_at: parse_time(&r.try_get::<String, _>("updated_at")?)?,
         },
@@ -38,7 +43,7 @@ pub async fn put_protection(conn: &mut Conn, p: &Protection, secrets_sealed: &st
         .execute(&mut *conn)
         .await?;
     sqlx::query(&format!(
-        "INSERT INTO embassy_protections ({PROTECTION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+        "INSERT INTO embassy_protections ({PROTECTION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
     ))
     .bind(p.information_system_id.to_string())
     .bind(p.institution_id.to_string())
@@ -49,6 +54,10 @@ pub async fn put_protection(conn: &mut Conn, p: &Protection, secrets_sealed: &st
     .bind(p.hot_interval_minutes)
     .bind(p.drill_interval_days)
     .bind(p.latency_ms)
+    .bind(&p.cold_location)
+    .bind(p.cold_retain_days)
+    .bind(p.cold_interval_days)
+    .bind(&p.s3_endpoint)
     .bind(time_text(p.created_at))
     .bind(time_text(p.updated_at))
     .execute(conn)

@@ -176,3 +176,16 @@ pub async fn restore(
         .await
         .map(Json)
 }
+
+/// Takes a cold copy now into the system's Object Lock bucket (409 when it
+/// has no cold-copy location).
+#[utoipa::path(post, path = "/api/v1/embassy/systems/{id}/cold-copy", tag = "embassy", params(("id" = String, Path)),
+    responses((status = 200, body = EmbassyRun), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn cold_copy(
+    ctx: ApiCtx,
+    IdPath(id): IdPath<InformationSystemId>,
+) -> ApiResult<Json<EmbassyRun>> {
+    ctx.run(ctx.app.cold_copy_system(&ctx.op, id))
+        .await
+        .map(Json)
+}

@@ -185,6 +185,13 @@ async fn system_page(
                 dd { (s.site.provider) " / " (s.site.site) " (" (s.site.country) "), " (format!("{:.0}", s.site.distance_km)) " km" }
                 dt { (lang.t("field-rpo")) }
                 dd { (duration(lang, s.current_rpo_seconds)) " / " (duration(lang, Some(s.rpo_target_seconds))) }
+                dt { (lang.t("field-last-cold-copy")) }
+                dd {
+                    @match &s.protection.cold_location {
+                        Some(cold) => { (cold) " — " (outcome(lang, s.last_cold_copy.as_ref())) }
+                        None => { (lang.t("embassy-no-cold")) }
+                    }
+                }
                 dt { (lang.t("field-drill-due")) } dd { (s.drill_due_at.format("%Y-%m-%d")) }
                 dt { (lang.t("field-site-certifications")) }
                 dd {
@@ -298,6 +305,10 @@ pub async fn protect(Path(raw): Path<String>, PortalForm { portal, form }: Porta
                     hot_interval_minutes: hot,
                     drill_interval_days: drill,
                     latency_ms: None,
+                    cold_location: None,
+                    cold_retain_days: 90,
+                    cold_interval_days: 7,
+                    s3: None,
                 },
             )
             .await

@@ -256,6 +256,10 @@ impl TestServer {
                 hot_interval_minutes: 15,
                 drill_interval_days: 30,
                 latency_ms: None,
+                cold_location: None,
+                cold_retain_days: 90,
+                cold_interval_days: 7,
+                s3: None,
             },
         )
         .await
