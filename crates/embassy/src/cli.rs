@@ -33,7 +33,8 @@ pub enum OutputFormat {
 /// `makonis embassy [OPTIONS] <COMMAND>`
 #[derive(Debug, Args)]
 pub struct EmbassyArgs {
-    /// Repository: a directory, or s3://bucket/prefix (endpoint from AWS_ENDPOINT_URL).
+    /// Repository: a directory, or s3://bucket/prefix (endpoint from AWS_ENDPOINT_URL,
+    /// extra trusted CA certificates for https from AWS_CA_BUNDLE).
     #[arg(long, env = "MAKONIS_EMBASSY_REPO", global = true)]
     pub repo: Option<String>,
     /// File holding the password (else MAKONIS_EMBASSY_PASSWORD).

@@ -364,6 +364,7 @@ fn s3_with(
         region: Some("eu-north-1".into()),
         access_key: Some(("testing".into(), "testing".into())),
         timeouts,
+        ca_bundle: None,
     })
     .unwrap()
 }

@@ -177,7 +177,8 @@ pub type DynBackend = Arc<dyn Backend>;
 
 /// Open a backend from a location string: a filesystem path, or
 /// `s3://bucket/prefix` (endpoint and credentials from the environment,
-/// `AWS_ENDPOINT_URL` for S3-compatible stores).
+/// `AWS_ENDPOINT_URL` for S3-compatible stores, `AWS_CA_BUNDLE` for one
+/// behind a private CA).
 pub fn open_location(location: &str) -> Result<DynBackend> {
     if let Some(rest) = location.strip_prefix("s3://") {
         #[cfg(feature = "s3")]

@@ -21,8 +21,23 @@
 //! timeout, and is retried a bounded number of times with exponential
 //! backoff ([`S3Timeouts`]), so a network cut surfaces as an error naming
 //! the operation and object within seconds to minutes instead of hanging.
+//!
+//! *TLS in transit*: an `https://` endpoint (and AWS itself) is reached over
+//! rustls with the aws-lc-rs crypto provider, verifying the server
+//! certificate against the system's root store. A private store (Ceph RGW,
+//! MinIO at an embassy site) signed by a private CA is trusted by naming a
+//! PEM bundle in [`S3Config::ca_bundle`]: its certificates are trusted *in
+//! addition to* the system roots (or alone, on a system that has none).
+//! The bundle is read and parsed when the backend is built, so a missing or
+//! malformed file is an error there, not a failure at the first request.
+//! An `http://` endpoint is plaintext: it exposes object names, sizes and
+//! request signatures on the wire (the data itself is already AES-256-GCM
+//! encrypted) and is meant for tests on 127.0.0.1 only; combining it with a
+//! `ca_bundle` is refused as a misconfiguration.
 
 use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use aws_sdk_s3::Client;
@@ -60,6 +75,11 @@ pub struct S3Config {
     /// Static credentials; otherwise the standard AWS provider chain.
     pub access_key: Option<(String, String)>,
     pub timeouts: S3Timeouts,
+    /// PEM file with one or more CA certificates to trust for the TLS
+    /// connection, in addition to the system roots: for stores behind a
+    /// private CA. Needs an `https://` endpoint (see module docs).
+    /// [`S3Backend::from_env`] takes it from `AWS_CA_BUNDLE`.
+    pub ca_bundle: Option<PathBuf>,
 }
 
 /// Timeouts and retries of every S3 request. A request fails after at most
@@ -107,9 +127,27 @@ impl S3Backend {
             .clone()
             .or_else(|| std::env::var("AWS_REGION").ok())
             .unwrap_or_else(|| "us-east-1".into());
+        let http_client = match &cfg.ca_bundle {
+            Some(path) => {
+                if let Some(ep) = &cfg.endpoint
+                    && !ep.to_ascii_lowercase().starts_with("https://")
+                {
+                    return Err(Error::InvalidArgument(format!(
+                        "S3 endpoint {ep} is not https:// but a CA bundle ({}) is set; \
+                         plain http is unencrypted and meant for local tests only",
+                        path.display()
+                    )));
+                }
+                Some(https_client_trusting(path)?)
+            }
+            None => None,
+        };
         let client = run_blocking(&rt, async {
             let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
                 .region(Region::new(region.clone()));
+            if let Some(http) = http_client {
+                loader = loader.http_client(http);
+            }
             if let Some(ep) = &cfg.endpoint {
                 loader = loader.endpoint_url(ep);
             }
@@ -153,12 +191,17 @@ impl S3Backend {
     }
 
     /// Bucket and prefix from a `s3://` location; endpoint from
-    /// `AWS_ENDPOINT_URL`, credentials from the usual AWS variables.
+    /// `AWS_ENDPOINT_URL`, extra trusted CA certificates from
+    /// `AWS_CA_BUNDLE` (added to the system roots, unlike the AWS CLI,
+    /// which replaces them), credentials from the usual AWS variables.
     pub fn from_env(bucket: &str, prefix: &str) -> Result<Self> {
         S3Backend::new(S3Config {
             bucket: bucket.into(),
             prefix: prefix.into(),
             endpoint: std::env::var("AWS_ENDPOINT_URL").ok(),
+            ca_bundle: std::env::var_os("AWS_CA_BUNDLE")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from),
             ..Default::default()
         })
     }
@@ -239,7 +282,9 @@ impl S3Backend {
                     cur = s.source();
                 }
                 let chain = parts.join(": ");
-                if chain.contains("dispatch failure") || chain.contains("timeout") {
+                if let Some(hint) = tls_failure(&chain) {
+                    format!("tls: {chain}{hint}")
+                } else if chain.contains("dispatch failure") || chain.contains("timeout") {
                     format!("network: {chain}")
                 } else {
                     chain.chars().take(400).collect()
@@ -311,6 +356,76 @@ impl S3Backend {
             }
         }
     }
+}
+
+/// The SDK's default HTTPS client (rustls with aws-lc-rs, proxy settings
+/// from the environment) with the certificates of a PEM bundle trusted in
+/// addition to the system roots.
+///
+/// The SDK itself parses the PEM only when the first connection is made and
+/// panics on bad input, so the bundle is validated here first with the same
+/// parser (`rustls-pki-types`) and the same root store (`rustls`).
+fn https_client_trusting(path: &Path) -> Result<aws_sdk_s3::config::SharedHttpClient> {
+    use aws_smithy_http_client::tls::rustls_provider::CryptoMode;
+    use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore};
+    use aws_smithy_http_client::{Builder, ConnectorBuilder, proxy::ProxyConfig};
+
+    let pem = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    validate_ca_bundle(&pem)
+        .map_err(|m| Error::InvalidArgument(format!("CA bundle {}: {m}", path.display())))?;
+    let trust = TrustStore::default()
+        .with_native_roots(system_roots_available())
+        .with_pem_certificate(pem);
+    let tls = TlsContext::builder()
+        .with_trust_store(trust)
+        .build()
+        .map_err(|e| Error::InvalidArgument(format!("TLS settings: {e}")))?;
+    // Mirrors the SDK's own default client (aws-smithy-runtime
+    // `default_https_client`) except for the TLS context, so timeouts,
+    // the sleep implementation and HTTPS_PROXY/NO_PROXY behave the same.
+    // `build_with_connector_fn` is `#[doc(hidden)]` in aws-smithy-http-client
+    // 1.1 but is what the SDK itself calls; the public `build_https` would
+    // drop the proxy settings.
+    Ok(
+        Builder::new().build_with_connector_fn(move |settings, components| {
+            let mut b = ConnectorBuilder::default()
+                .tls_provider(Provider::Rustls(CryptoMode::AwsLc))
+                .tls_context(tls.clone());
+            b.set_connector_settings(settings.cloned());
+            if let Some(c) = components {
+                b.set_sleep_impl(c.sleep_impl());
+            }
+            b.set_proxy_config(Some(ProxyConfig::from_env()));
+            b.build()
+        }),
+    )
+}
+
+/// Number of CA certificates in a PEM bundle, each accepted as a rustls
+/// trust anchor; an error naming the first problem otherwise.
+fn validate_ca_bundle(pem: &[u8]) -> std::result::Result<usize, String> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+
+    let mut roots = rustls::RootCertStore::empty();
+    for (i, cert) in CertificateDer::pem_slice_iter(pem).enumerate() {
+        let cert = cert.map_err(|e| format!("certificate {}: bad PEM: {e}", i + 1))?;
+        roots
+            .add(cert)
+            .map_err(|e| format!("certificate {}: not a usable CA certificate: {e}", i + 1))?;
+    }
+    if roots.is_empty() {
+        return Err("no PEM CERTIFICATE block found".into());
+    }
+    Ok(roots.len())
+}
+
+/// Whether the system has a root store the SDK can load. On a minimal
+/// system without one, a CA bundle is the only trust anchor (the SDK would
+/// otherwise trip a debug assertion about the empty native store).
+fn system_roots_available() -> bool {
+    static AVAILABLE: OnceLock<bool> = OnceLock::new();
+    *AVAILABLE.get_or_init(|| !rustls_native_certs::load_native_certs().certs.is_empty())
 }
 
 /// Block on a future, also when the caller itself runs inside a tokio
@@ -650,6 +765,30 @@ fn from_smithy(t: &DateTime) -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::from_timestamp(t.secs(), t.subsec_nanos()).unwrap_or_default()
 }
 
+/// For an error chain from a failed TLS handshake (rustls), a hint to
+/// append to the message (possibly empty); `None` for other errors.
+fn tls_failure(chain: &str) -> Option<&'static str> {
+    if chain.contains("UnknownIssuer") {
+        Some(
+            " (the server certificate is not signed by a trusted CA; for a store \
+             behind a private CA set the CA bundle: S3Config::ca_bundle or AWS_CA_BUNDLE)",
+        )
+    } else if chain.contains("NotValidForName") {
+        Some(" (the server certificate does not name the endpoint's host)")
+    } else if [
+        "invalid peer certificate",
+        "received fatal alert",
+        "peer misbehaved",
+    ]
+    .iter()
+    .any(|m| chain.contains(m))
+    {
+        Some("")
+    } else {
+        None
+    }
+}
+
 fn extract(s: &str, after: &str) -> Option<String> {
     let start = s.find(after)? + after.len();
     let end = s[start..].find('"')?;
@@ -663,5 +802,35 @@ fn rename_missing(e: Error, t: FileType, name: &str) -> Error {
             id: name.to_string(),
         },
         other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tls_failures_are_named_with_a_hint() {
+        let unknown = "dispatch failure: io error: client error (Connect): invalid peer certificate: UnknownIssuer";
+        assert!(tls_failure(unknown).unwrap().contains("AWS_CA_BUNDLE"));
+        let name = "dispatch failure: io error: invalid peer certificate: NotValidForName";
+        assert!(tls_failure(name).unwrap().contains("host"));
+        let alert = "dispatch failure: io error: received fatal alert: HandshakeFailure";
+        assert_eq!(tls_failure(alert), Some(""));
+        let reset = "dispatch failure: io error: connection error: Connection reset by peer";
+        assert_eq!(tls_failure(reset), None);
+    }
+
+    #[test]
+    fn ca_bundle_validation_counts_certificates() {
+        assert!(validate_ca_bundle(b"").unwrap_err().contains("no PEM"));
+        let e = validate_ca_bundle(
+            b"-----BEGIN CERTIFICATE-----\nAAECAwQFBgcICQ==\n-----END CERTIFICATE-----\n",
+        )
+        .unwrap_err();
+        assert!(
+            e.starts_with("certificate 1: not a usable CA certificate"),
+            "{e}"
+        );
     }
 }

@@ -2,8 +2,10 @@
 //! 127.0.0.1 with a free port. Without the binary the tests are skipped with
 //! a message, unless `MAKONIS_REQUIRE_PEERS=1`, in which case they fail.
 //! moto keeps everything in memory: killing it loses the data.
+//! [`start_moto_tls`] serves HTTPS with a given certificate and key.
 
 use std::net::TcpStream;
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -42,6 +44,16 @@ fn moto_binary() -> Option<String> {
 }
 
 pub fn start_moto() -> Option<Moto> {
+    start_moto_with(None)
+}
+
+/// moto_server over HTTPS with this PEM certificate chain and key
+/// (`--ssl-cert/--ssl-key`); `endpoint` is `https://127.0.0.1:PORT`.
+pub fn start_moto_tls(cert: &Path, key: &Path) -> Option<Moto> {
+    start_moto_with(Some((cert, key)))
+}
+
+fn start_moto_with(tls: Option<(&Path, &Path)>) -> Option<Moto> {
     let Some(bin) = moto_binary() else {
         if std::env::var("MAKONIS_REQUIRE_PEERS").as_deref() == Ok("1") {
             panic!("moto_server not found and MAKONIS_REQUIRE_PEERS=1");
@@ -56,16 +68,21 @@ pub fn start_moto() -> Option<Moto> {
         .local_addr()
         .unwrap()
         .port();
-    let child = Command::new(bin)
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+    let mut cmd = Command::new(bin);
+    cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
+    if let Some((cert, key)) = tls {
+        cmd.arg("--ssl-cert").arg(cert).arg("--ssl-key").arg(key);
+    }
+    let child = cmd
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .expect("start moto_server");
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let moto = Moto {
         child,
         port,
-        endpoint: format!("http://127.0.0.1:{port}"),
+        endpoint: format!("{scheme}://127.0.0.1:{port}"),
     };
     let deadline = Instant::now() + Duration::from_secs(30);
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
