@@ -993,37 +993,14 @@ impl App {
     /// grant, while the grant is active. Any other attempt is refused and
     /// audited.
     pub async fn release_key(&self, ctx: &OpContext, id: GrantId) -> Result<ReleasedKey> {
-        let me = ctx.user().ok_or(Error::Unauthenticated)?.id;
-        let grant = {
-            let mut conn = self.datastore().conn().await?;
-            store::grant(&mut conn, id)
-                .await?
-                .ok_or(Error::NotFound { kind: "grant" })?
-        };
-        if !can(
-            ctx,
-            Action::Read,
-            Kind::Embassy,
-            Scope::Institution(grant.institution_id),
-        ) {
-            return Err(Error::NotFound { kind: "grant" });
-        }
-        let refusal = if grant.purpose != GrantPurpose::KeyRelease {
-            Some("this grant is not for a key release")
-        } else if grant.requested_by != me {
-            Some("only the person the grant was given to may use it")
-        } else if grant.state != GrantState::Active {
-            Some("the grant does not have both approvals")
-        } else if !grant.usable(now()) {
-            Some("the grant has expired")
-        } else {
-            None
-        };
-        if let Some(why) = refusal {
-            self.audit_refusal(ctx, &grant, "embassy.key_release_refused", why)
-                .await?;
-            return Err(Error::forbidden(why));
-        }
+        let grant = self
+            .grant_in_force(
+                ctx,
+                id,
+                GrantPurpose::KeyRelease,
+                "embassy.key_release_refused",
+            )
+            .await?;
         let (protection, secrets) = self
             .protection_with_secrets(grant.information_system_id)
             .await?;
@@ -1048,6 +1025,55 @@ impl App {
             replica_password: secrets.replica_password,
             valid_until: grant.valid_until.unwrap_or_else(now),
         })
+    }
+
+    /// The caller's grant for `purpose`, if they may use it now; otherwise
+    /// the attempt is audited under `refused` and refused. Others' grants
+    /// outside what the caller may see are "not found".
+    async fn grant_in_force(
+        &self,
+        ctx: &OpContext,
+        id: GrantId,
+        purpose: GrantPurpose,
+        refused: &str,
+    ) -> Result<Grant> {
+        let me = ctx.user().ok_or(Error::Unauthenticated)?.id;
+        let grant = {
+            let mut conn = self.datastore().conn().await?;
+            store::grant(&mut conn, id)
+                .await?
+                .ok_or(Error::NotFound { kind: "grant" })?
+        };
+        if !can(
+            ctx,
+            Action::Read,
+            Kind::Embassy,
+            Scope::Institution(grant.institution_id),
+        ) {
+            return Err(Error::NotFound { kind: "grant" });
+        }
+        let refusal = if grant.purpose != purpose {
+            Some(match purpose {
+                GrantPurpose::KeyRelease => "this grant is not for a key release",
+                GrantPurpose::RestoreProduction => {
+                    "this grant is not for a restore into production"
+                }
+                GrantPurpose::Access => "this grant is not for access to embassy data",
+            })
+        } else if grant.requested_by != me {
+            Some("only the person the grant was given to may use it")
+        } else if grant.state != GrantState::Active {
+            Some("the grant does not have both approvals")
+        } else if !grant.usable(now()) {
+            Some("the grant has expired")
+        } else {
+            None
+        };
+        if let Some(why) = refusal {
+            self.audit_refusal(ctx, &grant, refused, why).await?;
+            return Err(Error::forbidden(why));
+        }
+        Ok(grant)
     }
 
     /// A refused attempt is a change that matters: it is in the chain.
@@ -1173,35 +1199,14 @@ impl App {
         grant_id: GrantId,
         which: &DrPlanRead,
     ) -> Result<DrPlan> {
-        let me = ctx.user().ok_or(Error::Unauthenticated)?.id;
-        let grant = {
-            let mut conn = self.datastore().conn().await?;
-            store::grant(&mut conn, grant_id)
-                .await?
-                .ok_or(Error::NotFound { kind: "grant" })?
-        };
-        if !can(
-            ctx,
-            Action::Read,
-            Kind::Embassy,
-            Scope::Institution(grant.institution_id),
-        ) {
-            return Err(Error::NotFound { kind: "grant" });
-        }
-        let refusal = if grant.purpose != GrantPurpose::Access {
-            Some("this grant is not for access to embassy data")
-        } else if grant.requested_by != me {
-            Some("only the person the grant was given to may use it")
-        } else if !grant.usable(now()) {
-            Some("the grant is not active (both approvals, within its time)")
-        } else {
-            None
-        };
-        if let Some(why) = refusal {
-            self.audit_refusal(ctx, &grant, "embassy.dr_plan_read_refused", why)
-                .await?;
-            return Err(Error::forbidden(why));
-        }
+        let grant = self
+            .grant_in_force(
+                ctx,
+                grant_id,
+                GrantPurpose::Access,
+                "embassy.dr_plan_read_refused",
+            )
+            .await?;
         let (protection, secrets) = self
             .protection_with_secrets(grant.information_system_id)
             .await?;
@@ -1290,35 +1295,14 @@ impl App {
         grant_id: GrantId,
         input: &RestoreInput,
     ) -> Result<RestoreReport> {
-        let me = ctx.user().ok_or(Error::Unauthenticated)?.id;
-        let grant = {
-            let mut conn = self.datastore().conn().await?;
-            store::grant(&mut conn, grant_id)
-                .await?
-                .ok_or(Error::NotFound { kind: "grant" })?
-        };
-        if !can(
-            ctx,
-            Action::Read,
-            Kind::Embassy,
-            Scope::Institution(grant.institution_id),
-        ) {
-            return Err(Error::NotFound { kind: "grant" });
-        }
-        let refusal = if grant.purpose != GrantPurpose::RestoreProduction {
-            Some("this grant is not for a restore into production")
-        } else if grant.requested_by != me {
-            Some("only the person the grant was given to may use it")
-        } else if !grant.usable(now()) {
-            Some("the grant is not active (both approvals, within its time)")
-        } else {
-            None
-        };
-        if let Some(why) = refusal {
-            self.audit_refusal(ctx, &grant, "embassy.restore_refused", why)
-                .await?;
-            return Err(Error::forbidden(why));
-        }
+        let grant = self
+            .grant_in_force(
+                ctx,
+                grant_id,
+                GrantPurpose::RestoreProduction,
+                "embassy.restore_refused",
+            )
+            .await?;
         let target = std::path::PathBuf::from(input.target.trim());
         let bad_target =
             |why: &str| Error::invalid(FieldError::new("target", "invalid", why.to_owned()));
