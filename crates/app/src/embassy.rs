@@ -1562,6 +1562,11 @@ fn backend_for(
             .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok()),
         region: s3.and_then(|a| a.region.clone()),
         access_key: s3.map(|a| (a.access_key_id.clone(), a.secret_access_key.clone())),
+        // Explicit per protection: a host-wide AWS_CA_BUNDLE is meant for
+        // the host's own tools, not for every embassy endpoint.
+        ca_bundle: s3
+            .and_then(|a| a.ca_bundle.clone())
+            .map(std::path::PathBuf::from),
         ..Default::default()
     })?;
     if let Some(days) = lock_days {

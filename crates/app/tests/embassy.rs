@@ -754,6 +754,7 @@ async fn s3_replicas_and_immutable_cold_copies() {
         region: Some("us-east-1".into()),
         access_key_id: "embassy-operator".into(),
         secret_access_key: secret.into(),
+        ca_bundle: None,
     };
     // The S3 backend runs its own runtime: use it from blocking threads.
     let endpoint = moto.endpoint.clone();

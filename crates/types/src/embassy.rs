@@ -124,6 +124,10 @@ pub struct S3Access {
     pub region: Option<String>,
     pub access_key_id: String,
     pub secret_access_key: String,
+    /// A PEM file on the control-plane host with the CA(s) of a private
+    /// endpoint, trusted in addition to the system's roots.
+    #[serde(default)]
+    pub ca_bundle: Option<String>,
 }
 
 fn default_cold_retain() -> i64 {
