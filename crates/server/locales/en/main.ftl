@@ -533,3 +533,4 @@ embassy-no-cold = No cold copies configured.
 embassy-alert-cold-overdue = Cold copy overdue
 embassy-alert-cold-failed = Last cold copy failed
 notification-embassy-cold-failed = A cold copy failed
+system-embassy-link = Data embassy status

@@ -533,3 +533,4 @@ embassy-no-cold = Aukstās kopijas nav iestatītas.
 embassy-alert-cold-overdue = Aukstā kopija nokavēta
 embassy-alert-cold-failed = Pēdējā aukstā kopija neizdevās
 notification-embassy-cold-failed = Aukstā kopija neizdevās
+system-embassy-link = Datu vēstniecības stāvoklis

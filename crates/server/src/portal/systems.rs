@@ -198,6 +198,9 @@ pub async fn detail(
             p {
                 @if may_edit { a class="button" href={ "/systems/" (s.id) "/edit" } { (lang.t("edit")) } " " }
                 a href={ "/systems/" (s.id) "/placement" } { (lang.t("system-placement-link")) }
+                @if s.embassy_required {
+                    " " a href={ "/embassy/systems/" (s.id) } { (lang.t("system-embassy-link")) }
+                }
             }
         },
     )
