@@ -1,0 +1,241 @@
+//! Field-level parsers for the value styles real FOCUS exports use.
+//!
+//! Date-times: FOCUS requires `YYYY-MM-DDTHH:mm:ssZ`, but exports differ, so
+//! the reader accepts `2026-01-01T00:00:00Z`, `2026-01-01T00:00:00.000Z`,
+//! `2026-01-01 00:00:00` (no zone: taken as UTC), `2026-01-01T02:00:00+02:00`
+//! (converted to UTC), `+0200` / `+02` offsets, and a bare date `2026-01-01`
+//! (midnight UTC). Decimals: plain (`-12.5`) or E notation (`1.25E-3`); no
+//! thousands separators, currency symbols or units.
+//!
+//! The parsers are hand-written over bytes: they run once per field of
+//! files with millions of rows.
+
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use rust_decimal::Decimal;
+
+/// What a date-time field must look like, for error messages.
+pub const EXPECTED_DATETIME: &str = "an ISO 8601 date-time (e.g. 2026-01-01T00:00:00Z)";
+/// What a decimal field must look like, for error messages.
+pub const EXPECTED_DECIMAL: &str = "a decimal number (e.g. 12.50 or 1.25E-3)";
+
+/// True when a typed (numeric, date-time or JSON) field is null: empty, or
+/// the literal `null`/`NULL` some exporters write.
+pub fn is_typed_null(field: &str) -> bool {
+    field.is_empty() || field == "null" || field == "NULL"
+}
+
+fn digits(b: &[u8]) -> Option<u32> {
+    if b.is_empty() {
+        return None;
+    }
+    let mut v: u32 = 0;
+    for &c in b {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_add(u32::from(c - b'0'))?;
+    }
+    Some(v)
+}
+
+/// Parses a date-time in one of the accepted styles into UTC.
+pub fn parse_datetime(text: &str) -> Option<DateTime<Utc>> {
+    let b = text.as_bytes();
+    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let year = digits(&b[0..4])?;
+    let month = digits(&b[5..7])?;
+    let day = digits(&b[8..10])?;
+    let date = NaiveDate::from_ymd_opt(i32::try_from(year).ok()?, month, day)?;
+    if b.len() == 10 {
+        return Some(Utc.from_utc_datetime(&date.and_hms_opt(0, 0, 0)?));
+    }
+    if !matches!(b[10], b'T' | b't' | b' ') || b.len() < 16 || b[13] != b':' {
+        return None;
+    }
+    let hour = digits(&b[11..13])?;
+    let minute = digits(&b[14..16])?;
+    let mut i = 16;
+    let mut second = 0;
+    let mut nanos = 0;
+    if b.get(i) == Some(&b':') {
+        second = digits(b.get(i + 1..i + 3)?)?;
+        i += 3;
+        if b.get(i) == Some(&b'.') {
+            i += 1;
+            let start = i;
+            while i < b.len() && b[i].is_ascii_digit() {
+                i += 1;
+            }
+            let frac = &b[start..i];
+            if frac.is_empty() || frac.len() > 9 {
+                return None;
+            }
+            nanos = digits(frac)? * 10u32.pow(u32::try_from(9 - frac.len()).ok()?);
+        }
+    }
+    let naive = date.and_hms_nano_opt(hour, minute, second, nanos)?;
+    let rest = &b[i..];
+    let offset_secs: i64 = match rest {
+        [] | [b'Z'] | [b'z'] => 0,
+        [sign @ (b'+' | b'-'), tail @ ..] => {
+            let (h, m) = match tail {
+                [h1, h2] => (digits(&[*h1, *h2])?, 0),
+                [h1, h2, m1, m2] => (digits(&[*h1, *h2])?, digits(&[*m1, *m2])?),
+                [h1, h2, b':', m1, m2] => (digits(&[*h1, *h2])?, digits(&[*m1, *m2])?),
+                _ => return None,
+            };
+            if h > 23 || m > 59 {
+                return None;
+            }
+            let s = i64::from(h * 3600 + m * 60);
+            if *sign == b'-' { -s } else { s }
+        }
+        _ => return None,
+    };
+    let utc = Utc.from_utc_datetime(&naive);
+    Some(utc - chrono::Duration::seconds(offset_secs))
+}
+
+/// Parses a FOCUS numeric value: an integer, a decimal with `.`, or E
+/// notation. Returns `None` for anything else (commas, symbols, units,
+/// `NaN`, out of range).
+pub fn parse_decimal(text: &str) -> Option<Decimal> {
+    let b = text.as_bytes();
+    if b.is_empty() {
+        return None;
+    }
+    let mut has_exp = false;
+    let mut has_digit = false;
+    for (i, &c) in b.iter().enumerate() {
+        match c {
+            b'0'..=b'9' => has_digit = true,
+            b'.' => {}
+            b'-' | b'+' => {
+                // a sign only at the start or right after the exponent marker
+                if i != 0 && !matches!(b[i - 1], b'e' | b'E') {
+                    return None;
+                }
+            }
+            b'e' | b'E' => {
+                if has_exp || !has_digit {
+                    return None;
+                }
+                has_exp = true;
+            }
+            _ => return None,
+        }
+    }
+    if !has_digit {
+        return None;
+    }
+    if has_exp {
+        Decimal::from_scientific(text).ok()
+    } else {
+        if b.iter().filter(|&&c| c == b'.').count() > 1 {
+            return None;
+        }
+        text.parse::<Decimal>().ok()
+    }
+}
+
+/// Formats a UTC date-time the way FOCUS requires: `YYYY-MM-DDTHH:mm:ssZ`.
+/// Sub-second precision is dropped (the spec's format has none).
+pub fn format_datetime(at: &DateTime<Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// Formats a decimal in FOCUS numeric format: no exponent, no `+`, no
+/// trailing zeros after the point, `-` only for negative non-zero values.
+pub fn format_decimal(value: &Decimal) -> String {
+    let v = value.normalize();
+    if v.is_zero() {
+        "0".to_owned()
+    } else {
+        v.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dec(s: &str) -> Decimal {
+        s.parse().expect("literal")
+    }
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s)
+            .expect("rfc3339")
+            .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn datetime_styles_real_exports_use() {
+        let want = utc("2026-01-01T00:00:00Z");
+        for s in [
+            "2026-01-01T00:00:00Z",
+            "2026-01-01 00:00:00",
+            "2026-01-01T00:00:00.000Z",
+            "2026-01-01T00:00:00",
+            "2026-01-01T02:00:00+02:00",
+            "2026-01-01T02:00:00+0200",
+            "2026-01-01T02:00:00+02",
+            "2025-12-31T19:00:00-05:00",
+            "2026-01-01 00:00:00+00:00",
+            "2026-01-01T00:00Z",
+            "2026-01-01",
+        ] {
+            assert_eq!(parse_datetime(s), Some(want), "{s}");
+        }
+        assert_eq!(
+            parse_datetime("2026-01-01T00:00:00.123456Z"),
+            Some(utc("2026-01-01T00:00:00.123456Z"))
+        );
+    }
+
+    #[test]
+    fn datetime_rejects() {
+        for s in [
+            "",
+            "01/02/2026",
+            "2026-13-01T00:00:00Z",
+            "2026-02-30T00:00:00Z",
+            "2026-01-01T25:00:00Z",
+            "2026-01-01T00:00:00 Z",
+            "2026-01-01T00:00:00.Z",
+            "2026-01-01X00:00:00Z",
+            "2026-01-01T00:00:00+2",
+            "2026-1-01T00:00:00Z",
+            "١٢٣٤-01-01",
+        ] {
+            assert_eq!(parse_datetime(s), None, "{s}");
+        }
+    }
+
+    #[test]
+    fn decimals() {
+        assert_eq!(parse_decimal("12.50"), Some(dec("12.50")));
+        assert_eq!(parse_decimal("-0.0001"), Some(dec("-0.0001")));
+        assert_eq!(parse_decimal("1.25E-3"), Some(dec("0.00125")));
+        assert_eq!(parse_decimal("5e2"), Some(dec("500")));
+        assert_eq!(parse_decimal("7"), Some(dec("7")));
+        for bad in [
+            "", "1,000.00", "€5", "5 EUR", "NaN", "1/2", "1.2.3", "--1", "1-2", "e5", ".", "-",
+        ] {
+            assert_eq!(parse_decimal(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn formats() {
+        assert_eq!(format_decimal(&dec("12.500")), "12.5");
+        assert_eq!(format_decimal(&dec("-0.000")), "0");
+        assert_eq!(format_decimal(&dec("100")), "100");
+        assert_eq!(
+            format_datetime(&utc("2026-01-01T00:00:00.5Z")),
+            "2026-01-01T00:00:00Z"
+        );
+    }
+}
