@@ -313,6 +313,10 @@ impl<'a> Row<'a> {
     }
 }
 
+fn is_negative(d: Decimal) -> bool {
+    d.is_sign_negative() && !d.is_zero()
+}
+
 fn is_currency_code(s: &str) -> bool {
     s.len() == 3 && s.bytes().all(|b| b.is_ascii_uppercase())
 }
@@ -627,11 +631,13 @@ fn validate(row: &Row<'_>, r: &FocusRecord) -> Result<(), ImportError> {
                 pq_raw,
             ));
         }
-        (Usage | Purchase, Some(q)) if !correction && q.is_sign_negative() && !q.is_zero() => {
+        (Usage | Purchase, Some(q))
+            if !correction && is_negative(q) && !is_negative(r.billed_cost) =>
+        {
             return Err(row.err(
                 pq_name,
                 format!(
-                    "a non-negative quantity for a {} charge that is not a correction",
+                    "a non-negative quantity for a {} charge that is not a correction (a negative quantity is a refund and needs a negative BilledCost)",
                     r.charge_category
                 ),
                 pq_raw,
@@ -659,12 +665,12 @@ fn validate(row: &Row<'_>, r: &FocusRecord) -> Result<(), ImportError> {
         if let Some(q) = r.consumed_quantity
             && r.charge_category == Usage
             && !correction
-            && q.is_sign_negative()
-            && !q.is_zero()
+            && is_negative(q)
+            && !is_negative(r.billed_cost)
         {
             return Err(row.err(
                 cq_name,
-                "a non-negative quantity for a Usage charge that is not a correction",
+                "a non-negative quantity for a Usage charge that is not a correction (a negative quantity is a refund and needs a negative BilledCost)",
                 cq_raw,
             ));
         }

@@ -181,6 +181,18 @@ fn negative_quantity_is_fine_on_a_correction() {
 }
 
 #[test]
+fn a_refund_in_the_same_period_may_have_a_negative_quantity() {
+    let mut t = Table::valid(3);
+    t.set(3, "PricingQuantity", "-3")
+        .set(3, "ConsumedQuantity", "-3")
+        .set(3, "BilledCost", "-0.0375");
+    validate(&t.to_csv()[..], &ReadOptions::default()).expect("refund");
+    t.set(3, "BilledCost", "0.0375");
+    let e = err_of(&t.to_csv());
+    assert_at(&e, 3, "PricingQuantity");
+}
+
+#[test]
 fn correction_must_be_for_an_earlier_billing_period() {
     let mut t = Table::valid(4);
     t.set(4, "ChargeClass", "Correction");
