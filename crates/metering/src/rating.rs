@@ -40,6 +40,9 @@ pub struct PriceList {
     pub currency: String,
     /// Unit price per metric (e.g. "vcpu-hours" → 0.0125).
     pub unit_prices: BTreeMap<String, Decimal>,
+    /// The FOCUS unit of each metric (e.g. "vcpu-hours" → "vCPU-Hours"),
+    /// written as PricingUnit; a metric without an entry uses its own name.
+    pub units: BTreeMap<String, String>,
 }
 
 impl PriceList {
@@ -195,6 +198,8 @@ pub struct RatedRecord {
     pub offering_id: Option<String>,
     pub resource_id: Option<String>,
     pub metric: Option<String>,
+    /// The FOCUS unit of the quantity (from the price list).
+    pub unit: Option<String>,
     pub quantity: Option<Decimal>,
     pub period_start: DateTime<Utc>,
     pub period_end: DateTime<Utc>,
@@ -268,6 +273,12 @@ pub fn rate(usage: &UsageRecord, book: &PriceBook) -> Result<RatedRecord, Rating
         offering_id: Some(usage.offering_id.clone()),
         resource_id: usage.resource_id.clone(),
         metric: Some(usage.metric.clone()),
+        unit: Some(
+            list.units
+                .get(&usage.metric)
+                .cloned()
+                .unwrap_or_else(|| usage.metric.clone()),
+        ),
         quantity: Some(usage.quantity),
         period_start: usage.period_start,
         period_end: usage.period_end,
@@ -322,6 +333,7 @@ impl Credit {
             offering_id: None,
             resource_id: None,
             metric: None,
+            unit: None,
             quantity: None,
             period_start: self.period_start,
             period_end: self.period_end,

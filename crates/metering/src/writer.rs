@@ -164,7 +164,9 @@ pub struct ExportContext {
     /// The statement's billing period (a month, start inclusive, end exclusive).
     pub billing_period_start: DateTime<Utc>,
     pub billing_period_end: DateTime<Utc>,
-    /// Who issues the invoice (the broker).
+    /// The broker: written as InvoiceIssuerName and ProviderName (it makes
+    /// the federation's services available and invoices them); the
+    /// federation member that runs the service is the PublisherName.
     pub invoice_issuer_name: String,
     /// Display names of billing accounts (institutions).
     pub account_names: BTreeMap<String, String>,
@@ -174,7 +176,7 @@ pub struct ExportContext {
 
 /// The optional columns [`rated_to_focus`] fills; pass them to
 /// [`FocusWriter::with_optional_columns`] for a statement export.
-pub const RATED_EXPORT_COLUMNS: [&str; 14] = [
+pub const RATED_EXPORT_COLUMNS: [&str; 15] = [
     "ChargeFrequency",
     "ConsumedQuantity",
     "ConsumedUnit",
@@ -184,6 +186,7 @@ pub const RATED_EXPORT_COLUMNS: [&str; 14] = [
     "PricingCategory",
     "ResourceId",
     "ResourceName",
+    "ServiceSubcategory",
     "SkuId",
     "SkuPriceId",
     "SubAccountId",
@@ -191,7 +194,9 @@ pub const RATED_EXPORT_COLUMNS: [&str; 14] = [
     "Tags",
 ];
 
-/// A rated record as a FOCUS row. Costs are exact (unrounded), so
+/// A rated record as a FOCUS row. ProviderName and InvoiceIssuerName are the
+/// broker, PublisherName the federation member that ran the service;
+/// ServiceSubcategory is "Other (<ServiceCategory>)". Costs are exact (unrounded), so
 /// PricingQuantity × ListUnitPrice = ListCost holds exactly. A correction
 /// keeps ChargeClass "Correction" only when it corrects a period before this
 /// billing period (as FOCUS requires); within the period it is a plain row.
@@ -224,8 +229,8 @@ pub fn rated_to_focus(r: &RatedRecord, ctx: &ExportContext) -> FocusRecord {
         invoice_issuer_name: ctx.invoice_issuer_name.clone(),
         list_cost: r.cost,
         pricing_quantity: if is_usage { r.quantity } else { None },
-        pricing_unit: if is_usage { r.metric.clone() } else { None },
-        provider_name: r.provider.clone(),
+        pricing_unit: if is_usage { r.unit.clone() } else { None },
+        provider_name: ctx.invoice_issuer_name.clone(),
         publisher_name: r.provider.clone(),
         service_category: r.service_category,
         service_name: r.service_name.clone(),
@@ -236,7 +241,7 @@ pub fn rated_to_focus(r: &RatedRecord, ctx: &ExportContext) -> FocusRecord {
             ChargeFrequency::OneTime
         }),
         consumed_quantity: if is_usage { r.quantity } else { None },
-        consumed_unit: if is_usage { r.metric.clone() } else { None },
+        consumed_unit: if is_usage { r.unit.clone() } else { None },
         contracted_unit_price: if is_usage { r.unit_price } else { None },
         invoice_id: ctx.invoice_id.clone(),
         list_unit_price: if is_usage { r.unit_price } else { None },
@@ -248,7 +253,7 @@ pub fn rated_to_focus(r: &RatedRecord, ctx: &ExportContext) -> FocusRecord {
         resource_id: r.resource_id.clone(),
         resource_name: r.resource_id.clone(),
         resource_type: None,
-        service_subcategory: None,
+        service_subcategory: Some(format!("Other ({})", r.service_category)),
         sku_id: if is_usage { sku_id } else { None },
         sku_price_id: if is_usage { sku_price_id } else { None },
         sub_account_id: None,

@@ -148,6 +148,10 @@ fn rated_export_is_valid_focus_and_keeps_corrections_apart() {
         valid_until: None,
         currency: "EUR".into(),
         unit_prices: BTreeMap::from([("vcpu-hours".into(), dec("0.0125"))]),
+        units: BTreeMap::from([
+            ("vcpu-hours".into(), "vCPU-Hours".into()),
+            ("gib-hours".into(), "GiB-Hours".into()),
+        ]),
     }])
     .expect("book");
     let u = |id: &str, q: &str, start: &str, kind| UsageRecord {

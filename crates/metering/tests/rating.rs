@@ -23,6 +23,10 @@ fn book() -> PriceBook {
         valid_from: utc("2025-01-01T00:00:00Z"),
         valid_until: Some(utc("2026-01-15T00:00:00Z")),
         currency: "EUR".into(),
+        units: BTreeMap::from([
+            ("vcpu-hours".into(), "vCPU-Hours".into()),
+            ("gib-hours".into(), "GiB-Hours".into()),
+        ]),
         unit_prices: BTreeMap::from([
             ("vcpu-hours".into(), dec("0.0125")),
             ("gib-hours".into(), dec("0.00137")),
@@ -118,6 +122,10 @@ fn price_book_refuses_bad_versions() {
         valid_until: Some(utc("2026-02-01T00:00:00Z")),
         currency: "EUR".into(),
         unit_prices: BTreeMap::from([("m".into(), dec("1"))]),
+        units: BTreeMap::from([
+            ("vcpu-hours".into(), "vCPU-Hours".into()),
+            ("gib-hours".into(), "GiB-Hours".into()),
+        ]),
     };
     let overlapping = PriceList {
         version: 2,
@@ -153,6 +161,10 @@ fn price_book_refuses_bad_versions() {
     ));
     let negative = PriceList {
         unit_prices: BTreeMap::from([("m".into(), dec("-1"))]),
+        units: BTreeMap::from([
+            ("vcpu-hours".into(), "vCPU-Hours".into()),
+            ("gib-hours".into(), "GiB-Hours".into()),
+        ]),
         ..base.clone()
     };
     assert!(matches!(
