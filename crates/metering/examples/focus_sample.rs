@@ -4,7 +4,11 @@
 //! ```text
 //! cargo run -p makonis-metering --example focus_sample -- export OUT.csv
 //! cargo run -p makonis-metering --example focus_sample -- generate aws|azure|gcp ROWS OUT.csv [SEED]
+//! cargo run --release -p makonis-metering --example focus_sample -- check FILE.csv
 //! ```
+//!
+//! `check` validates a file the way an import does and prints the record
+//! count, totals, content hash and time taken.
 //!
 //! `export` writes a statement export of rated records (what Mākonis
 //! itself publishes); `generate` writes provider-style test data.
@@ -185,6 +189,24 @@ fn generate(style: &str, rows: &str, path: &str, seed: Option<&String>) -> Resul
     Ok(())
 }
 
+fn check(path: &str) -> Result<(), String> {
+    let started = std::time::Instant::now();
+    let file = File::open(path).map_err(|e| e.to_string())?;
+    let summary =
+        makonis_metering::import::validate(file, &makonis_metering::ReadOptions::default())
+            .map_err(|e| format!("{path}: {e}"))?;
+    println!(
+        "{path}: {} records, {} bytes, BilledCost {} {}, {} in {:.2?}",
+        summary.records,
+        summary.bytes,
+        summary.billed_cost,
+        summary.billing_currency.as_deref().unwrap_or("-"),
+        summary.content_hash,
+        started.elapsed()
+    );
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args
@@ -194,10 +216,11 @@ fn main() -> ExitCode {
         .as_slice()
     {
         ["export", path] => export(path),
+        ["check", path] => check(path),
         ["generate", style, rows, path] => generate(style, rows, path, None),
         ["generate", style, rows, path, _] => generate(style, rows, path, args.get(4)),
         _ => Err(
-            "usage: focus_sample export OUT.csv | generate aws|azure|gcp ROWS OUT.csv [SEED]"
+            "usage: focus_sample export OUT.csv | generate aws|azure|gcp ROWS OUT.csv [SEED] | check FILE.csv"
                 .into(),
         ),
     };
