@@ -28,6 +28,34 @@ impl Default for ChunkerParams {
     }
 }
 
+impl ChunkerParams {
+    /// Why these sizes cannot be used, if they cannot. FastCDC 2020 needs
+    /// even sizes with `64 ≤ min ≤ avg ≤ max` (an odd size trips its
+    /// assertions or shifts cuts) and its mask table covers averages of
+    /// 256 B–4 MiB (an average of 0 or above that indexes out of it).
+    /// Applied by `init` and by the `config` reader.
+    pub fn problem(&self) -> Option<String> {
+        let c = self;
+        if c.min % 2 != 0
+            || c.avg % 2 != 0
+            || c.max % 2 != 0
+            || !(64..=c.avg).contains(&c.min)
+            || c.avg > c.max
+        {
+            return Some(format!("bad chunker sizes {c:?}"));
+        }
+        if c.max > 16 * 1024 * 1024
+            || c.avg > 4 * 1024 * 1024
+            || c.min > 1024 * 1024
+            || c.avg < 256
+            || c.max < 1024
+        {
+            return Some(format!("chunker sizes {c:?} outside FastCDC limits"));
+        }
+        None
+    }
+}
+
 /// Splits a stream into chunks.
 pub struct Chunker<R: Read> {
     src: R,

@@ -196,6 +196,13 @@ impl Default for KdfParams {
 }
 
 impl KdfParams {
+    /// Largest memory cost accepted (KiB): 2 GiB, 32 × the default.
+    pub const MAX_M_COST: u32 = 2 * 1024 * 1024;
+    /// Largest number of passes accepted.
+    pub const MAX_T_COST: u32 = 16;
+    /// Largest number of lanes accepted.
+    pub const MAX_P_COST: u32 = 16;
+
     /// Deliberately weak parameters for tests only.
     pub fn insecure_fast() -> Self {
         KdfParams {
@@ -204,9 +211,35 @@ impl KdfParams {
             p_cost: 1,
         }
     }
+
+    /// Why these parameters are refused, if they are. Key files are
+    /// plaintext the host can replace or plant, and argon2 allocates
+    /// `m_cost` KiB and runs `t_cost` passes before the password is even
+    /// checked, so a reader bounds them: unbounded, one planted key file
+    /// could make every `open` allocate up to 4 TiB or hash for days.
+    pub fn problem(&self) -> Option<String> {
+        if self.m_cost > Self::MAX_M_COST
+            || self.t_cost > Self::MAX_T_COST
+            || self.p_cost > Self::MAX_P_COST
+        {
+            return Some(format!(
+                "argon2 parameters m_cost={} KiB t_cost={} p_cost={} exceed the limits \
+                 ({} KiB, {}, {})",
+                self.m_cost,
+                self.t_cost,
+                self.p_cost,
+                Self::MAX_M_COST,
+                Self::MAX_T_COST,
+                Self::MAX_P_COST
+            ));
+        }
+        argon2::Params::new(self.m_cost, self.t_cost, self.p_cost, Some(32))
+            .err()
+            .map(|e| format!("bad argon2 parameters: {e}"))
+    }
 }
 
-fn derive_kek(password: &[u8], salt: &[u8], p: KdfParams) -> Result<LessSafeKey> {
+fn derive_kek(password: &[u8], salt: &[u8], p: KdfParams) -> Result<[u8; 32]> {
     let params = argon2::Params::new(p.m_cost, p.t_cost, p.p_cost, Some(32))
         .map_err(|e| Error::InvalidArgument(format!("bad argon2 parameters: {e}")))?;
     let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
@@ -214,13 +247,24 @@ fn derive_kek(password: &[u8], salt: &[u8], p: KdfParams) -> Result<LessSafeKey>
     argon
         .hash_password_into(password, salt, &mut kek)
         .map_err(|e| Error::Crypto(format!("argon2id failed: {e}")))?;
+    Ok(kek)
+}
+
+fn kek_cipher(kek: &[u8; 32]) -> Result<LessSafeKey> {
     Ok(LessSafeKey::new(
-        UnboundKey::new(&AES_256_GCM, &kek).map_err(|_| Error::Crypto("bad KEK".into()))?,
+        UnboundKey::new(&AES_256_GCM, kek).map_err(|_| Error::Crypto("bad KEK".into()))?,
     ))
 }
 
 const KEYFILE_AAD: &[u8] = b"makonis-embassy v1 keyfile";
 const KEYFILE_MAGIC: &[u8; 4] = b"MKMK";
+/// Payload of a key file: magic, data key, id key, repository id.
+const KEYFILE_PLAIN_LEN: usize = 4 + 64 + 32;
+/// The sealed payload as stored (base64) in `data`.
+const KEYFILE_SEALED_LEN: usize = KEYFILE_PLAIN_LEN + SEAL_OVERHEAD;
+/// Salt lengths accepted (argon2 needs at least 8 bytes; we write 16).
+const SALT_MIN: usize = 8;
+const SALT_MAX: usize = 64;
 
 /// A key file: JSON, stored under `keys/<blake3 of the file>`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -246,10 +290,13 @@ impl KeyFile {
         params: KdfParams,
     ) -> Result<Self> {
         use base64::Engine as _;
+        if let Some(p) = params.problem() {
+            return Err(Error::InvalidArgument(p));
+        }
         let mut salt = [0u8; 16];
         random_fill(&mut salt)?;
-        let kek = derive_kek(password, &salt, params)?;
-        let mut plain = Vec::with_capacity(4 + 64 + 32);
+        let kek = kek_cipher(&derive_kek(password, &salt, params)?)?;
+        let mut plain = Vec::with_capacity(KEYFILE_PLAIN_LEN);
         plain.extend_from_slice(KEYFILE_MAGIC);
         plain.extend_from_slice(&master.to_bytes());
         plain.extend_from_slice(&repo_id.0);
@@ -289,45 +336,88 @@ impl KeyFile {
                 max: 1,
             });
         }
+        let bad = |r: String| Error::corrupt("key file", name, r);
         if kf.kdf != "argon2id" {
-            return Err(Error::corrupt(
-                "key file",
-                name,
-                format!("unknown KDF {:?}", kf.kdf),
-            ));
+            return Err(bad(format!("unknown KDF {:?}", kf.kdf)));
+        }
+        // Everything `unlock` needs is checked here, before any argon2
+        // work, so a damaged or planted key file is skipped by `open`.
+        if let Some(p) = kf.params.problem() {
+            return Err(bad(p));
+        }
+        let salt = kf.salt_bytes(name)?;
+        if !(SALT_MIN..=SALT_MAX).contains(&salt.len()) {
+            return Err(bad(format!(
+                "salt of {} bytes (expected {SALT_MIN}..={SALT_MAX})",
+                salt.len()
+            )));
+        }
+        let data = kf.data_bytes(name)?;
+        if data.len() != KEYFILE_SEALED_LEN {
+            return Err(bad(format!(
+                "sealed key of {} bytes (expected {KEYFILE_SEALED_LEN})",
+                data.len()
+            )));
         }
         Ok(kf)
     }
 
+    fn salt_bytes(&self, name: &str) -> Result<Vec<u8>> {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD
+            .decode(&self.salt)
+            .map_err(|e| Error::corrupt("key file", name, format!("bad salt: {e}")))
+    }
+
+    fn data_bytes(&self, name: &str) -> Result<Vec<u8>> {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD
+            .decode(&self.data)
+            .map_err(|e| Error::corrupt("key file", name, format!("bad data: {e}")))
+    }
+
     /// `Ok(None)` when the password does not fit this key file.
     pub fn unlock(&self, name: &str, password: &[u8]) -> Result<Option<(MasterKey, Id)>> {
-        use base64::Engine as _;
-        let b64 = base64::engine::general_purpose::STANDARD;
-        let salt = b64
-            .decode(&self.salt)
-            .map_err(|e| Error::corrupt("key file", name, format!("bad salt: {e}")))?;
-        let data = b64
-            .decode(&self.data)
-            .map_err(|e| Error::corrupt("key file", name, format!("bad data: {e}")))?;
-        let kek = derive_kek(password, &salt, self.params)?;
-        let Some(plain) = open_with(&kek, KEYFILE_AAD, &data) else {
+        // Also checked by `parse`; a `KeyFile` built in code is checked
+        // here before argon2 allocates anything.
+        if let Some(p) = self.params.problem() {
+            return Err(Error::corrupt("key file", name, p));
+        }
+        let salt = self.salt_bytes(name)?;
+        let kek = derive_kek(password, &salt, self.params)
+            .map_err(|e| Error::corrupt("key file", name, e.to_string()))?;
+        self.unlock_with_kek(name, &kek)
+    }
+
+    /// The part of [`KeyFile::unlock`] after the password stretching:
+    /// open the payload with an already derived key-encryption key.
+    /// Public for fuzzing (it skips argon2).
+    pub fn unlock_with_kek(&self, name: &str, kek: &[u8; 32]) -> Result<Option<(MasterKey, Id)>> {
+        let data = self.data_bytes(name)?;
+        let Some(plain) = open_with(&kek_cipher(kek)?, KEYFILE_AAD, &data) else {
             return Ok(None);
         };
-        if plain.len() != 4 + 64 + 32 || &plain[..4] != KEYFILE_MAGIC {
-            return Err(Error::corrupt(
-                "key file",
-                name,
-                "unexpected plaintext layout",
-            ));
-        }
-        let mut dk = [0u8; 32];
-        let mut ik = [0u8; 32];
-        let mut rid = [0u8; 32];
-        dk.copy_from_slice(&plain[4..36]);
-        ik.copy_from_slice(&plain[36..68]);
-        rid.copy_from_slice(&plain[68..100]);
-        Ok(Some((MasterKey::from_parts(dk, ik)?, Id(rid))))
+        parse_key_payload(name, &plain).map(Some)
     }
+}
+
+/// Parse an opened key-file payload (`"MKMK" || data key || id key ||
+/// repo id`). Public for fuzzing.
+pub fn parse_key_payload(name: &str, plain: &[u8]) -> Result<(MasterKey, Id)> {
+    if plain.len() != KEYFILE_PLAIN_LEN || &plain[..4] != KEYFILE_MAGIC {
+        return Err(Error::corrupt(
+            "key file",
+            name,
+            "unexpected plaintext layout",
+        ));
+    }
+    let mut dk = [0u8; 32];
+    let mut ik = [0u8; 32];
+    let mut rid = [0u8; 32];
+    dk.copy_from_slice(&plain[4..36]);
+    ik.copy_from_slice(&plain[36..68]);
+    rid.copy_from_slice(&plain[68..100]);
+    Ok((MasterKey::from_parts(dk, ik)?, Id(rid)))
 }
 
 #[cfg(test)]
@@ -365,6 +455,79 @@ mod tests {
             b"data"
         );
         assert!(kf.unlock("x", b"wrong").unwrap().is_none());
+    }
+
+    /// A key file as a host could plant it: valid layout, argon2 costs
+    /// chosen by the host.
+    fn planted_key_file(m: u64, t: u64, p: u64) -> Vec<u8> {
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        format!(
+            r#"{{"version":1,"created":"2026-01-01T00:00:00Z","hostname":"h","username":"u",
+                "kdf":"argon2id","m_cost":{m},"t_cost":{t},"p_cost":{p},
+                "salt":"{}","data":"{}"}}"#,
+            b64.encode([0u8; 16]),
+            b64.encode([0u8; KEYFILE_SEALED_LEN])
+        )
+        .into_bytes()
+    }
+
+    // Found while fuzzing the key file reader (key_file target): the argon2
+    // costs come from the plaintext key file, and `unlock` allocated
+    // `m_cost` KiB before checking the password, so m_cost = u32::MAX
+    // asked for 4 TiB (an allocation abort, not an error) and a huge
+    // t_cost hashed for days. `parse` now refuses them, naming the file.
+    #[test]
+    fn keyfile_with_unbounded_argon2_costs_is_refused_before_hashing() {
+        let fine = planted_key_file(256, 1, 1);
+        assert!(KeyFile::parse("k", &fine).is_ok());
+        for (m, t, p, what) in [
+            (u64::from(u32::MAX), 1, 1, "m_cost=4294967295"),
+            (256, u64::from(u32::MAX), 1, "t_cost=4294967295"),
+            (4096, 1, 0xFF_FFFF, "p_cost=16777215"),
+            (u64::from(KdfParams::MAX_M_COST) + 1, 1, 1, "m_cost=2097153"),
+        ] {
+            let e = KeyFile::parse("planted", &planted_key_file(m, t, p)).unwrap_err();
+            let msg = e.to_string();
+            assert!(matches!(e, Error::Corrupt { .. }), "{msg}");
+            assert!(msg.contains("key file planted"), "{msg}");
+            assert!(msg.contains(what), "{msg}");
+        }
+        // argon2's own minimums are errors too, not panics.
+        let e = KeyFile::parse("k", &planted_key_file(1, 0, 1)).unwrap_err();
+        assert!(e.to_string().contains("bad argon2 parameters"), "{e}");
+        // A KeyFile built in code with such costs is refused by `unlock`
+        // (and `create`) before argon2 allocates anything.
+        let mut kf = KeyFile::parse("k", &fine).unwrap();
+        kf.params.m_cost = u32::MAX;
+        let e = kf.unlock("k", b"pw").unwrap_err();
+        assert!(e.to_string().contains("key file k"), "{e}");
+        let k = MasterKey::generate().unwrap();
+        assert!(KeyFile::create(&k, &Id([1; 32]), b"pw", kf.params).is_err());
+    }
+
+    #[test]
+    fn keyfile_salt_and_data_are_checked_by_parse() {
+        let good = String::from_utf8(planted_key_file(256, 1, 1)).unwrap();
+        let zeros16 = "AAAAAAAAAAAAAAAAAAAAAA==";
+        for (from, to, what) in [
+            (zeros16, "AAAA", "salt of 3 bytes"),
+            (zeros16, "!!", "bad salt"),
+        ] {
+            let b = good.replacen(from, to, 1);
+            let e = KeyFile::parse("k", b.as_bytes()).unwrap_err();
+            assert!(e.to_string().contains(what), "{e}");
+        }
+        for (to, what) in [
+            (r#""data":"AAAA"#, "sealed key of 131 bytes (expected 128)"),
+            (r#""data":"!!"#, "bad data"),
+        ] {
+            let b = good.replace(r#""data":""#, to);
+            let e = KeyFile::parse("k", b.as_bytes()).unwrap_err();
+            assert!(e.to_string().contains(what), "{e}");
+        }
+        let e = parse_key_payload("k", b"MKMK").unwrap_err();
+        assert!(e.to_string().contains("key file k"), "{e}");
     }
 
     #[test]

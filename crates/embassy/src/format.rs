@@ -7,6 +7,7 @@ use std::cell::RefCell;
 
 use serde::{Deserialize, Serialize};
 
+use crate::chunker::ChunkerParams;
 use crate::crypto::{MasterKey, NONCE_BYTES, SEAL_OVERHEAD};
 use crate::error::{Error, Result};
 use crate::id::Id;
@@ -64,6 +65,17 @@ pub struct ConfigBody {
     pub created: chrono::DateTime<chrono::Utc>,
 }
 
+impl ConfigBody {
+    /// The chunk sizes as the chunker takes them.
+    pub fn chunker_params(&self) -> ChunkerParams {
+        ChunkerParams {
+            min: self.chunk_min as usize,
+            avg: self.chunk_avg as usize,
+            max: self.chunk_max as usize,
+        }
+    }
+}
+
 /// `config` = magic(8) || version u32 LE || sealed JSON body (AAD = the
 /// first 12 bytes). The version is readable without a password so an old
 /// build refuses a newer repository with a clear message before asking.
@@ -99,13 +111,31 @@ pub fn config_version(bytes: &[u8]) -> Result<u32> {
 }
 
 pub fn decode_config(key: &MasterKey, bytes: &[u8]) -> Result<Option<ConfigBody>> {
-    config_version(bytes)?;
+    let version = config_version(bytes)?;
     let Some(json) = key.open(&bytes[..12], &bytes[12..]) else {
         return Ok(None);
     };
-    let body: ConfigBody = serde_json::from_slice(&json)
-        .map_err(|e| Error::corrupt("config", "config", format!("bad JSON: {e}")))?;
-    Ok(Some(body))
+    parse_config_body(version, &json).map(Some)
+}
+
+/// Parse and check an opened config body; `version` is the header's.
+/// The settings drive every later write (the chunker asserts on sizes
+/// `init` would refuse), so they are checked here like `init` checks
+/// them. Public for fuzzing.
+pub fn parse_config_body(version: u32, json: &[u8]) -> Result<ConfigBody> {
+    let bad = |r: String| Error::corrupt("config", "config", r);
+    let body: ConfigBody =
+        serde_json::from_slice(json).map_err(|e| bad(format!("bad JSON: {e}")))?;
+    if body.version != version {
+        return Err(bad(format!(
+            "body version {} differs from header version {version}",
+            body.version
+        )));
+    }
+    if let Some(p) = body.chunker_params().problem() {
+        return Err(bad(p));
+    }
+    Ok(body)
 }
 
 // ---------------------------------------------------------------- blobs
@@ -227,6 +257,12 @@ pub fn decode_blob(
             "authentication failed (damaged data or wrong key)",
         )
     })?;
+    parse_blob_plaintext(id, &plain, raw_len)
+}
+
+/// Decode an opened blob: encoding byte, then the raw or zstd payload,
+/// which must come to `raw_len` bytes. Public for fuzzing.
+pub fn parse_blob_plaintext(id: &Id, plain: &[u8], raw_len: u32) -> Result<Vec<u8>> {
     let (tag, payload) = plain
         .split_first()
         .ok_or_else(|| Error::corrupt("blob", id, "empty plaintext"))?;
@@ -605,6 +641,61 @@ mod tests {
             "{e}"
         );
         assert!(e.to_string().contains("version 99"));
+    }
+
+    /// A `config` with `json` sealed as its body, as the `config` fuzz
+    /// target builds it.
+    fn sealed_config(k: &MasterKey, version: u32, json: &[u8]) -> Vec<u8> {
+        let mut c = CONFIG_MAGIC.to_vec();
+        c.extend_from_slice(&version.to_le_bytes());
+        let sealed = k.seal(&c, json).unwrap();
+        c.extend_from_slice(&sealed);
+        c
+    }
+
+    // Found by the `config` fuzz target: a config body with chunk sizes
+    // `init` refuses (odd, zero, min > avg, beyond FastCDC's table) was
+    // accepted, and the first backup then panicked inside FastCDC
+    // ("min_size must be even", or a mask table index out of bounds for
+    // an average of 0). The reader now refuses it as a corrupt config.
+    #[test]
+    fn config_with_unusable_chunk_sizes_is_corrupt_not_a_panic() {
+        let k = MasterKey::generate().unwrap();
+        // The fuzzer's crash input and its minimized form (body only).
+        let crash = br#"{"version":2,"repo_id":"0606060606060606060606060606060606060606060606060606060606060606","chunk_min":255,"chunk_avg":1024,"chunk_max":4096,"pack_size":16777216,"zstd_level":3,"created":"2026-11-21T18:35:25.354035809Z"}"#;
+        let minimized = br#"{"version":2,"repo_id":"0606060606060606060606060606060606060606060606060606060606060606","chunk_min":55,"chunk_avg":1,"chunk_max":96,"pack_size":16,"zstd_level":3,"created":"2-11-2T8:5:0Z"}"#;
+        for json in [&crash[..], &minimized[..]] {
+            let e = decode_config(&k, &sealed_config(&k, 2, json)).unwrap_err();
+            let msg = e.to_string();
+            assert!(msg.starts_with("corrupt config config: "), "{msg}");
+            assert!(msg.contains("chunker sizes"), "{msg}");
+        }
+        let good = ConfigBody {
+            version: 2,
+            repo_id: Id([6; 32]),
+            chunk_min: 256,
+            chunk_avg: 1024,
+            chunk_max: 4096,
+            pack_size: 1 << 20,
+            zstd_level: 3,
+            created: chrono::Utc::now(),
+        };
+        let ok = decode_config(&k, &encode_config(&k, &good).unwrap()).unwrap();
+        assert_eq!(ok, Some(good.clone()));
+        for (min, avg, max) in [(256, 0, 4096), (256, 1 << 30, 1 << 30), (2048, 1024, 4096)] {
+            let b = ConfigBody {
+                chunk_min: min,
+                chunk_avg: avg,
+                chunk_max: max,
+                ..good.clone()
+            };
+            let e = decode_config(&k, &encode_config(&k, &b).unwrap()).unwrap_err();
+            assert!(e.to_string().contains("chunker sizes"), "{e}");
+        }
+        // Header and body must agree on the version.
+        let json = serde_json::to_vec(&ConfigBody { version: 1, ..good }).unwrap();
+        let e = decode_config(&k, &sealed_config(&k, 2, &json)).unwrap_err();
+        assert!(e.to_string().contains("body version 1 differs"), "{e}");
     }
 
     fn plain_index() -> Vec<u8> {

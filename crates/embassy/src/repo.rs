@@ -71,23 +71,8 @@ impl Repository {
             return Err(Error::AlreadyExists(backend.location()));
         }
         let c = opts.chunker;
-        if c.min % 2 != 0
-            || c.avg % 2 != 0
-            || c.max % 2 != 0
-            || !(64..=c.avg).contains(&c.min)
-            || c.avg > c.max
-        {
-            return Err(Error::InvalidArgument(format!("bad chunker sizes {c:?}")));
-        }
-        if c.max > 16 * 1024 * 1024
-            || c.avg > 4 * 1024 * 1024
-            || c.min > 1024 * 1024
-            || c.avg < 256
-            || c.max < 1024
-        {
-            return Err(Error::InvalidArgument(format!(
-                "chunker sizes {c:?} outside FastCDC limits"
-            )));
+        if let Some(p) = c.problem() {
+            return Err(Error::InvalidArgument(p));
         }
         if !(format::MIN_FORMAT_VERSION..=format::FORMAT_VERSION).contains(&opts.format_version) {
             return Err(Error::InvalidArgument(format!(
@@ -238,11 +223,7 @@ impl Repository {
     }
 
     pub fn chunker_params(&self) -> ChunkerParams {
-        ChunkerParams {
-            min: self.config.chunk_min as usize,
-            avg: self.config.chunk_avg as usize,
-            max: self.config.chunk_max as usize,
-        }
+        self.config.chunker_params()
     }
 
     // ------------------------------------------------------------ keys
@@ -437,8 +418,7 @@ impl Repository {
             .key
             .open(format::SNAPSHOT_AAD, &bytes)
             .ok_or_else(|| Error::corrupt("snapshot", name, "authentication failed"))?;
-        let mut s: Snapshot = serde_json::from_slice(&json)
-            .map_err(|e| Error::corrupt("snapshot", name, format!("bad JSON: {e}")))?;
+        let mut s = Snapshot::parse(name, &json)?;
         s.id = id;
         Ok(s)
     }

@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::{Error, Result};
 use crate::id::Id;
 
 /// Counters recorded with a snapshot.
@@ -65,5 +66,12 @@ impl Snapshot {
             program_version: concat!("makonis-embassy ", env!("CARGO_PKG_VERSION")).to_string(),
             summary: None,
         }
+    }
+
+    /// Parse an opened snapshot file (JSON) named `name`; `id` stays
+    /// unset. Public for fuzzing.
+    pub fn parse(name: &str, json: &[u8]) -> Result<Snapshot> {
+        serde_json::from_slice(json)
+            .map_err(|e| Error::corrupt("snapshot", name, format!("bad JSON: {e}")))
     }
 }

@@ -266,6 +266,51 @@ fn garbage_in_every_file_never_panics() {
     );
 }
 
+// Regression for a fuzzing find (key_file target): a host can plant a key
+// file, and its argon2 costs used to be trusted, so `open` tried to
+// allocate m_cost KiB (here 4 TiB) before checking the password. Now
+// such a file is refused by name and skipped; the real key still opens.
+#[test]
+fn planted_key_file_with_unbounded_argon2_cost_is_skipped() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path().join("repo");
+    init_repo(&root);
+    let real = fs::read_dir(root.join("keys"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let mut kf: serde_json::Value = serde_json::from_slice(&fs::read(&real).unwrap()).unwrap();
+    assert_eq!(kf["m_cost"], 256);
+    kf["m_cost"] = u32::MAX.into();
+    let planted = serde_json::to_vec(&kf).unwrap();
+    // Sorted before the real key file, so `open` reads it first.
+    fs::write(root.join("keys").join("0".repeat(64)), planted).unwrap();
+    let repo = Repository::open(backend(&root), PW).unwrap();
+    assert_eq!(repo.key_name(), name_of(&real));
+    let e = repo.list_keys().unwrap_err();
+    assert!(
+        e.to_string()
+            .contains(&format!("key file {}", "0".repeat(64))),
+        "{e}"
+    );
+    assert!(e.to_string().contains("m_cost=4294967295"), "{e}");
+    // With only the planted file left, `open` names it.
+    fs::remove_file(&real).unwrap();
+    let e = Repository::open(backend(&root), PW).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::Corrupt {
+                kind: "key file",
+                ..
+            }
+        ),
+        "{e}"
+    );
+}
+
 #[test]
 fn repair_restores_damaged_packs_from_a_copy() {
     let t = tempfile::tempdir().unwrap();
