@@ -266,14 +266,15 @@ fn snap_out(s: &Snapshot) -> SnapshotOut<'_> {
 fn parse_duration(s: &str) -> anyhow::Result<chrono::Duration> {
     let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
     let n: i64 = num.parse().with_context(|| format!("bad duration {s:?}"))?;
-    Ok(match unit {
-        "h" => chrono::Duration::hours(n),
-        "d" | "" => chrono::Duration::days(n),
-        "w" => chrono::Duration::weeks(n),
-        "m" => chrono::Duration::days(30 * n),
-        "y" => chrono::Duration::days(365 * n),
+    let d = match unit {
+        "h" => chrono::Duration::try_hours(n),
+        "d" | "" => chrono::Duration::try_days(n),
+        "w" => chrono::Duration::try_weeks(n),
+        "m" => n.checked_mul(30).and_then(chrono::Duration::try_days),
+        "y" => n.checked_mul(365).and_then(chrono::Duration::try_days),
         _ => bail!("bad duration unit in {s:?} (use h, d, w, m, y)"),
-    })
+    };
+    d.with_context(|| format!("duration {s:?} is too long"))
 }
 
 fn print<T: Serialize>(

@@ -87,8 +87,11 @@ pub fn apply_policy(snaps: &[Snapshot], policy: &KeepPolicy) -> (Vec<Snapshot>, 
                 k = true;
             }
         }
+        // A window reaching before the earliest representable time (a
+        // huge `--keep-within`, or a snapshot dated near year -262143)
+        // keeps everything instead of overflowing.
         if let (Some(w), Some(n)) = (policy.within, newest)
-            && s.time >= n - w
+            && n.checked_sub_signed(w).is_none_or(|cut| s.time >= cut)
         {
             k = true;
         }
@@ -237,5 +240,31 @@ mod tests {
         };
         // within 400 days of 2025-03-01: back to 2024-01-26 → 6,7,5; plus tagged 1
         assert_eq!(ids(&apply_policy(&s, &p).0), vec![7, 6, 5, 1]);
+    }
+
+    // Found while writing the `snapshot` fuzz target (which runs every
+    // retention rule on parsed snapshots): `newest - within` panicked
+    // ("`DateTime - TimeDelta` overflowed") when the window reached before
+    // chrono's earliest date, for a snapshot dated in year -262143 (a
+    // valid RFC 3339 time in the sealed JSON) or a keep-within of 300000
+    // years. Such a window now keeps everything.
+    #[test]
+    fn keep_within_reaching_before_the_earliest_date_keeps_all() {
+        let json = br#"{"time":"-262143-01-01T00:00:00Z","hostname":"h","username":"u","paths":["/x"],"tags":[],"parent":null,"tree":"0000000000000000000000000000000000000000000000000000000000000000","original":null,"program_version":"p","summary":null}"#;
+        let old = Snapshot::parse("fuzz", json).unwrap();
+        let mut older = old.clone();
+        older.id = Id([1; 32]);
+        let p = KeepPolicy {
+            within: Some(chrono::Duration::days(400)),
+            ..Default::default()
+        };
+        let (k, r) = apply_policy(&[old, older], &p);
+        assert_eq!((k.len(), r.len()), (2, 0));
+        let p = KeepPolicy {
+            within: Some(chrono::Duration::days(365 * 300_000)),
+            ..Default::default()
+        };
+        let (k, r) = apply_policy(&series(), &p);
+        assert_eq!((k.len(), r.len()), (7, 0));
     }
 }
