@@ -112,9 +112,19 @@ fn cli_commands_end_to_end() {
     assert!(cli(&repo, &pw, &["backup"]).is_err());
     // `--keep-within` used to overflow: 10^17 years in the parser (i64),
     // 300000 years in `now - within` (before chrono's earliest date).
-    let e = cli(&repo, &pw, &["forget", "--keep-within", "99999999999999999y"]).unwrap_err();
+    let e = cli(
+        &repo,
+        &pw,
+        &["forget", "--keep-within", "99999999999999999y"],
+    )
+    .unwrap_err();
     assert!(format!("{e:#}").contains("is too long"), "{e:#}");
-    cli(&repo, &pw, &["forget", "--keep-within", "300000y", "--dry-run"]).unwrap();
+    cli(
+        &repo,
+        &pw,
+        &["forget", "--keep-within", "300000y", "--dry-run"],
+    )
+    .unwrap();
     assert_eq!(opened.list_snapshots().unwrap().len(), 1);
 }
 
