@@ -36,7 +36,7 @@ fn export(path: &str) -> Result<(), String> {
         PriceList {
             id: "PL-VM".into(),
             offering_id: "vm-standard".into(),
-            version: 1,
+            version: "1".into(),
             valid_from: at("2025-01-01T00:00:00Z")?,
             valid_until: Some(at("2026-01-15T00:00:00Z")?),
             currency: "EUR".into(),
@@ -52,7 +52,7 @@ fn export(path: &str) -> Result<(), String> {
         PriceList {
             id: "PL-VM".into(),
             offering_id: "vm-standard".into(),
-            version: 2,
+            version: "2".into(),
             valid_from: at("2026-01-15T00:00:00Z")?,
             valid_until: None,
             currency: "EUR".into(),

@@ -199,7 +199,7 @@ pub struct LineKey {
     pub offering_id: Option<String>,
     pub resource_id: Option<String>,
     pub metric: Option<String>,
-    pub price_list: Option<(String, u32)>,
+    pub price_list: Option<(String, String)>,
     pub unit_price: Option<Decimal>,
     pub charge_category: ChargeCategory,
     pub charge_class: Option<ChargeClass>,

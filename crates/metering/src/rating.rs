@@ -30,8 +30,8 @@ pub struct PriceList {
     pub id: String,
     /// The offering it prices.
     pub offering_id: String,
-    /// Version number, increasing.
-    pub version: u32,
+    /// Version label (as the provider publishes it, e.g. "2026-07").
+    pub version: String,
     /// First instant the version applies (inclusive).
     pub valid_from: DateTime<Utc>,
     /// First instant it no longer applies (exclusive); `None` = open-ended.
@@ -56,15 +56,19 @@ impl PriceList {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RatingError {
     #[error("price list {id} version {version}: valid_until must be after valid_from")]
-    EmptyValidity { id: String, version: u32 },
+    EmptyValidity { id: String, version: String },
     #[error("price list {id} version {version}: unit price for {metric} must not be negative")]
     NegativePrice {
         id: String,
-        version: u32,
+        version: String,
         metric: String,
     },
     #[error("offering {offering_id}: price list versions {a} and {b} overlap")]
-    Overlap { offering_id: String, a: u32, b: u32 },
+    Overlap {
+        offering_id: String,
+        a: String,
+        b: String,
+    },
     #[error("offering {offering_id}: price lists in {a} and {b}; one offering, one currency")]
     MixedCurrency {
         offering_id: String,
@@ -83,7 +87,7 @@ pub enum RatingError {
     NoPrice {
         usage_id: String,
         price_list_id: String,
-        version: u32,
+        version: String,
         metric: String,
     },
     #[error("usage {usage_id}: quantity {quantity} is negative; only corrections may be negative")]
@@ -107,7 +111,7 @@ impl PriceBook {
             if list.valid_until.is_some_and(|u| u <= list.valid_from) {
                 return Err(RatingError::EmptyValidity {
                     id: list.id,
-                    version: list.version,
+                    version: list.version.clone(),
                 });
             }
             if let Some((metric, _)) = list
@@ -133,8 +137,8 @@ impl PriceBook {
                 if a.valid_until.is_none_or(|u| u > b.valid_from) {
                     return Err(RatingError::Overlap {
                         offering_id: offering_id.clone(),
-                        a: a.version,
-                        b: b.version,
+                        a: a.version.clone(),
+                        b: b.version.clone(),
                     });
                 }
                 if a.currency != b.currency {
@@ -207,7 +211,7 @@ pub struct RatedRecord {
     pub service_name: String,
     pub provider: String,
     /// The price list and version applied (`None` for credits).
-    pub price_list: Option<(String, u32)>,
+    pub price_list: Option<(String, String)>,
     pub unit_price: Option<Decimal>,
     pub currency: String,
     /// quantity × unit price at full precision (negative for corrections
@@ -247,7 +251,7 @@ pub fn rate(usage: &UsageRecord, book: &PriceBook) -> Result<RatedRecord, Rating
         .ok_or_else(|| RatingError::NoPrice {
             usage_id: usage.id.clone(),
             price_list_id: list.id.clone(),
-            version: list.version,
+            version: list.version.clone(),
             metric: usage.metric.clone(),
         })?;
     let cost = usage.quantity * unit_price;
@@ -285,7 +289,7 @@ pub fn rate(usage: &UsageRecord, book: &PriceBook) -> Result<RatedRecord, Rating
         service_category: usage.service_category,
         service_name: usage.service_name.clone(),
         provider: usage.provider.clone(),
-        price_list: Some((list.id.clone(), list.version)),
+        price_list: Some((list.id.clone(), list.version.clone())),
         unit_price: Some(unit_price),
         currency: list.currency.clone(),
         cost,

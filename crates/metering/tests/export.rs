@@ -143,7 +143,7 @@ fn rated_export_is_valid_focus_and_keeps_corrections_apart() {
     let book = PriceBook::new([PriceList {
         id: "PL-VM".into(),
         offering_id: "vm".into(),
-        version: 3,
+        version: "3".into(),
         valid_from: utc("2025-01-01T00:00:00Z"),
         valid_until: None,
         currency: "EUR".into(),

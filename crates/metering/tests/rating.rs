@@ -19,7 +19,7 @@ fn book() -> PriceBook {
     let v1 = PriceList {
         id: "PL-VM".into(),
         offering_id: "vm-standard".into(),
-        version: 1,
+        version: "1".into(),
         valid_from: utc("2025-01-01T00:00:00Z"),
         valid_until: Some(utc("2026-01-15T00:00:00Z")),
         currency: "EUR".into(),
@@ -33,7 +33,7 @@ fn book() -> PriceBook {
         ]),
     };
     let v2 = PriceList {
-        version: 2,
+        version: "2".into(),
         valid_from: utc("2026-01-15T00:00:00Z"),
         valid_until: None,
         unit_prices: BTreeMap::from([
@@ -77,22 +77,22 @@ fn the_version_valid_at_the_period_start_applies() {
     let b = book();
     assert_eq!(
         b.valid_at("vm-standard", utc("2026-01-14T23:59:59Z"))
-            .map(|p| p.version),
-        Some(1)
+            .map(|p| p.version.as_str()),
+        Some("1")
     );
     assert_eq!(
         b.valid_at("vm-standard", utc("2026-01-15T00:00:00Z"))
-            .map(|p| p.version),
-        Some(2)
+            .map(|p| p.version.as_str()),
+        Some("2")
     );
     assert_eq!(
         b.valid_at("vm-standard", utc("2024-12-31T23:59:59Z"))
-            .map(|p| p.version),
+            .map(|p| p.version.as_str()),
         None
     );
     assert_eq!(
         b.valid_at("other", utc("2026-01-15T00:00:00Z"))
-            .map(|p| p.version),
+            .map(|p| p.version.as_str()),
         None
     );
     // A period that starts under v1 and ends under v2 is rated with v1.
@@ -108,7 +108,7 @@ fn the_version_valid_at_the_period_start_applies() {
         &b,
     )
     .expect("rate");
-    assert_eq!(r.price_list, Some(("PL-VM".into(), 1)));
+    assert_eq!(r.price_list, Some(("PL-VM".into(), "1".into())));
     assert_eq!(r.cost, dec("0.125"));
 }
 
@@ -117,7 +117,7 @@ fn price_book_refuses_bad_versions() {
     let base = PriceList {
         id: "P".into(),
         offering_id: "o".into(),
-        version: 1,
+        version: "1".into(),
         valid_from: utc("2026-01-01T00:00:00Z"),
         valid_until: Some(utc("2026-02-01T00:00:00Z")),
         currency: "EUR".into(),
@@ -128,21 +128,21 @@ fn price_book_refuses_bad_versions() {
         ]),
     };
     let overlapping = PriceList {
-        version: 2,
+        version: "2".into(),
         valid_from: utc("2026-01-31T00:00:00Z"),
         valid_until: None,
         ..base.clone()
     };
     assert!(matches!(
         PriceBook::new([base.clone(), overlapping]),
-        Err(RatingError::Overlap { a: 1, b: 2, .. })
+        Err(RatingError::Overlap { a, b, .. }) if a == "1" && b == "2"
     ));
     let open_then_later = PriceList {
         valid_until: None,
         ..base.clone()
     };
     let later = PriceList {
-        version: 2,
+        version: "2".into(),
         valid_from: utc("2026-03-01T00:00:00Z"),
         valid_until: None,
         ..base.clone()
@@ -172,7 +172,7 @@ fn price_book_refuses_bad_versions() {
         Err(RatingError::NegativePrice { .. })
     ));
     let usd = PriceList {
-        version: 2,
+        version: "2".into(),
         currency: "USD".into(),
         valid_from: utc("2026-02-01T00:00:00Z"),
         valid_until: None,
@@ -308,7 +308,7 @@ fn worked_example() {
         ]
     );
     assert_eq!(rated[3].charge_class, Some(ChargeClass::Correction));
-    assert_eq!(rated[3].price_list, Some(("PL-VM".into(), 1)));
+    assert_eq!(rated[3].price_list, Some(("PL-VM".into(), "1".into())));
     assert_eq!(rated[4].charge_category, ChargeCategory::Credit);
 
     let s = statement(&rated);
@@ -403,7 +403,7 @@ proptest! {
         let rated: Vec<_> = usages.iter().map(|u| rate(u, &b)).collect::<Result<_, _>>().expect("all rate");
         for (u, r) in usages.iter().zip(&rated) {
             let expected_version = if u.period_start < utc("2026-01-15T00:00:00Z") { 1 } else { 2 };
-            prop_assert_eq!(r.price_list.as_ref().map(|p| p.1), Some(expected_version));
+            prop_assert_eq!(r.price_list.as_ref().map(|p| p.1.clone()), Some(expected_version.to_string()));
             prop_assert_eq!(r.cost, u.quantity * r.unit_price.unwrap_or_default());
         }
         let mut totals = MonthlyTotals::new();
