@@ -563,9 +563,33 @@ fn field(r: &FocusRecord, col: &str, style: ProviderStyle) -> String {
 pub fn write_csv<W: Write>(
     out: W,
     config: &GeneratorConfig,
+    seen: impl FnMut(&FocusRecord),
+) -> io::Result<u64> {
+    write_csv_series(out, std::slice::from_ref(config), seen)
+}
+
+/// Writes several generated parts (e.g. one per billing month) into one
+/// file under one header: the rows of `configs[0]`, then of `configs[1]`,
+/// and so on. All parts must have the same style. Calls `seen` with every
+/// record written and returns the number of records.
+pub fn write_csv_series<W: Write>(
+    out: W,
+    configs: &[GeneratorConfig],
     mut seen: impl FnMut(&FocusRecord),
 ) -> io::Result<u64> {
-    let style = config.style;
+    let Some(first) = configs.first() else {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "write_csv_series needs at least one configuration",
+        ));
+    };
+    let style = first.style;
+    if configs.iter().any(|c| c.style != style) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "all parts of one file must have the same provider style",
+        ));
+    }
     let mut out = io::BufWriter::with_capacity(256 * 1024, out);
     if style == ProviderStyle::Azure {
         out.write_all("\u{feff}".as_bytes())?;
@@ -582,12 +606,14 @@ pub fn write_csv<W: Write>(
     w.write_record(&columns)?;
     let mut fields: Vec<String> = Vec::with_capacity(columns.len());
     let mut n = 0;
-    for r in FocusGenerator::new(config.clone()) {
-        fields.clear();
-        fields.extend(columns.iter().map(|c| field(&r, c, style)));
-        w.write_record(&fields)?;
-        seen(&r);
-        n += 1;
+    for config in configs {
+        for r in FocusGenerator::new(config.clone()) {
+            fields.clear();
+            fields.extend(columns.iter().map(|c| field(&r, c, style)));
+            w.write_record(&fields)?;
+            seen(&r);
+            n += 1;
+        }
     }
     w.flush()?;
     Ok(n)

@@ -12,14 +12,15 @@
 //! thread (`spawn_blocking`) and bridges each call, or drives
 //! [`FocusReader`] itself: it is an iterator of `(line, record)`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 
 use rust_decimal::Decimal;
 
 use crate::focus::{FocusRecord, ServiceCategory};
 use crate::hash::{ContentHash, HashingReader};
-use crate::reader::{FocusReader, ImportError, ReadOptions};
+use crate::parallel::{FileInfo, ParallelOptions};
+use crate::reader::{FocusReader, FocusRow, ImportError, ReadOptions};
 
 /// Where imported records go. Implementations buffer or write inside a
 /// transaction and make them visible only in `commit`.
@@ -128,9 +129,99 @@ fn import_inner<R: Read, S: RecordSink>(
     })
 }
 
-/// Validates a file without storing anything: the same checks as [`import`].
+/// Validates a file without storing anything: the same checks as
+/// [`import`], and the same summary, on every core
+/// ([`crate::parallel::fold`]). The first error in file order is the one
+/// returned.
 pub fn validate<R: Read>(reader: R, options: &ReadOptions) -> Result<ImportSummary, ImportError> {
+    validate_with(reader, options, &ParallelOptions::default())
+}
+
+/// [`validate`] with explicit threads and block size.
+pub fn validate_with<R: Read>(
+    reader: R,
+    options: &ReadOptions,
+    par: &ParallelOptions,
+) -> Result<ImportSummary, ImportError> {
+    let par = ParallelOptions {
+        hash: true,
+        ..par.clone()
+    };
+    let (info, sums) = crate::parallel::fold(
+        reader,
+        options,
+        &par,
+        SummarySums::default,
+        |s, row| {
+            s.add(row);
+            Ok(())
+        },
+        SummarySums::merge,
+    )?;
+    Ok(sums.into_summary(info))
+}
+
+/// Validates sequentially with [`FocusReader`] (one thread); the
+/// reference [`validate`] is tested against.
+pub fn validate_sequential<R: Read>(
+    reader: R,
+    options: &ReadOptions,
+) -> Result<ImportSummary, ImportError> {
     import_inner::<R, MemorySink<'static>>(reader, &mut None, options)
+}
+
+/// The sums of an [`ImportSummary`], per chunk of a parallel read.
+#[derive(Debug, Default)]
+struct SummarySums {
+    billed: Decimal,
+    effective: Decimal,
+    by_account: HashMap<String, BTreeMap<ServiceCategory, Decimal>>,
+}
+
+impl SummarySums {
+    fn add(&mut self, row: &FocusRow<'_>) {
+        self.billed += row.billed_cost;
+        self.effective += row.effective_cost;
+        let by_category = match self.by_account.get_mut(row.billing_account_id) {
+            Some(m) => m,
+            None => self
+                .by_account
+                .entry(row.billing_account_id.to_owned())
+                .or_default(),
+        };
+        *by_category.entry(row.service_category).or_default() += row.billed_cost;
+    }
+
+    fn merge(&mut self, other: SummarySums) {
+        self.billed += other.billed;
+        self.effective += other.effective;
+        for (account, categories) in other.by_account {
+            let mine = self.by_account.entry(account).or_default();
+            for (category, sum) in categories {
+                *mine.entry(category).or_default() += sum;
+            }
+        }
+    }
+
+    fn into_summary(self, info: FileInfo) -> ImportSummary {
+        let mut by_key = BTreeMap::new();
+        for (account, categories) in self.by_account {
+            for (category, sum) in categories {
+                by_key.insert((account.clone(), category), sum);
+            }
+        }
+        ImportSummary {
+            content_hash: info
+                .content_hash
+                .unwrap_or(ContentHash(*blake3::hash(b"").as_bytes())),
+            bytes: info.bytes,
+            records: info.records,
+            billing_currency: info.billing_currency,
+            billed_cost: self.billed,
+            effective_cost: self.effective,
+            billed_by_account_category: by_key,
+        }
+    }
 }
 
 /// An in-memory store of committed imports, for tests and the demo.

@@ -8,6 +8,9 @@
 //!
 //! - [`reader`]: [`FocusReader`], header and row validation with line and
 //!   column in every error.
+//! - [`parallel`]: the same reading and checks on every core, folding
+//!   borrowed rows ([`FocusRow`]) into per-chunk states; `import::validate`
+//!   and the metering benchmark use it.
 //! - [`import`]: all-or-nothing [`import()`](import::import) into a sink,
 //!   with the file's BLAKE3 content hash ([`hash`]).
 //! - [`rating`]: versioned price lists, [`rate`](rating::rate).
@@ -26,7 +29,9 @@ pub mod focus;
 pub mod generator;
 pub mod hash;
 pub mod import;
+pub mod parallel;
 pub mod parse;
+pub mod pipeline;
 pub mod rating;
 pub mod reader;
 pub mod writer;
@@ -39,5 +44,5 @@ pub use focus::{
 pub use hash::{ContentHash, hash_reader};
 pub use import::{ImportSummary, MemoryStore, RecordSink, import};
 pub use rating::{PriceBook, PriceList, RatedRecord, UsageRecord, rate};
-pub use reader::{FocusReader, ImportError, ReadOptions};
+pub use reader::{FocusReader, FocusRow, ImportError, ReadOptions};
 pub use writer::{FocusWriter, rated_to_focus};

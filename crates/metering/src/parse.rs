@@ -132,11 +132,126 @@ pub fn parse_decimal(text: &str) -> Option<Decimal> {
     }
     if has_exp {
         Decimal::from_scientific(text).ok()
+    } else if let Some(d) = parse_plain_decimal(b) {
+        Some(d)
     } else {
         if b.iter().filter(|&&c| c == b'.').count() > 1 {
             return None;
         }
         text.parse::<Decimal>().ok()
+    }
+}
+
+/// The fast path of [`parse_decimal`]: `[+-]digits[.digits]` with at most
+/// 18 digits in all, which fits a `u64` mantissa exactly. Gives the same
+/// mantissa, scale and sign as `rust_decimal`'s `from_str` (a property
+/// test checks this); anything else returns `None` and takes the general
+/// path.
+fn parse_plain_decimal(b: &[u8]) -> Option<Decimal> {
+    let (negative, digits) = match b.first()? {
+        b'-' => (true, &b[1..]),
+        b'+' => (false, &b[1..]),
+        _ => (false, b),
+    };
+    if digits.is_empty() || digits.len() > 19 {
+        return None;
+    }
+    let mut mantissa: u64 = 0;
+    let mut count = 0u32;
+    let mut scale: Option<u32> = None;
+    for (i, &c) in digits.iter().enumerate() {
+        match c {
+            b'0'..=b'9' => {
+                mantissa = mantissa * 10 + u64::from(c - b'0');
+                count += 1;
+            }
+            b'.' if scale.is_none() && i > 0 && i + 1 < digits.len() => {
+                scale = Some(u32::try_from(digits.len() - i - 1).ok()?);
+            }
+            _ => return None,
+        }
+    }
+    if count > 18 {
+        return None;
+    }
+    // `as` is exact here: the low and middle 32 bits of a u64.
+    let lo = (mantissa & 0xFFFF_FFFF) as u32;
+    let mid = (mantissa >> 32) as u32;
+    Some(Decimal::from_parts(
+        lo,
+        mid,
+        0,
+        negative,
+        scale.unwrap_or(0),
+    ))
+}
+
+/// True when `text` is a JSON object whose values are all scalars
+/// (strings, numbers, booleans, null): FOCUS KeyValueFormat. Accepts
+/// exactly what `serde_json::from_str::<Tags>` accepts, without building
+/// the map.
+pub fn is_scalar_json_object(text: &str) -> bool {
+    serde_json::from_str::<ScalarObject>(text).is_ok()
+}
+
+struct ScalarObject;
+
+impl<'de> serde::Deserialize<'de> for ScalarObject {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(ScalarObjectVisitor)
+    }
+}
+
+struct ScalarObjectVisitor;
+
+impl<'de> serde::de::Visitor<'de> for ScalarObjectVisitor {
+    type Value = ScalarObject;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON object of scalar values")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<ScalarObject, A::Error> {
+        while map.next_key::<serde::de::IgnoredAny>()?.is_some() {
+            map.next_value::<Scalar>()?;
+        }
+        Ok(ScalarObject)
+    }
+}
+
+struct Scalar;
+
+impl<'de> serde::Deserialize<'de> for Scalar {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(ScalarVisitor)
+    }
+}
+
+struct ScalarVisitor;
+
+impl<'de> serde::de::Visitor<'de> for ScalarVisitor {
+    type Value = Scalar;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a string, number, boolean or null")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Scalar, E> {
+        Ok(Scalar)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Scalar, E> {
+        Ok(Scalar)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Scalar, E> {
+        Ok(Scalar)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Scalar, E> {
+        Ok(Scalar)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Scalar, E> {
+        Ok(Scalar)
+    }
+    fn visit_unit<E>(self) -> Result<Scalar, E> {
+        Ok(Scalar)
+    }
+    fn visit_none<E>(self) -> Result<Scalar, E> {
+        Ok(Scalar)
     }
 }
 
@@ -225,6 +340,112 @@ mod tests {
             "", "1,000.00", "€5", "5 EUR", "NaN", "1/2", "1.2.3", "--1", "1-2", "e5", ".", "-",
         ] {
             assert_eq!(parse_decimal(bad), None, "{bad}");
+        }
+    }
+
+    /// The fast path gives what rust_decimal's own parser gives: the same
+    /// value, scale and sign.
+    fn same_as_rust_decimal(text: &str) {
+        let fast = parse_plain_decimal(text.as_bytes());
+        let general = text.parse::<Decimal>().ok();
+        if let Some(f) = fast {
+            let g = general.unwrap_or_else(|| panic!("{text}: fast parsed, rust_decimal did not"));
+            assert_eq!(
+                (f.mantissa(), f.scale(), f.is_sign_negative()),
+                (g.mantissa(), g.scale(), g.is_sign_negative()),
+                "{text}"
+            );
+        }
+        // Whatever the path, parse_decimal agrees with rust_decimal on plain input.
+        if let Some(p) = parse_decimal(text) {
+            let g = general.unwrap_or_else(|| panic!("{text}: parsed, rust_decimal did not"));
+            assert_eq!(
+                (p.mantissa(), p.scale()),
+                (g.mantissa(), g.scale()),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn fast_decimals_match_rust_decimal() {
+        for t in [
+            "0",
+            "-0",
+            "+0",
+            "0.0",
+            "-0.000",
+            "12.50",
+            "007.5",
+            "-12.3456",
+            "+4.2",
+            "999999999999999999",
+            "-999999999999999999",
+            "0.000000000000000001",
+            "1234567890.12345678",
+            "18446744073709551615",
+            "1.",
+            ".5",
+            "-.5",
+            "1.2.3",
+            "1e5",
+            "9999999999999999999",
+            "0.1234567890123456789",
+        ] {
+            same_as_rust_decimal(t);
+        }
+        assert!(parse_plain_decimal(b"12.50").is_some());
+        assert!(parse_plain_decimal(b"-0.0001").is_some());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fast_decimals_match_rust_decimal_on_random_input(
+            sign in "[-+]?", int in "[0-9]{1,20}", frac in proptest::option::of("[0-9]{0,20}")
+        ) {
+            let text = match &frac {
+                Some(f) => format!("{sign}{int}.{f}"),
+                None => format!("{sign}{int}"),
+            };
+            same_as_rust_decimal(&text);
+        }
+
+        #[test]
+        fn fast_decimals_match_rust_decimal_on_any_text(text in "[-+.0-9eE]{0,24}") {
+            same_as_rust_decimal(&text);
+        }
+
+        #[test]
+        fn tag_check_accepts_what_the_tags_parse_accepts(text in r#"\{?("[a-z:]{0,3}"[:,]? ?|[0-9.e-]{1,4}|true|null|\[|\]|\{|\}|,| ){0,8}\}?"#) {
+            let check = is_scalar_json_object(&text);
+            let full = serde_json::from_str::<crate::focus::Tags>(&text).is_ok_and(|t| {
+                t.values().all(|v| !v.is_object() && !v.is_array())
+            });
+            proptest::prop_assert_eq!(check, full, "{}", text);
+        }
+    }
+
+    #[test]
+    fn tag_check() {
+        for ok in [
+            r#"{}"#,
+            r#"{"a":"b","n":1.5,"t":true,"z":null}"#,
+            r#" { "a" : -1e3 } "#,
+            r#"{"a":1,"a":2}"#,
+        ] {
+            assert!(is_scalar_json_object(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "null",
+            "[]",
+            r#"{"a":[1]}"#,
+            r#"{"a":{"b":1}}"#,
+            "env=prod",
+            r#"{"a":1}x"#,
+            r#"{"a":1e999}"#,
+        ] {
+            assert!(!is_scalar_json_object(bad), "{bad}");
         }
     }
 

@@ -117,7 +117,7 @@ pub struct ReadOptions {
 
 /// Column positions resolved from the header.
 #[derive(Clone, Debug)]
-struct Columns {
+pub(crate) struct Columns {
     mandatory: [usize; MANDATORY_COLUMNS.len()],
     optional: [Option<usize>; OPTIONAL_COLUMNS.len()],
 }
@@ -170,7 +170,12 @@ const SUB_ACCOUNT_TYPE: usize = 20;
 const TAGS: usize = 21;
 
 impl Columns {
-    fn from_header(header: &StringRecord) -> Result<Self, ImportError> {
+    /// The BillingCurrency field of a record.
+    pub(crate) fn billing_currency_of<'r>(&self, record: &'r StringRecord) -> Option<&'r str> {
+        record.get(self.mandatory[BILLING_CURRENCY])
+    }
+
+    pub(crate) fn from_header(header: &StringRecord) -> Result<Self, ImportError> {
         if header.is_empty() || (header.len() == 1 && header.get(0).is_some_and(str::is_empty)) {
             return Err(ImportError::Empty);
         }
@@ -202,47 +207,58 @@ impl Columns {
     }
 }
 
-/// One row being parsed: field access with errors that carry line and column.
-struct Row<'a> {
-    record: &'a StringRecord,
-    cols: &'a Columns,
-    line: u64,
+/// Field access for one CSV record: the sequential reader's
+/// [`StringRecord`] or the parallel reader's borrowed field slices.
+pub(crate) trait Fields {
+    fn field(&self, i: usize) -> Option<&str>;
 }
 
-impl<'a> Row<'a> {
+impl Fields for StringRecord {
+    fn field(&self, i: usize) -> Option<&str> {
+        self.get(i)
+    }
+}
+
+/// One row being parsed: field access with errors that carry line and column.
+pub(crate) struct Row<'a, F: Fields + ?Sized> {
+    pub(crate) record: &'a F,
+    pub(crate) cols: &'a Columns,
+    pub(crate) line: u64,
+}
+
+impl<'a, F: Fields + ?Sized> Row<'a, F> {
     fn m(&self, idx: usize) -> (&'static str, &'a str) {
         let name = MANDATORY_COLUMNS[idx];
         (
             name,
-            self.record.get(self.cols.mandatory[idx]).unwrap_or(""),
+            self.record.field(self.cols.mandatory[idx]).unwrap_or(""),
         )
     }
 
     fn o(&self, idx: usize) -> Option<(&'static str, &'a str)> {
         let pos = self.cols.optional[idx]?;
-        Some((OPTIONAL_COLUMNS[idx], self.record.get(pos).unwrap_or("")))
+        Some((OPTIONAL_COLUMNS[idx], self.record.field(pos).unwrap_or("")))
     }
 
-    fn err(&self, column: &str, expected: impl Into<String>, got: &str) -> ImportError {
+    pub(crate) fn err(&self, column: &str, expected: impl Into<String>, got: &str) -> ImportError {
         ImportError::invalid(self.line, column, expected, got)
     }
 
-    fn req_string(&self, idx: usize) -> Result<String, ImportError> {
+    fn req_string(&self, idx: usize) -> Result<&'a str, ImportError> {
         let (name, v) = self.m(idx);
         if v.is_empty() {
             return Err(self.err(name, "a value (the column must not be null)", v));
         }
-        Ok(v.to_owned())
+        Ok(v)
     }
 
-    fn opt_string_m(&self, idx: usize) -> Option<String> {
+    fn opt_string_m(&self, idx: usize) -> Option<&'a str> {
         let (_, v) = self.m(idx);
-        (!v.is_empty()).then(|| v.to_owned())
+        (!v.is_empty()).then_some(v)
     }
 
-    fn opt_string(&self, idx: usize) -> Option<String> {
-        self.o(idx)
-            .and_then(|(_, v)| (!v.is_empty()).then(|| v.to_owned()))
+    fn opt_string(&self, idx: usize) -> Option<&'a str> {
+        self.o(idx).and_then(|(_, v)| (!v.is_empty()).then_some(v))
     }
 
     fn decimal(&self, name: &str, v: &str) -> Result<Option<Decimal>, ImportError> {
@@ -289,27 +305,133 @@ impl<'a> Row<'a> {
         parse_datetime(v).ok_or_else(|| self.err(name, EXPECTED_DATETIME, v))
     }
 
-    fn tags(&self) -> Result<Option<Tags>, ImportError> {
+    /// Checks the Tags column (a JSON object of scalars) without building
+    /// it; returns the raw JSON text.
+    fn tags(&self) -> Result<Option<&'a str>, ImportError> {
         let Some((name, v)) = self.o(TAGS) else {
             return Ok(None);
         };
         if is_typed_null(v) {
             return Ok(None);
         }
-        const EXPECTED: &str = "a JSON object whose values are strings, numbers, booleans or null";
-        let value: serde_json::Value =
-            serde_json::from_str(v).map_err(|_| self.err(name, EXPECTED, v))?;
-        let serde_json::Value::Object(map) = value else {
-            return Err(self.err(name, EXPECTED, v));
-        };
-        let mut tags = Tags::new();
-        for (k, val) in map {
-            if val.is_object() || val.is_array() {
-                return Err(self.err(name, EXPECTED, v));
-            }
-            tags.insert(k, val);
+        if !crate::parse::is_scalar_json_object(v) {
+            return Err(self.err(name, EXPECTED_TAGS, v));
         }
-        Ok(Some(tags))
+        Ok(Some(v))
+    }
+}
+
+const EXPECTED_TAGS: &str = "a JSON object whose values are strings, numbers, booleans or null";
+
+/// One validated row, borrowed from the CSV record it was read from: what
+/// [`FocusRecord`] holds, without allocating. The parallel reader hands
+/// these to its callers; [`FocusRow::to_record`] makes the owned record.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FocusRow<'a> {
+    /// The 1-based line the row starts on.
+    pub line: u64,
+    pub billed_cost: Decimal,
+    pub billing_account_id: &'a str,
+    pub billing_account_name: Option<&'a str>,
+    pub billing_currency: &'a str,
+    pub billing_period_start: DateTime<Utc>,
+    pub billing_period_end: DateTime<Utc>,
+    pub charge_category: ChargeCategory,
+    pub charge_class: Option<ChargeClass>,
+    pub charge_description: Option<&'a str>,
+    pub charge_period_start: DateTime<Utc>,
+    pub charge_period_end: DateTime<Utc>,
+    pub contracted_cost: Decimal,
+    pub effective_cost: Decimal,
+    pub invoice_issuer_name: &'a str,
+    pub list_cost: Decimal,
+    pub pricing_quantity: Option<Decimal>,
+    pub pricing_unit: Option<&'a str>,
+    pub provider_name: &'a str,
+    pub publisher_name: &'a str,
+    pub service_category: ServiceCategory,
+    pub service_name: &'a str,
+    pub billing_account_type: Option<&'a str>,
+    pub charge_frequency: Option<ChargeFrequency>,
+    pub consumed_quantity: Option<Decimal>,
+    pub consumed_unit: Option<&'a str>,
+    pub contracted_unit_price: Option<Decimal>,
+    pub invoice_id: Option<&'a str>,
+    pub list_unit_price: Option<Decimal>,
+    pub pricing_category: Option<PricingCategory>,
+    pub pricing_currency: Option<&'a str>,
+    pub region_id: Option<&'a str>,
+    pub region_name: Option<&'a str>,
+    pub availability_zone: Option<&'a str>,
+    pub resource_id: Option<&'a str>,
+    pub resource_name: Option<&'a str>,
+    pub resource_type: Option<&'a str>,
+    pub service_subcategory: Option<&'a str>,
+    pub sku_id: Option<&'a str>,
+    pub sku_price_id: Option<&'a str>,
+    pub sub_account_id: Option<&'a str>,
+    pub sub_account_name: Option<&'a str>,
+    pub sub_account_type: Option<&'a str>,
+    /// The Tags JSON text, checked to be an object of scalar values.
+    pub tags: Option<&'a str>,
+}
+
+impl FocusRow<'_> {
+    /// True when the row corrects a previously invoiced billing period.
+    pub fn is_correction(&self) -> bool {
+        self.charge_class == Some(ChargeClass::Correction)
+    }
+
+    /// The owned record.
+    pub fn to_record(&self) -> FocusRecord {
+        let own = |v: Option<&str>| v.map(str::to_owned);
+        FocusRecord {
+            billed_cost: self.billed_cost,
+            billing_account_id: self.billing_account_id.to_owned(),
+            billing_account_name: own(self.billing_account_name),
+            billing_currency: self.billing_currency.to_owned(),
+            billing_period_start: self.billing_period_start,
+            billing_period_end: self.billing_period_end,
+            charge_category: self.charge_category,
+            charge_class: self.charge_class,
+            charge_description: own(self.charge_description),
+            charge_period_start: self.charge_period_start,
+            charge_period_end: self.charge_period_end,
+            contracted_cost: self.contracted_cost,
+            effective_cost: self.effective_cost,
+            invoice_issuer_name: self.invoice_issuer_name.to_owned(),
+            list_cost: self.list_cost,
+            pricing_quantity: self.pricing_quantity,
+            pricing_unit: own(self.pricing_unit),
+            provider_name: self.provider_name.to_owned(),
+            publisher_name: self.publisher_name.to_owned(),
+            service_category: self.service_category,
+            service_name: self.service_name.to_owned(),
+            billing_account_type: own(self.billing_account_type),
+            charge_frequency: self.charge_frequency,
+            consumed_quantity: self.consumed_quantity,
+            consumed_unit: own(self.consumed_unit),
+            contracted_unit_price: self.contracted_unit_price,
+            invoice_id: own(self.invoice_id),
+            list_unit_price: self.list_unit_price,
+            pricing_category: self.pricing_category,
+            pricing_currency: own(self.pricing_currency),
+            region_id: own(self.region_id),
+            region_name: own(self.region_name),
+            availability_zone: own(self.availability_zone),
+            resource_id: own(self.resource_id),
+            resource_name: own(self.resource_name),
+            resource_type: own(self.resource_type),
+            service_subcategory: own(self.service_subcategory),
+            sku_id: own(self.sku_id),
+            sku_price_id: own(self.sku_price_id),
+            sub_account_id: own(self.sub_account_id),
+            sub_account_name: own(self.sub_account_name),
+            sub_account_type: own(self.sub_account_type),
+            // Checked by `is_scalar_json_object`, which accepts exactly what
+            // this parse accepts.
+            tags: self.tags.and_then(|t| serde_json::from_str::<Tags>(t).ok()),
+        }
     }
 }
 
@@ -403,28 +525,49 @@ impl<R: Read> FocusReader<R> {
             cols: &self.cols,
             line,
         };
-        let record = parse_row(&row)?;
-        validate(&row, &record)?;
-        // File-level currency rules.
-        let (name, raw) = row.m(BILLING_CURRENCY);
-        if let Some(expected) = &self.options.expected_currency
-            && &record.billing_currency != expected
-        {
-            return Err(row.err(name, format!("the billing currency {expected}"), raw));
-        }
+        let view = check_row(&row, self.options.expected_currency.as_deref())?;
+        // File-level rule: one file, one currency.
         match &self.currency {
-            None => self.currency = Some((record.billing_currency.clone(), line)),
-            Some((c, first)) if c != &record.billing_currency => {
-                return Err(row.err(
-                    name,
-                    format!("{c}, the billing currency of the whole file (from line {first}): one file, one currency"),
-                    raw,
-                ));
+            None => self.currency = Some((view.billing_currency.to_owned(), line)),
+            Some((c, first)) if c != view.billing_currency => {
+                return Err(currency_mismatch(&row, c, *first));
             }
             Some(_) => {}
         }
-        Ok(record)
+        Ok(view.to_record())
     }
+}
+
+/// The error for a row whose BillingCurrency differs from the file's.
+pub(crate) fn currency_mismatch<F: Fields + ?Sized>(
+    row: &Row<'_, F>,
+    file_currency: &str,
+    first_line: u64,
+) -> ImportError {
+    let (name, raw) = row.m(BILLING_CURRENCY);
+    row.err(
+        name,
+        format!("{file_currency}, the billing currency of the whole file (from line {first_line}): one file, one currency"),
+        raw,
+    )
+}
+
+/// Parses and validates one row: every per-row rule of docs/metering.md
+/// (all but the file-level "one file, one currency", which needs the first
+/// row). Shared by the sequential and the parallel reader.
+pub(crate) fn check_row<'a, F: Fields + ?Sized>(
+    row: &Row<'a, F>,
+    expected_currency: Option<&str>,
+) -> Result<FocusRow<'a>, ImportError> {
+    let view = parse_row(row)?;
+    validate(row, &view)?;
+    if let Some(expected) = expected_currency
+        && view.billing_currency != expected
+    {
+        let (name, raw) = row.m(BILLING_CURRENCY);
+        return Err(row.err(name, format!("the billing currency {expected}"), raw));
+    }
+    Ok(view)
 }
 
 impl<R: Read> Iterator for FocusReader<R> {
@@ -434,7 +577,7 @@ impl<R: Read> Iterator for FocusReader<R> {
     }
 }
 
-fn csv_error(e: csv::Error) -> ImportError {
+pub(crate) fn csv_error(e: csv::Error) -> ImportError {
     let line = e.position().map_or(0, csv::Position::line);
     match e.into_kind() {
         csv::ErrorKind::Io(io) => ImportError::Io(io),
@@ -458,8 +601,8 @@ fn csv_error(e: csv::Error) -> ImportError {
     }
 }
 
-fn parse_enum<T>(
-    row: &Row<'_>,
+fn parse_enum<T, F: Fields + ?Sized>(
+    row: &Row<'_, F>,
     name: &str,
     v: &str,
     parse: fn(&str) -> Option<T>,
@@ -468,7 +611,7 @@ fn parse_enum<T>(
     parse(v).ok_or_else(|| row.err(name, expected, v))
 }
 
-fn parse_row(row: &Row<'_>) -> Result<FocusRecord, ImportError> {
+fn parse_row<'a, F: Fields + ?Sized>(row: &Row<'a, F>) -> Result<FocusRow<'a>, ImportError> {
     let (cc_name, cc) = row.m(CHARGE_CATEGORY);
     let charge_category = parse_enum(
         row,
@@ -519,7 +662,7 @@ fn parse_row(row: &Row<'_>) -> Result<FocusRecord, ImportError> {
     };
     let (bc_name, bc) = row.m(BILLING_CURRENCY);
     let billing_currency = row.req_string(BILLING_CURRENCY)?;
-    if !is_currency_code(&billing_currency) {
+    if !is_currency_code(billing_currency) {
         return Err(row.err(
             bc_name,
             "an ISO 4217 currency code (three capital letters, e.g. EUR)",
@@ -536,7 +679,8 @@ fn parse_row(row: &Row<'_>) -> Result<FocusRecord, ImportError> {
             raw,
         ));
     }
-    Ok(FocusRecord {
+    Ok(FocusRow {
+        line: row.line,
         billed_cost: row.req_decimal(BILLED_COST)?,
         billing_account_id: row.req_string(BILLING_ACCOUNT_ID)?,
         billing_account_name: row.opt_string_m(BILLING_ACCOUNT_NAME),
@@ -584,7 +728,7 @@ fn parse_row(row: &Row<'_>) -> Result<FocusRecord, ImportError> {
 }
 
 /// Cross-field rules of one row. See docs/metering.md for the list.
-fn validate(row: &Row<'_>, r: &FocusRecord) -> Result<(), ImportError> {
+fn validate<F: Fields + ?Sized>(row: &Row<'_, F>, r: &FocusRow<'_>) -> Result<(), ImportError> {
     use ChargeCategory::{Purchase, Tax, Usage};
     let correction = r.is_correction();
 
@@ -646,7 +790,7 @@ fn validate(row: &Row<'_>, r: &FocusRecord) -> Result<(), ImportError> {
         _ => {}
     }
     let (pu_name, pu_raw) = row.m(PRICING_UNIT);
-    match (&r.pricing_quantity, &r.pricing_unit) {
+    match (r.pricing_quantity, r.pricing_unit) {
         (Some(_), None) => {
             return Err(row.err(
                 pu_name,
