@@ -43,6 +43,8 @@ pub enum Kind {
     /// Embassy protections, runs and grants (cleared roles and the
     /// protected systems' owners).
     Embassy,
+    /// Usage, charges, statements, budgets (metering and chargeback).
+    Costs,
 }
 
 impl Kind {
@@ -58,6 +60,7 @@ impl Kind {
             Kind::Quotas => "quota",
             Kind::Agreements => "agreement",
             Kind::Embassy => "embassy record",
+            Kind::Costs => "cost record",
         }
     }
 }
@@ -78,11 +81,15 @@ fn grants(role: Role, action: Action, kind: Kind) -> bool {
         Role::Broker => match kind {
             Institutions | InformationSystems | Users | Orders => action == Read,
             Providers | Catalogue | Quotas | Agreements => matches!(action, Read | Create | Update),
+            // Imports bills, maps what is unmapped, allocates shared costs,
+            // issues statements, keeps the commercial reference prices.
+            Costs => matches!(action, Read | Create | Update),
             AuditLog | Embassy => false,
         },
         Role::Auditor | Role::SecurityOfficer => action == Read,
         Role::EmbassyCustodian => match kind {
             Institutions | InformationSystems => action == Read,
+            Costs => false,
             Embassy => matches!(action, Read | Create | Update),
             _ => false,
         },
@@ -97,10 +104,14 @@ fn grants(role: Role, action: Action, kind: Kind) -> bool {
             Agreements => matches!(action, Read | Update),
             // Turns embassy protection on for the institution's systems.
             Embassy => matches!(action, Read | Create | Update),
+            // Reads the institution's costs and sets its budgets.
+            Costs => matches!(action, Read | Update),
         },
         Role::IsOwner => match kind {
             InformationSystems | Orders | Embassy => matches!(action, Read | Create | Update),
-            Institutions | Users | Providers | Catalogue | Quotas | Agreements => action == Read,
+            Institutions | Users | Providers | Catalogue | Quotas | Agreements | Costs => {
+                action == Read
+            }
             AuditLog => false,
         },
         // Members order for their institution's systems; others approve.
@@ -113,6 +124,8 @@ fn grants(role: Role, action: Action, kind: Kind) -> bool {
         Role::ProviderOperator => match kind {
             Providers | Catalogue => matches!(action, Read | Update | Create),
             Institutions | InformationSystems | Users => action == Read,
+            // Imports their own provider's FOCUS bills.
+            Costs => action == Create,
             AuditLog | Orders | Quotas | Agreements | Embassy => false,
         },
     }

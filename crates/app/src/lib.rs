@@ -16,6 +16,7 @@ mod error;
 pub mod federation;
 pub mod information_systems;
 pub mod institutions;
+pub mod metering;
 pub mod orders;
 pub mod placement;
 pub mod provisioning;

@@ -49,6 +49,12 @@ const UNIQUE_FIELDS: &[(&str, &str)] = &[
     ("approvals.order_id, approvals.approver_id", "approver"),
     ("approvals.order_id, approvals.step", "step"),
     ("price_lists.provider_id", "version"),
+    ("uq_focus_imports_hash", "file"),
+    ("focus_imports.content_hash", "file"),
+    ("uq_commercial_prices", "sku"),
+    ("commercial_prices.reference", "sku"),
+    ("uq_statements_version", "version"),
+    ("statements.institution_id", "version"),
 ];
 
 impl From<sqlx::Error> for Error {

@@ -11,6 +11,7 @@ pub mod federation;
 pub mod ids;
 pub mod information_system;
 pub mod institution;
+pub mod metering;
 pub mod order;
 pub mod paging;
 pub mod roles;

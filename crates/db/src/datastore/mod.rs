@@ -9,6 +9,7 @@ pub mod embassy;
 pub mod federation;
 pub mod information_system;
 pub mod institution;
+pub mod metering;
 pub mod orders;
 pub mod role;
 pub mod sagas;

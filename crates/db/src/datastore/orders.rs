@@ -489,6 +489,8 @@ pub struct Notification {
     pub agreement_id: Option<AgreementId>,
     /// Set for alerts about a system (embassy RPO, drills).
     pub information_system_id: Option<InformationSystemId>,
+    /// A short text for alerts that need one (which budget, how much).
+    pub detail: Option<String>,
     pub created_at: DateTime<Utc>,
     pub read_at: Option<DateTime<Utc>>,
 }
@@ -513,15 +515,36 @@ pub async fn notify(
     Ok(())
 }
 
+/// An alert with a text, about an institution's budget or a system.
+pub async fn notify_detail(
+    conn: &mut Conn,
+    user: UserId,
+    kind: &str,
+    system: Option<InformationSystemId>,
+    detail: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    sqlx::query("INSERT INTO notifications (id, user_id, kind, information_system_id, detail, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(uuid::Uuid::now_v7().to_string())
+        .bind(user.to_string())
+        .bind(kind)
+        .bind(system.map(|s| s.to_string()))
+        .bind(detail)
+        .bind(time_text(now))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 pub async fn notifications(
     conn: &mut Conn,
     user: UserId,
     unread_only: bool,
 ) -> Result<Vec<Notification>> {
     let sql = if unread_only {
-        "SELECT id, kind, order_id, agreement_id, information_system_id, created_at, read_at FROM notifications WHERE user_id = $1 AND read_at IS NULL ORDER BY created_at DESC LIMIT 200"
+        "SELECT id, kind, order_id, agreement_id, information_system_id, detail, created_at, read_at FROM notifications WHERE user_id = $1 AND read_at IS NULL ORDER BY created_at DESC LIMIT 200"
     } else {
-        "SELECT id, kind, order_id, agreement_id, information_system_id, created_at, read_at FROM notifications WHERE user_id = $1 ORDER BY created_at DESC LIMIT 200"
+        "SELECT id, kind, order_id, agreement_id, information_system_id, detail, created_at, read_at FROM notifications WHERE user_id = $1 ORDER BY created_at DESC LIMIT 200"
     };
     let rows = sqlx::query(sql)
         .bind(user.to_string())
@@ -535,6 +558,7 @@ pub async fn notifications(
                 order_id: opt_id(r, "order_id")?,
                 agreement_id: opt_id(r, "agreement_id")?,
                 information_system_id: opt_id(r, "information_system_id")?,
+                detail: r.try_get("detail")?,
                 created_at: parse_time(&r.try_get::<String, _>("created_at")?)?,
                 read_at: parse_opt_time(r.try_get("read_at")?)?,
             })

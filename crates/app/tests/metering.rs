@@ -1,0 +1,619 @@
+//! Metering and chargeback on both engines: usage collected from the `sim`
+//! driver is rated with the price-list version valid at the hour and
+//! compared with commercial prices; statements reconcile exactly with the
+//! charges and are immutable; FOCUS bills import all-or-nothing, once, with
+//! unmapped lines listed for the Broker; budgets alert once per threshold;
+//! tenants see only their own costs.
+
+use std::collections::BTreeMap;
+use std::io::Write as _;
+
+use chrono::{Duration, Utc};
+use makonis_app::secrets::SecretBox;
+use makonis_app::{App, Error};
+use makonis_metering::focus::{ChargeCategory, FocusRecord, ServiceCategory};
+use makonis_types::catalogue::*;
+use makonis_types::institution::{InstitutionInput, InstitutionKind};
+use makonis_types::metering::*;
+use makonis_types::order::OrderState;
+use makonis_types::roles::Role;
+use rust_decimal::Decimal;
+
+mod world;
+use world::*;
+
+fn d(s: &str) -> Decimal {
+    s.parse().unwrap()
+}
+
+/// An older price-list version (0.018 until yesterday) under the world's
+/// current one (0.02 from yesterday), and two commercial references: one too
+/// small for the offering, one that fits.
+async fn prices(app: &App, w: &World) {
+    let today = Utc::now().date_naive();
+    app.create_price_list(
+        &w.broker,
+        w.provider,
+        &PriceListInput {
+            version: "0".into(),
+            valid_from: today - Duration::days(90),
+            valid_until: Some(today - Duration::days(2)),
+            currency: "EUR".into(),
+            items: vec![PriceItem {
+                offering_id: w.offering,
+                unit_price: d("0.018"),
+            }],
+        },
+    )
+    .await
+    .unwrap();
+    for (sku, vcpu, ram, price) in [("c.small", 1, 2, "0.011"), ("m.large", 2, 8, "0.0832")] {
+        app.add_commercial_price(
+            &w.broker,
+            &CommercialPriceInput {
+                reference: "Hyperscaler eu-north on-demand".into(),
+                sku: sku.into(),
+                kind: OfferingKind::Vm,
+                vcpu,
+                ram_gb: ram,
+                unit: BillingUnit::InstanceHour,
+                unit_price: d(price),
+                valid_from: today - Duration::days(365),
+                valid_until: None,
+            },
+        )
+        .await
+        .unwrap();
+    }
+}
+
+/// An active order of 2 VMs whose resource has existed for `age`.
+async fn running_vm(app: &App, w: &World, state: &std::path::Path, age: Duration) -> String {
+    let id = order_and_agree(app, w).await;
+    let done = wait_for(app, w, id, &[OrderState::Active, OrderState::Failed]).await;
+    assert_eq!(done.state, OrderState::Active, "{:?}", done.reason);
+    makonis_drivers::sim::backdate(&sim(state, w.provider), age)
+        .await
+        .unwrap();
+    app.order_resources(&w.member, id).await.unwrap()[0]
+        .external_id
+        .clone()
+}
+
+#[tokio::test]
+async fn usage_is_rated_by_the_valid_version_and_statements_reconcile() {
+    for (store, state) in engines().await {
+        let label = store.label;
+        let app = App::new(
+            store.datastore.clone(),
+            SecretBox::random(),
+            config(state.path()),
+        );
+        let w = world(&app, 20).await;
+        prices(&app, &w).await;
+        running_vm(&app, &w, state.path(), Duration::days(40)).await;
+
+        let first = app.collect_usage().await.unwrap();
+        assert!(first.failures.is_empty(), "{label}: {:?}", first.failures);
+        assert!(first.charged >= 35 * 24 - 1, "{label}: {first:?}");
+        assert_eq!(first.unmapped, 0, "{label}");
+        // Collecting again books nothing twice.
+        let again = app.collect_usage().await.unwrap();
+        assert_eq!(again.charged, 0, "{label}: {again:?}");
+
+        let this_month = Month::of(Utc::now());
+        let last_month = this_month.previous();
+        let charges = app
+            .charges(&w.member, w.institution, last_month)
+            .await
+            .unwrap();
+        assert!(!charges.is_empty(), "{label}");
+        let yesterday = (Utc::now() - Duration::days(1)).date_naive();
+        for c in app
+            .charges(&w.member, w.institution, this_month)
+            .await
+            .unwrap()
+            .iter()
+            .chain(&charges)
+        {
+            // 2 instances for one hour, at the version valid at that hour.
+            let expected = if c.period_start.date_naive() < yesterday - Duration::days(0) {
+                d("0.018")
+            } else {
+                d("0.02")
+            };
+            assert_eq!(c.quantity, Some(d("2")), "{label}");
+            assert_eq!(c.unit_price, Some(expected), "{label}: {c:?}");
+            assert_eq!(c.cost, d("2") * expected, "{label}");
+            assert_eq!(
+                c.price_list_version.as_deref(),
+                Some(if expected == d("0.018") { "0" } else { "1" })
+            );
+            // The cheapest commercial SKU at least as large: m.large, not c.small.
+            assert_eq!(c.commercial_cost, Some(d("2") * d("0.0832")), "{label}");
+            assert_eq!(
+                c.commercial_ref.as_deref(),
+                Some("Hyperscaler eu-north on-demand m.large")
+            );
+            assert_eq!(c.information_system_id, Some(w.system));
+            assert!(c.agreement_id.is_some());
+        }
+
+        // Only the Broker issues; only finished months.
+        let input = IssueStatementInput {
+            institution_id: w.institution,
+            month: last_month,
+            reason: None,
+        };
+        assert!(matches!(
+            app.issue_statement(&w.admin, &input).await,
+            Err(Error::Forbidden { .. })
+        ));
+        let too_early = IssueStatementInput {
+            month: this_month,
+            ..input.clone()
+        };
+        match app.issue_statement(&w.broker, &too_early).await {
+            Err(Error::Invalid(e)) => assert_eq!(e[0].field, "month"),
+            other => panic!("{label}: {other:?}"),
+        }
+        let issued = app.issue_statement(&w.broker, &input).await.unwrap();
+        let s = &issued.summary;
+        assert_eq!(s.version, 1);
+        // Reconciles exactly: exact total = Σ charges; total = Σ rounded lines.
+        let charged: Decimal = charges.iter().map(|c| c.cost).sum();
+        assert_eq!(s.exact_total, charged, "{label}");
+        assert_eq!(s.charges, charges.len() as i64);
+        assert_eq!(
+            s.total,
+            issued.lines.iter().map(|l| l.amount).sum::<Decimal>()
+        );
+        assert_eq!(
+            issued.lines.iter().map(|l| l.exact_amount).sum::<Decimal>(),
+            charged
+        );
+        assert!(
+            issued
+                .lines
+                .iter()
+                .all(|l| l.amount == makonis_metering::round_money(l.exact_amount))
+        );
+        assert!(
+            s.commercial_total > s.total,
+            "{label}: commercial is dearer here"
+        );
+        assert!(
+            issued
+                .lines
+                .iter()
+                .all(|l| l.information_system.starts_with("WEB "))
+        );
+
+        // Re-issue needs a reason and makes version 2; the old one stays.
+        match app.issue_statement(&w.broker, &input).await {
+            Err(Error::Invalid(e)) => assert_eq!(e[0].field, "reason", "{label}"),
+            other => panic!("{label}: {other:?}"),
+        }
+        let v2 = app
+            .issue_statement(
+                &w.broker,
+                &IssueStatementInput {
+                    reason: Some("late bill from the provider".into()),
+                    ..input.clone()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(v2.summary.version, 2);
+        let listed = app
+            .statements(&w.member, Some(w.institution))
+            .await
+            .unwrap();
+        assert_eq!(listed.len(), 2, "{label}");
+        let read_back = app.statement(&w.member, s.id).await.unwrap();
+        assert_eq!(
+            read_back, issued,
+            "{label}: a statement reads back as issued"
+        );
+
+        // Immutable in the database itself.
+        for sql in [
+            format!("UPDATE statements SET total = '0' WHERE id = '{}'", s.id),
+            format!(
+                "DELETE FROM statement_lines WHERE statement_id = '{}'",
+                s.id
+            ),
+        ] {
+            let mut conn = store.datastore.conn().await.unwrap();
+            let refused = sqlx::query(&sql).execute(&mut *conn).await;
+            assert!(
+                refused.is_err_and(|e| e.to_string().contains("immutable")),
+                "{label}: {sql}"
+            );
+        }
+
+        // Exports: CSV with the total; FOCUS 1.2 that reads back with the same sum.
+        let csv = makonis_app::metering::statement_csv(&issued);
+        assert!(csv.lines().last().unwrap().contains(&s.total.to_string()));
+        let focus = app.statement_focus(&w.member, s.id).await.unwrap();
+        let summary = makonis_metering::import::validate(&focus[..], &Default::default()).unwrap();
+        assert_eq!(summary.billed_cost, s.exact_total, "{label}");
+        let export = app
+            .export_focus(&w.member, Some(w.institution), last_month, this_month)
+            .await
+            .unwrap();
+        let summary = makonis_metering::import::validate(&export[..], &Default::default()).unwrap();
+        assert!(summary.records >= charges.len() as u64);
+
+        // Another tenant sees none of it.
+        let other = other_tenant(&app).await;
+        assert!(matches!(
+            app.statement(&other, s.id).await,
+            Err(Error::NotFound { .. })
+        ));
+        assert!(matches!(
+            app.charges(&other, w.institution, last_month).await,
+            Err(Error::NotFound { .. })
+        ));
+        assert!(app.statements(&other, None).await.is_err());
+    }
+}
+
+async fn other_tenant(app: &App) -> makonis_app::OpContext {
+    let sys = makonis_app::OpContext::system("t");
+    let inst = app
+        .create_institution(
+            &sys,
+            &InstitutionInput {
+                name: "Cita iestāde".into(),
+                short_name: "CITA".into(),
+                registration_number: Some("90000000001".into()),
+                kind: InstitutionKind::Recipient,
+            },
+        )
+        .await
+        .unwrap()
+        .id;
+    person(app, "admin@cita.lv", Role::InstitutionAdmin, Some(inst)).await
+}
+
+fn record(line: &str) -> FocusRecord {
+    let month = Month::of(Utc::now()).previous();
+    FocusRecord {
+        billed_cost: d(line),
+        billing_account_id: "ACC-1".into(),
+        billing_account_name: Some("Account".into()),
+        billing_currency: "EUR".into(),
+        billing_period_start: month.start(),
+        billing_period_end: month.end(),
+        charge_category: ChargeCategory::Usage,
+        charge_class: None,
+        charge_description: Some("line".into()),
+        charge_period_start: month.start(),
+        charge_period_end: month.start() + Duration::hours(1),
+        contracted_cost: d(line),
+        effective_cost: d(line),
+        invoice_issuer_name: "Provider".into(),
+        list_cost: d(line),
+        pricing_quantity: Some(d("1")),
+        pricing_unit: Some("Hours".into()),
+        provider_name: "Provider".into(),
+        publisher_name: "Provider".into(),
+        service_category: ServiceCategory::Compute,
+        service_name: "Compute".into(),
+        billing_account_type: None,
+        charge_frequency: None,
+        consumed_quantity: None,
+        consumed_unit: None,
+        contracted_unit_price: None,
+        invoice_id: None,
+        list_unit_price: None,
+        pricing_category: None,
+        pricing_currency: None,
+        region_id: None,
+        region_name: None,
+        availability_zone: None,
+        resource_id: None,
+        resource_name: None,
+        resource_type: None,
+        service_subcategory: None,
+        sku_id: None,
+        sku_price_id: None,
+        sub_account_id: None,
+        sub_account_name: None,
+        sub_account_type: None,
+        tags: None,
+    }
+}
+
+fn write(path: &std::path::Path, records: &[FocusRecord]) {
+    let mut writer = makonis_metering::FocusWriter::new(Vec::new()).unwrap();
+    for r in records {
+        writer.write(r).unwrap();
+    }
+    std::fs::write(path, writer.finish().unwrap()).unwrap();
+}
+
+#[tokio::test]
+async fn focus_bills_import_once_all_or_nothing_and_unmapped_lines_wait() {
+    for (store, state) in engines().await {
+        let label = store.label;
+        let app = App::new(
+            store.datastore.clone(),
+            SecretBox::random(),
+            config(state.path()),
+        );
+        let w = world(&app, 20).await;
+        let external = running_vm(&app, &w, state.path(), Duration::hours(2)).await;
+        let dir = tempfile::tempdir().unwrap();
+
+        let by_resource = FocusRecord {
+            resource_id: Some(external.clone()),
+            ..record("1.25")
+        };
+        let by_tag = FocusRecord {
+            tags: Some(BTreeMap::from([(
+                makonis_app::metering::SYSTEM_TAG.to_owned(),
+                serde_json::json!("web"),
+            )])),
+            sub_account_id: Some("IST".into()),
+            ..record("2.50")
+        };
+        let by_account = FocusRecord {
+            sub_account_id: Some("ist".into()),
+            charge_category: ChargeCategory::Tax,
+            pricing_quantity: None,
+            pricing_unit: None,
+            ..record("0.21")
+        };
+        let nobody = FocusRecord {
+            billing_account_id: "ACME-999".into(),
+            ..record("9.99")
+        };
+        let good = dir.path().join("bill-2026-10.csv");
+        write(&good, &[by_resource, by_tag, by_account, nobody.clone()]);
+
+        // A bad line at the end: nothing is written.
+        let bad = dir.path().join("bad.csv");
+        let mut text = std::fs::read_to_string(&good).unwrap();
+        let last = text.lines().last().unwrap().replace(",EUR,", ",USD,");
+        text.push_str(&last);
+        text.push('\n');
+        std::fs::File::create(&bad)
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
+        match app
+            .import_focus(&w.broker, w.provider, "bad.csv", &bad, None)
+            .await
+        {
+            Err(Error::Invalid(e)) => {
+                assert_eq!(e[0].field, "file");
+                assert!(
+                    e[0].message
+                        .starts_with("bad.csv: line 6, column BillingCurrency"),
+                    "{label}: {}",
+                    e[0].message
+                );
+                assert_eq!(e[0].params["line"], "6");
+            }
+            other => panic!("{label}: {other:?}"),
+        }
+        assert!(
+            app.focus_imports(&w.broker).await.unwrap().is_empty(),
+            "{label}"
+        );
+        assert!(
+            app.unmapped_charges(&w.broker, true)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+
+        // Members may not import; the provider's institution-less import is the Broker's.
+        assert!(
+            app.import_focus(&w.member, w.provider, "x.csv", &good, None)
+                .await
+                .is_err()
+        );
+        let phases = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = phases.clone();
+        let progress: makonis_app::metering::Progress =
+            std::sync::Arc::new(move |phase, bytes| seen.lock().unwrap().push((phase, bytes)));
+        let import = app
+            .import_focus(
+                &w.broker,
+                w.provider,
+                "bill-2026-10.csv",
+                &good,
+                Some(progress),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            (import.records, import.mapped, import.unmapped),
+            (4, 3, 1),
+            "{label}"
+        );
+        assert_eq!(import.billed_cost, d("13.95"));
+        let file_len = std::fs::metadata(&good).unwrap().len();
+        assert!(phases.lock().unwrap().iter().any(|(_, b)| *b == file_len));
+
+        // The same file again is refused by its content hash.
+        match app
+            .import_focus(&w.broker, w.provider, "again.csv", &good, None)
+            .await
+        {
+            Err(Error::Invalid(e)) => {
+                assert_eq!(e[0].code, "duplicate", "{label}");
+                assert!(e[0].message.contains("would charge twice"));
+            }
+            other => panic!("{label}: {other:?}"),
+        }
+
+        let month = Month::of(Utc::now()).previous();
+        let charges: Vec<_> = app
+            .charges(&w.member, w.institution, month)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|c| c.source == "import")
+            .collect();
+        assert_eq!(charges.len(), 3, "{label}");
+        let tagged = charges.iter().find(|c| c.cost == d("2.50")).unwrap();
+        assert_eq!(tagged.information_system_id, Some(w.system));
+        let by_resource = charges.iter().find(|c| c.cost == d("1.25")).unwrap();
+        assert_eq!(by_resource.offering_id, Some(w.offering));
+        let institution_wide = charges.iter().find(|c| c.cost == d("0.21")).unwrap();
+        assert_eq!(institution_wide.information_system_id, None);
+        assert_eq!(institution_wide.charge_category, "Tax");
+
+        // The Broker maps the unknown line to the institution.
+        let open = app.unmapped_charges(&w.broker, true).await.unwrap();
+        assert_eq!(open.len(), 1);
+        assert_eq!(open[0].line, Some(5));
+        assert!(open[0].reason.contains("ACME-999"), "{}", open[0].reason);
+        assert!(app.unmapped_charges(&w.admin, true).await.is_err());
+        let booked = app
+            .resolve_unmapped(
+                &w.broker,
+                &open[0].id,
+                &ResolveUnmappedInput {
+                    institution_id: w.institution,
+                    information_system_id: Some(w.system),
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(booked.cost, d("9.99"));
+        assert!(
+            app.unmapped_charges(&w.broker, true)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            app.resolve_unmapped(
+                &w.broker,
+                &open[0].id,
+                &ResolveUnmappedInput {
+                    institution_id: w.institution,
+                    information_system_id: None
+                }
+            )
+            .await
+            .is_err(),
+            "{label}: resolved once"
+        );
+        let total: Decimal = app
+            .charges(&w.member, w.institution, month)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|c| c.source == "import")
+            .map(|c| c.cost)
+            .sum();
+        assert_eq!(
+            total,
+            d("13.95"),
+            "{label}: every line of the bill is charged once"
+        );
+    }
+}
+
+#[tokio::test]
+async fn budgets_alert_once_per_threshold_and_shared_costs_add_up() {
+    for (store, state) in engines().await {
+        let label = store.label;
+        let app = App::new(
+            store.datastore.clone(),
+            SecretBox::random(),
+            config(state.path()),
+        );
+        let w = world(&app, 20).await;
+        running_vm(&app, &w, state.path(), Duration::hours(6)).await;
+        app.collect_usage().await.unwrap();
+        let spent: Decimal = app
+            .charges(&w.member, w.institution, Month::of(Utc::now()))
+            .await
+            .unwrap()
+            .iter()
+            .map(|c| c.cost)
+            .sum();
+        assert!(spent > Decimal::ZERO, "{label}");
+
+        let input = BudgetInput {
+            institution_id: w.institution,
+            information_system_id: None,
+            monthly_amount: (spent * d("1.2")).round_dp(2),
+            thresholds: vec![50, 80, 1000],
+        };
+        // Members read, admins set.
+        assert!(app.set_budget(&w.member, &input).await.is_err());
+        let bad = BudgetInput {
+            thresholds: vec![80, 50],
+            ..input.clone()
+        };
+        match app.set_budget(&w.admin, &bad).await {
+            Err(Error::Invalid(e)) => assert_eq!(e[0].field, "thresholds[1]"),
+            other => panic!("{label}: {other:?}"),
+        }
+        app.set_budget(&w.admin, &input).await.unwrap();
+        let alerts = app.notifications(&w.admin, true).await.unwrap();
+        let budget_alerts: Vec<_> = alerts
+            .iter()
+            .filter(|n| n.kind == "budget.threshold")
+            .collect();
+        assert_eq!(
+            budget_alerts.len(),
+            2,
+            "{label}: 50% and 80% crossed: {alerts:?}"
+        );
+        assert!(
+            budget_alerts[0]
+                .detail
+                .as_deref()
+                .unwrap()
+                .contains("monthly budget")
+        );
+        assert_eq!(
+            app.check_budgets().await.unwrap(),
+            0,
+            "{label}: once per month"
+        );
+        let status = app.budgets(&w.member, w.institution).await.unwrap();
+        assert_eq!(status[0].crossed, vec![50, 80]);
+        assert!(status[0].used_pct >= 80, "{label}: {status:?}");
+
+        // A shared cost goes to the only institution charged there, to the cent.
+        let month = Month::of(Utc::now());
+        let shares = app
+            .allocate_shared_cost(
+                &w.broker,
+                &SharedCostInput {
+                    provider_id: w.provider,
+                    month,
+                    amount: d("123.45"),
+                    description: "Platform operations".into(),
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(shares.len(), 1);
+        assert_eq!(shares[0].amount, d("123.45"));
+        assert!(
+            app.allocate_shared_cost(
+                &w.broker,
+                &SharedCostInput {
+                    provider_id: w.provider,
+                    month: month.previous().previous(),
+                    amount: d("1"),
+                    description: "Nobody used it".into(),
+                },
+            )
+            .await
+            .is_err(),
+            "{label}: nothing to split by"
+        );
+    }
+}
