@@ -606,9 +606,10 @@ fn parse_enum<T, F: Fields + ?Sized>(
     name: &str,
     v: &str,
     parse: fn(&str) -> Option<T>,
-    expected: String,
+    expected: fn() -> String,
 ) -> Result<T, ImportError> {
-    parse(v).ok_or_else(|| row.err(name, expected, v))
+    // `expected` builds the message only on an error.
+    parse(v).ok_or_else(|| row.err(name, expected(), v))
 }
 
 fn parse_row<'a, F: Fields + ?Sized>(row: &Row<'a, F>) -> Result<FocusRow<'a>, ImportError> {
@@ -618,19 +619,15 @@ fn parse_row<'a, F: Fields + ?Sized>(row: &Row<'a, F>) -> Result<FocusRow<'a>, I
         cc_name,
         cc,
         ChargeCategory::parse,
-        ChargeCategory::expected(),
+        ChargeCategory::expected,
     )?;
     let (cl_name, cl) = row.m(CHARGE_CLASS);
     let charge_class = if cl.is_empty() {
         None
     } else {
-        Some(parse_enum(
-            row,
-            cl_name,
-            cl,
-            ChargeClass::parse,
-            "null (empty) or Correction".to_owned(),
-        )?)
+        Some(parse_enum(row, cl_name, cl, ChargeClass::parse, || {
+            "null (empty) or Correction".to_owned()
+        })?)
     };
     let (sc_name, sc) = row.m(SERVICE_CATEGORY);
     let service_category = parse_enum(
@@ -638,7 +635,7 @@ fn parse_row<'a, F: Fields + ?Sized>(row: &Row<'a, F>) -> Result<FocusRow<'a>, I
         sc_name,
         sc,
         ServiceCategory::parse,
-        ServiceCategory::expected(),
+        ServiceCategory::expected,
     )?;
     let charge_frequency = match row.o(CHARGE_FREQUENCY) {
         Some((name, v)) if !v.is_empty() => Some(parse_enum(
@@ -646,18 +643,16 @@ fn parse_row<'a, F: Fields + ?Sized>(row: &Row<'a, F>) -> Result<FocusRow<'a>, I
             name,
             v,
             ChargeFrequency::parse,
-            ChargeFrequency::expected(),
+            ChargeFrequency::expected,
         )?),
         _ => None,
     };
     let pricing_category = match row.o(PRICING_CATEGORY) {
-        Some((name, v)) if !v.is_empty() => Some(parse_enum(
-            row,
-            name,
-            v,
-            PricingCategory::parse,
-            format!("null or {}", PricingCategory::expected()),
-        )?),
+        Some((name, v)) if !v.is_empty() => {
+            Some(parse_enum(row, name, v, PricingCategory::parse, || {
+                format!("null or {}", PricingCategory::expected())
+            })?)
+        }
         _ => None,
     };
     let (bc_name, bc) = row.m(BILLING_CURRENCY);
