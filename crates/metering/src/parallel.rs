@@ -448,7 +448,7 @@ fn record_boundary(buf: &[u8]) -> Option<usize> {
     let mut quotes_after = 0;
     while let Some(nl) = memchr::memrchr(b'\n', &buf[..end]) {
         quotes_after += count_byte(&buf[nl..end], b'"');
-        if (quotes - quotes_after) % 2 == 0 {
+        if (quotes - quotes_after) & 1 == 0 {
             return Some(nl + 1);
         }
         end = nl;
