@@ -704,6 +704,56 @@ impl App {
         Ok(())
     }
 
+    /// Checks that the actor may import bills of `provider_id` (the Broker,
+    /// or the provider's own operators), before an upload is even read.
+    pub async fn authorize_import(
+        &self,
+        ctx: &OpContext,
+        provider_id: ProviderId,
+    ) -> Result<Provider> {
+        let provider = {
+            let mut conn = self.datastore().conn().await?;
+            federation_store::get_provider(&mut conn, provider_id)
+                .await?
+                .ok_or(Error::NotFound { kind: "provider" })?
+        };
+        let scope = provider
+            .institution_id
+            .map(Scope::Institution)
+            .unwrap_or(Scope::Platform);
+        self.require_costs(ctx, Action::Create, scope)?;
+        Ok(provider)
+    }
+
+    /// Collection on demand (the Broker), the same as the scheduled run.
+    pub async fn collect_usage_now(&self, ctx: &OpContext) -> Result<CollectionReport> {
+        self.require_costs(ctx, Action::Update, Scope::Platform)?;
+        self.collect_usage().await
+    }
+
+    /// Runs usage collection every `every` in the background (with `serve`).
+    pub fn spawn_usage_collection(&self, every: std::time::Duration) {
+        let app = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                match app.collect_usage().await {
+                    Ok(r) if !r.failures.is_empty() => {
+                        tracing::warn!(failures = ?r.failures, "usage collection: some providers failed");
+                    }
+                    Ok(r) => tracing::debug!(
+                        charged = r.charged,
+                        unmapped = r.unmapped,
+                        "usage collected"
+                    ),
+                    Err(e) => tracing::warn!(error = %e, "usage collection failed"),
+                }
+            }
+        });
+    }
+
     /// Imports a provider's FOCUS 1.2 file: validates every line first
     /// (nothing is written if any line is bad), refuses a file imported
     /// before (by content hash), then books every line in one transaction:
@@ -716,17 +766,7 @@ impl App {
         path: &Path,
         progress: Option<Progress>,
     ) -> Result<FocusImport> {
-        let provider = {
-            let mut conn = self.datastore().conn().await?;
-            federation_store::get_provider(&mut conn, provider_id)
-                .await?
-                .ok_or(Error::NotFound { kind: "provider" })?
-        };
-        let scope = provider
-            .institution_id
-            .map(Scope::Institution)
-            .unwrap_or(Scope::Platform);
-        self.require_costs(ctx, Action::Create, scope)?;
+        let provider = self.authorize_import(ctx, provider_id).await?;
         let options = ReadOptions {
             expected_currency: Some(CURRENCY.into()),
         };

@@ -190,6 +190,7 @@ async fn serve(app: App, settings: &Settings) -> anyhow::Result<()> {
     app.spawn_reconcilers(std::time::Duration::from_secs(300));
     // Replication intervals are minutes; the pass finds what is due.
     app.spawn_embassy_jobs(std::time::Duration::from_secs(60));
+    app.spawn_usage_collection(std::time::Duration::from_secs(15 * 60));
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;

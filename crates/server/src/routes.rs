@@ -312,6 +312,83 @@ pub fn all() -> Routes {
         )
         .add(
             g.clone(),
+            "/api/v1/institutions/{id}/charges",
+            Api,
+            api::costs::charges,
+        )
+        .add(
+            g.clone(),
+            "/api/v1/institutions/{id}/charges/focus",
+            Api,
+            api::costs::charges_focus,
+        )
+        .add(
+            g.clone(),
+            "/api/v1/institutions/{id}/statement-preview",
+            Api,
+            api::costs::preview,
+        )
+        .add(
+            g.clone(),
+            "/api/v1/institutions/{id}/statements",
+            Api,
+            api::costs::statements,
+        )
+        .add(p.clone(), "/api/v1/statements", Api, api::costs::issue)
+        .add(
+            g.clone(),
+            "/api/v1/statements/{id}",
+            Api,
+            api::costs::statement,
+        )
+        .add(
+            g.clone(),
+            "/api/v1/statements/{id}/export",
+            Api,
+            api::costs::export,
+        )
+        .add(p.clone(), "/api/v1/usage/imports", Api, api::costs::import)
+        .add(g.clone(), "/api/v1/usage/imports", Api, api::costs::imports)
+        .add(p.clone(), "/api/v1/usage/collect", Api, api::costs::collect)
+        .add(
+            g.clone(),
+            "/api/v1/usage/unmapped",
+            Api,
+            api::costs::unmapped,
+        )
+        .add(
+            p.clone(),
+            "/api/v1/usage/unmapped/{id}/resolve",
+            Api,
+            api::costs::resolve,
+        )
+        .add(
+            g.clone(),
+            "/api/v1/commercial-prices",
+            Api,
+            api::costs::commercial_prices,
+        )
+        .add(
+            p.clone(),
+            "/api/v1/commercial-prices",
+            Api,
+            api::costs::add_commercial_price,
+        )
+        .add(
+            p.clone(),
+            "/api/v1/shared-costs",
+            Api,
+            api::costs::shared_cost,
+        )
+        .add(
+            g.clone(),
+            "/api/v1/institutions/{id}/budgets",
+            Api,
+            api::costs::budgets,
+        )
+        .add(u.clone(), "/api/v1/budgets", Api, api::costs::set_budget)
+        .add(
+            g.clone(),
             "/api/v1/embassy/systems",
             Api,
             api::embassy::status,

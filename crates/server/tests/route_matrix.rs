@@ -223,6 +223,82 @@ fn cases() -> Vec<Case> {
             &["iadmin", "owner"],
             NO_ORDERS_A,
         ),
+        // Costs: A's readers see A's charges, statements and budgets; the
+        // Broker runs chargeback; provider A's operators import its bills.
+        case(
+            M::GET,
+            "/api/v1/institutions/{id}/charges",
+            READ_ORDERS_A,
+            NO_ORDERS_A,
+        ),
+        case(
+            M::GET,
+            "/api/v1/institutions/{id}/charges/focus",
+            READ_ORDERS_A,
+            NO_ORDERS_A,
+        ),
+        case(
+            M::GET,
+            "/api/v1/institutions/{id}/statement-preview",
+            READ_ORDERS_A,
+            NO_ORDERS_A,
+        ),
+        case(
+            M::GET,
+            "/api/v1/institutions/{id}/statements",
+            READ_ORDERS_A,
+            NO_ORDERS_A,
+        ),
+        case(
+            M::GET,
+            "/api/v1/institutions/{id}/budgets",
+            READ_ORDERS_A,
+            NO_ORDERS_A,
+        ),
+        case(
+            M::PUT,
+            "/api/v1/budgets",
+            &["admin", "broker", "iadmin"],
+            NO_ORDERS_A,
+        ),
+        case(M::POST, "/api/v1/statements", &["admin", "broker"], &[]),
+        case(
+            M::GET,
+            "/api/v1/statements/{id}",
+            READ_ORDERS_A,
+            NO_ORDERS_A,
+        ),
+        case(
+            M::GET,
+            "/api/v1/statements/{id}/export",
+            READ_ORDERS_A,
+            NO_ORDERS_A,
+        ),
+        case(
+            M::POST,
+            "/api/v1/usage/imports",
+            &["admin", "broker", "prov"],
+            &["cust", "outsider"],
+        ),
+        case(M::GET, "/api/v1/usage/imports", &["admin", "broker"], &[]),
+        case(M::POST, "/api/v1/usage/collect", &["admin", "broker"], &[]),
+        case(M::GET, "/api/v1/usage/unmapped", &["admin", "broker"], &[]),
+        // The first allowed resolves it; the rest are told it is resolved (409).
+        case(
+            M::POST,
+            "/api/v1/usage/unmapped/{id}/resolve",
+            &["admin", "broker"],
+            &[],
+        ),
+        case(M::GET, "/api/v1/commercial-prices", ALL, &[]),
+        case(
+            M::POST,
+            "/api/v1/commercial-prices",
+            &["admin", "broker"],
+            &[],
+        ),
+        // Nothing was charged at provider A this month: 422 for those allowed.
+        case(M::POST, "/api/v1/shared-costs", &["admin", "broker"], &[]),
         // The embassy registry: the cleared, and owners of (possibly no)
         // protected systems; B's admin sees an empty list.
         case(
@@ -570,6 +646,19 @@ async fn exercise(s: &TestServer, case: &Case, surface: Surface, who: Option<&st
         let order = s.fresh_order(!path.ends_with("/submit")).await;
         path = path.replace("/orders/{id}", &format!("/orders/{order}"));
     }
+    if case.method == Method::POST && path == "/api/v1/usage/imports" {
+        // An empty upload: those allowed get 422 (no header line).
+        path = format!("{path}?provider_id={}", s.provider_a);
+    }
+    path = path
+        .replace(
+            "/statements/{id}",
+            &format!("/statements/{}", s.statement_a),
+        )
+        .replace(
+            "/usage/unmapped/{id}",
+            &format!("/usage/unmapped/{}", s.unmapped_line),
+        );
     path = path
         .replace(
             "/agreements/{id}",
@@ -610,6 +699,29 @@ async fn exercise(s: &TestServer, case: &Case, surface: Surface, who: Option<&st
             body = Some(
                 json!({"name": format!("Jauna iestāde {n}"), "short_name": format!("J{n}"), "kind": "recipient"}),
             );
+        }
+        ("POST", "/api/v1/statements") => {
+            let month = makonis_types::metering::Month::of(chrono::Utc::now()).previous();
+            body = Some(json!({"institution_id": a, "month": month}));
+        }
+        ("POST", "/api/v1/usage/unmapped/{id}/resolve") => {
+            body = Some(json!({"institution_id": a}))
+        }
+        ("POST", "/api/v1/commercial-prices") => {
+            body = Some(
+                json!({"reference": "Ref", "sku": format!("sku{n}"), "kind": "vm", "vcpu": 2,
+                "ram_gb": 4, "unit": "instance_hour", "unit_price": "0.05", "valid_from": "2026-01-01"}),
+            );
+        }
+        ("POST", "/api/v1/shared-costs") => {
+            let month = makonis_types::metering::Month::of(chrono::Utc::now());
+            body = Some(
+                json!({"provider_id": s.provider_a, "month": month, "amount": "1.00",
+                "description": format!("shared {n}")}),
+            );
+        }
+        ("PUT", "/api/v1/budgets") => {
+            body = Some(json!({"institution_id": a, "monthly_amount": "100.00"}))
         }
         ("PUT", "/api/v1/institutions/{id}") => {
             body =

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod catalogue;
+pub mod costs;
 pub mod docs;
 pub mod embassy;
 pub mod information_systems;

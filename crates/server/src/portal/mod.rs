@@ -13,6 +13,7 @@ pub mod assets;
 pub mod audit;
 pub mod auth;
 pub mod catalogue;
+pub mod costs;
 pub mod embassy;
 pub mod home;
 pub mod institutions;

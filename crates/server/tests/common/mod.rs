@@ -52,6 +52,10 @@ pub struct TestServer {
     pub embassy_site: makonis_types::federation::SiteId,
     /// A draft agreement between A and provider A, from an approved order.
     pub agreement_a: makonis_types::order::AgreementId,
+    /// A's statement for last month (version 1).
+    pub statement_a: makonis_types::metering::StatementId,
+    /// A FOCUS bill line nobody could be charged for, waiting for the Broker.
+    pub unmapped_line: String,
     pub principals: BTreeMap<&'static str, Principal>,
     counter: std::sync::atomic::AtomicU32,
 }
@@ -291,6 +295,42 @@ impl TestServer {
         )
         .await
         .unwrap();
+        let last_month = makonis_types::metering::Month::of(chrono::Utc::now()).previous();
+        let statement_a = app
+            .issue_statement(
+                &sys,
+                &makonis_types::metering::IssueStatementInput {
+                    institution_id: a.id,
+                    month: last_month,
+                    reason: None,
+                },
+            )
+            .await
+            .unwrap()
+            .summary
+            .id;
+        let bill = state.path().join("unmapped.csv");
+        let (start, end) = (
+            last_month.start().format("%Y-%m-%dT%H:%M:%SZ"),
+            last_month.end().format("%Y-%m-%dT%H:%M:%SZ"),
+        );
+        std::fs::write(
+            &bill,
+            format!(
+                "BilledCost,BillingAccountId,BillingAccountName,BillingCurrency,BillingPeriodEnd,BillingPeriodStart,\
+                 ChargeCategory,ChargeClass,ChargeDescription,ChargePeriodEnd,ChargePeriodStart,ContractedCost,\
+                 EffectiveCost,InvoiceIssuerName,ListCost,PricingQuantity,PricingUnit,ProviderName,PublisherName,\
+                 ServiceCategory,ServiceName\n\
+                 1.00,NOBODY,Nobody,EUR,{end},{start},Usage,,fixture,{end},{start},1.00,1.00,P,1.00,1,Hours,P,P,Compute,Compute\n"
+            ),
+        )
+        .unwrap();
+        app.import_focus(&sys, provider.id, "unmapped.csv", &bill, None)
+            .await
+            .unwrap();
+        let unmapped_line = app.unmapped_charges(&sys, true).await.unwrap()[0]
+            .id
+            .clone();
         let mut server = TestServer {
             store,
             state,
@@ -305,6 +345,8 @@ impl TestServer {
             offering_a: offering.id,
             embassy_site,
             agreement_a: makonis_types::order::AgreementId::new(),
+            statement_a,
+            unmapped_line,
             principals: BTreeMap::new(),
             counter: Default::default(),
         };
