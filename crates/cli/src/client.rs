@@ -162,16 +162,25 @@ impl Client {
         if let Some(body) = body {
             request = request.json(&body);
         }
+        let bytes = self.send(request).await?;
+        let text = String::from_utf8_lossy(&bytes);
+        Ok(serde_json::from_str(&text).unwrap_or(Value::String(text.into_owned())))
+    }
+
+    /// Sends a request; the body of a success, or the API's error with
+    /// every field problem.
+    async fn send(&self, request: reqwest::RequestBuilder) -> anyhow::Result<Vec<u8>> {
         let response = request
+            .bearer_auth(&self.token)
             .send()
             .await
             .with_context(|| format!("cannot reach {}", self.base))?;
         let status = response.status();
-        let text = response.text().await.unwrap_or_default();
-        let value: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        let bytes = response.bytes().await.unwrap_or_default().to_vec();
         if status.is_success() {
-            return Ok(value);
+            return Ok(bytes);
         }
+        let value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
         let error = &value["error"];
         let mut message = format!(
             "{} ({}): {}",
@@ -419,6 +428,359 @@ pub async fn order(command: OrderCommand) -> anyhow::Result<()> {
                 }
                 out
             });
+        }
+    }
+    Ok(())
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UsageCommand {
+    /// Import a provider's FOCUS 1.2 CSV bill. Every line is validated
+    /// before anything is booked; the same file twice is refused.
+    Import {
+        #[command(flatten)]
+        remote: Remote,
+        /// The provider whose bill this is (its id).
+        #[arg(long)]
+        provider: String,
+        /// The FOCUS 1.2 CSV file.
+        file: std::path::PathBuf,
+        #[command(flatten)]
+        output: OutputArg,
+    },
+    /// Export an institution's charges as FOCUS 1.2 CSV.
+    Export {
+        #[command(flatten)]
+        remote: Remote,
+        /// The institution's id.
+        #[arg(long)]
+        institution: String,
+        /// First month, YYYY-MM (default: this month).
+        #[arg(long)]
+        from: Option<String>,
+        /// Last month, YYYY-MM (default: --from).
+        #[arg(long)]
+        to: Option<String>,
+        /// Only `focus` for now.
+        #[arg(long, default_value = "focus", value_parser = ["focus"])]
+        format: String,
+        /// Write here instead of standard output.
+        #[arg(long, short)]
+        out: Option<std::path::PathBuf>,
+    },
+    /// Collect usage from every provider's driver now (the Broker).
+    Collect {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(flatten)]
+        output: OutputArg,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StatementCommand {
+    /// An institution's issued statements.
+    List {
+        #[command(flatten)]
+        remote: Remote,
+        #[arg(long)]
+        institution: String,
+        #[command(flatten)]
+        output: OutputArg,
+    },
+    /// One statement with its lines.
+    Show {
+        #[command(flatten)]
+        remote: Remote,
+        id: String,
+        #[command(flatten)]
+        output: OutputArg,
+    },
+    /// A statement as FOCUS 1.2 CSV, plain CSV or printable HTML.
+    Export {
+        #[command(flatten)]
+        remote: Remote,
+        id: String,
+        #[arg(long, default_value = "focus", value_parser = ["focus", "csv", "html"])]
+        format: String,
+        /// Write here instead of standard output.
+        #[arg(long, short)]
+        out: Option<std::path::PathBuf>,
+    },
+    /// Issue an institution's statement for a finished month (the Broker).
+    Issue {
+        #[command(flatten)]
+        remote: Remote,
+        #[arg(long)]
+        institution: String,
+        /// YYYY-MM.
+        #[arg(long)]
+        month: String,
+        /// Why, when a version was issued before.
+        #[arg(long)]
+        reason: Option<String>,
+        #[command(flatten)]
+        output: OutputArg,
+    },
+}
+
+fn month_arg(flag: &str, value: &str) -> anyhow::Result<String> {
+    value
+        .parse::<makonis_types::metering::Month>()
+        .map(|m| m.to_string())
+        .map_err(|e| anyhow::anyhow!("--{flag}: {e}"))
+}
+
+fn write_out(out: Option<&std::path::Path>, bytes: &[u8]) -> anyhow::Result<()> {
+    match out {
+        Some(path) => {
+            // Write beside the target and rename, so a cut leaves no half file.
+            let tmp = path.with_extension("partial");
+            std::fs::write(&tmp, bytes)
+                .with_context(|| format!("cannot write {}", tmp.display()))?;
+            std::fs::rename(&tmp, path)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            eprintln!("wrote {} ({} bytes)", path.display(), bytes.len());
+        }
+        None => {
+            use std::io::Write as _;
+            std::io::stdout().write_all(bytes)?;
+        }
+    }
+    Ok(())
+}
+
+fn statement_text(v: &Value) -> String {
+    let mut out = format!(
+        "statement {} v{}  {}  institution {}\n  total {} EUR (exact {}), commercial {} EUR, {} charges\n  issued {}{}",
+        s(&v["id"]),
+        s(&v["version"]),
+        s(&v["month"]),
+        s(&v["institution_id"]),
+        s(&v["total"]),
+        s(&v["exact_total"]),
+        s(&v["commercial_total"]),
+        s(&v["charges"]),
+        s(&v["issued_at"]),
+        v["reason"]
+            .as_str()
+            .map(|r| format!(" — {r}"))
+            .unwrap_or_default(),
+    );
+    for l in v["lines"].as_array().into_iter().flatten() {
+        out.push_str(&format!(
+            "\n  {:>3} {:<24} {:<8} {:<24} {:>12} {:>12}",
+            s(&l["line_no"]),
+            s(&l["information_system"])
+                .chars()
+                .take(24)
+                .collect::<String>(),
+            s(&l["provider"]),
+            s(&l["service_name"]).chars().take(24).collect::<String>(),
+            s(&l["amount"]),
+            s(&l["commercial_amount"]),
+        ));
+    }
+    out
+}
+
+pub async fn usage(command: UsageCommand) -> anyhow::Result<()> {
+    match command {
+        UsageCommand::Import {
+            remote,
+            provider,
+            file,
+            output,
+        } => {
+            let client = Client::new(&remote)?;
+            let handle = tokio::fs::File::open(&file)
+                .await
+                .with_context(|| format!("cannot open {}", file.display()))?;
+            let size = handle.metadata().await?.len();
+            let bar = indicatif::ProgressBar::new(size);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            bar.set_message("uploading");
+            if output.output == Output::Json {
+                bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+            }
+            let progress = bar.clone();
+            let stream = futures_util::stream::unfold(handle, move |mut handle| {
+                let progress = progress.clone();
+                async move {
+                    use tokio::io::AsyncReadExt as _;
+                    let mut buf = vec![0u8; 1 << 20];
+                    match handle.read(&mut buf).await {
+                        Ok(0) => None,
+                        Ok(n) => {
+                            buf.truncate(n);
+                            progress.inc(n as u64);
+                            Some((Ok::<_, std::io::Error>(buf), handle))
+                        }
+                        Err(e) => Some((Err(e), handle)),
+                    }
+                }
+            });
+            let name = file
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "upload.csv".into());
+            let request = client
+                .http
+                .post(format!(
+                    "{}/api/v1/usage/imports?provider_id={}&file_name={}",
+                    client.base,
+                    encode(&provider),
+                    encode(&name)
+                ))
+                .header(reqwest::header::CONTENT_TYPE, "text/csv")
+                .body(reqwest::Body::wrap_stream(stream));
+            let sent = client.send(request);
+            let result = sent.await;
+            bar.finish_and_clear();
+            let bytes = result?;
+            let import: Value = serde_json::from_slice(&bytes)?;
+            print(output.output, &import, |v| {
+                format!(
+                    "imported {} ({} bytes): {} lines, {} charged, {} waiting for the Broker\n  billed {} {}, content hash {}",
+                    s(&v["file_name"]),
+                    s(&v["bytes"]),
+                    s(&v["records"]),
+                    s(&v["mapped"]),
+                    s(&v["unmapped"]),
+                    s(&v["billed_cost"]),
+                    s(&v["billing_currency"]),
+                    s(&v["content_hash"]),
+                )
+            });
+        }
+        UsageCommand::Export {
+            remote,
+            institution,
+            from,
+            to,
+            format: _,
+            out,
+        } => {
+            let client = Client::new(&remote)?;
+            let mut query = Vec::new();
+            if let Some(from) = from {
+                query.push(format!("from={}", month_arg("from", &from)?));
+            }
+            if let Some(to) = to {
+                query.push(format!("to={}", month_arg("to", &to)?));
+            }
+            let request = client.http.get(format!(
+                "{}/api/v1/institutions/{}/charges/focus?{}",
+                client.base,
+                encode(&institution),
+                query.join("&")
+            ));
+            let bytes = client.send(request).await?;
+            write_out(out.as_deref(), &bytes)?;
+        }
+        UsageCommand::Collect { remote, output } => {
+            let client = Client::new(&remote)?;
+            let report = client
+                .call(reqwest::Method::POST, "/api/v1/usage/collect", None)
+                .await?;
+            print(output.output, &report, |v| {
+                format!(
+                    "{} providers: {} charged, {} already booked, {} unmapped{}",
+                    s(&v["providers"]),
+                    s(&v["charged"]),
+                    s(&v["duplicates"]),
+                    s(&v["unmapped"]),
+                    v["failures"]
+                        .as_array()
+                        .filter(|f| !f.is_empty())
+                        .map(|f| format!(
+                            "\nfailed: {}",
+                            f.iter().map(s).collect::<Vec<_>>().join("; ")
+                        ))
+                        .unwrap_or_default()
+                )
+            });
+        }
+    }
+    Ok(())
+}
+
+pub async fn statement(command: StatementCommand) -> anyhow::Result<()> {
+    match command {
+        StatementCommand::List {
+            remote,
+            institution,
+            output,
+        } => {
+            let client = Client::new(&remote)?;
+            let list = client
+                .call(
+                    reqwest::Method::GET,
+                    &format!("/api/v1/institutions/{}/statements", encode(&institution)),
+                    None,
+                )
+                .await?;
+            print(output.output, &list, |v| {
+                let mut out = format!(
+                    "{:<36}  {:<7} {:>3} {:>14}",
+                    "statement id", "month", "v", "total EUR"
+                );
+                for st in v.as_array().into_iter().flatten() {
+                    out.push_str(&format!(
+                        "\n{:<36}  {:<7} {:>3} {:>14}",
+                        s(&st["id"]),
+                        s(&st["month"]),
+                        s(&st["version"]),
+                        s(&st["total"])
+                    ));
+                }
+                out
+            });
+        }
+        StatementCommand::Show { remote, id, output } => {
+            let client = Client::new(&remote)?;
+            let st = client
+                .call(
+                    reqwest::Method::GET,
+                    &format!("/api/v1/statements/{}", encode(&id)),
+                    None,
+                )
+                .await?;
+            print(output.output, &st, statement_text);
+        }
+        StatementCommand::Export {
+            remote,
+            id,
+            format,
+            out,
+        } => {
+            let client = Client::new(&remote)?;
+            let request = client.http.get(format!(
+                "{}/api/v1/statements/{}/export?format={format}",
+                client.base,
+                encode(&id)
+            ));
+            let bytes = client.send(request).await?;
+            write_out(out.as_deref(), &bytes)?;
+        }
+        StatementCommand::Issue {
+            remote,
+            institution,
+            month,
+            reason,
+            output,
+        } => {
+            let client = Client::new(&remote)?;
+            let body = json!({ "institution_id": institution, "month": month_arg("month", &month)?, "reason": reason });
+            let st = client
+                .call(reqwest::Method::POST, "/api/v1/statements", Some(body))
+                .await?;
+            print(output.output, &st, statement_text);
         }
     }
     Ok(())

@@ -128,6 +128,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Catalogue(command) => crate::client::catalogue(command).await?,
         Command::Order(command) => crate::client::order(command).await?,
+        Command::Usage(command) => crate::client::usage(command).await?,
+        Command::Statement(command) => crate::client::statement(command).await?,
         Command::Embassy(crate::site_check::EmbassyEntry::SiteCheck(args, output)) => {
             return crate::site_check::run(&args, output);
         }

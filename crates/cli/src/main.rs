@@ -51,6 +51,13 @@ pub enum Command {
     /// Orders and approvals (through the API; needs MAKONIS_TOKEN).
     #[command(subcommand)]
     Order(client::OrderCommand),
+    /// Usage: import providers' FOCUS bills, export charges as FOCUS,
+    /// collect from drivers (through the API; needs MAKONIS_TOKEN).
+    #[command(subcommand)]
+    Usage(client::UsageCommand),
+    /// Monthly statements: list, show, export, issue (through the API).
+    #[command(subcommand)]
+    Statement(client::StatementCommand),
     /// The data-embassy engine: encrypted, deduplicated repositories (restic-like),
     /// and `site-check` for the eligibility of a foreign site (EMB-1).
     Embassy(site_check::EmbassyEntry),

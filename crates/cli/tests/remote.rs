@@ -232,3 +232,213 @@ async fn catalogue_search_order_approve_and_show() {
         "clap names the missing flag"
     );
 }
+
+/// A one-line FOCUS 1.2 bill for VID last month (mapped by SubAccountId).
+fn bill(amount: &str, currency: &str) -> String {
+    let month = makonis_types::metering::Month::of(chrono::Utc::now()).previous();
+    let (start, end) = (
+        month.start().format("%Y-%m-%dT%H:%M:%SZ"),
+        month.end().format("%Y-%m-%dT%H:%M:%SZ"),
+    );
+    format!(
+        "BilledCost,BillingAccountId,BillingAccountName,BillingCurrency,BillingPeriodEnd,BillingPeriodStart,\
+         ChargeCategory,ChargeClass,ChargeDescription,ChargePeriodEnd,ChargePeriodStart,ContractedCost,\
+         EffectiveCost,InvoiceIssuerName,ListCost,PricingQuantity,PricingUnit,ProviderName,PublisherName,\
+         ServiceCategory,ServiceName,SubAccountId\n\
+         {amount},LVRTC-1,LVRTC,{currency},{end},{start},Usage,,Object storage,{end},{start},{amount},{amount},LVRTC,\
+         {amount},100,GB-Months,LVRTC,LVRTC,Storage,Object storage,VID\n"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn usage_import_and_statements_through_the_cli() {
+    let store = makonis_db::testing::sqlite().await;
+    let app = App::new(
+        store.datastore.clone(),
+        SecretBox::random(),
+        AppConfig::default(),
+    );
+    app.seed_demo().await.unwrap();
+    let broker = token(&app, "brokeris@vdaa.gov.lv").await;
+    let member = token(&app, "darbinieks@vid.gov.lv").await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let router = makonis_server::router(app.clone(), makonis_server::ServerConfig::default());
+    tokio::spawn(makonis_server::serve(
+        listener,
+        router,
+        std::future::pending(),
+    ));
+    let sys = makonis_app::OpContext::system("t");
+    let lvrtc = app
+        .list_providers(&sys)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|p| p.short_name == "LVRTC")
+        .unwrap()
+        .id
+        .to_string();
+    let dir = tempfile::tempdir().unwrap();
+
+    // A bad currency is named by file, line and column; nothing is booked.
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, bill("12.34", "USD")).unwrap();
+    let out = makonis(
+        &url,
+        &broker,
+        &[
+            "usage",
+            "import",
+            "--provider",
+            &lvrtc,
+            bad.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("bad.csv: line 2, column BillingCurrency"),
+        "{err}"
+    );
+
+    let good = dir.path().join("lvrtc-bill.csv");
+    std::fs::write(&good, bill("12.34", "EUR")).unwrap();
+    // Members cannot import.
+    let out = makonis(
+        &url,
+        &member,
+        &[
+            "usage",
+            "import",
+            "--provider",
+            &lvrtc,
+            good.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert!(!out.status.success());
+    let imported = ok_json(
+        &makonis(
+            &url,
+            &broker,
+            &[
+                "usage",
+                "import",
+                "--provider",
+                &lvrtc,
+                good.to_str().unwrap(),
+                "--output",
+                "json",
+            ],
+        )
+        .await,
+    );
+    assert_eq!(
+        (imported["records"].as_i64(), imported["mapped"].as_i64()),
+        (Some(1), Some(1)),
+        "{imported}"
+    );
+    assert_eq!(imported["file_name"], "lvrtc-bill.csv");
+    let out = makonis(
+        &url,
+        &broker,
+        &[
+            "usage",
+            "import",
+            "--provider",
+            &lvrtc,
+            good.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("would charge twice"));
+
+    let vid = app
+        .list_institutions(&sys, Some("VID"), Default::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .find(|i| i.short_name == "VID")
+        .unwrap()
+        .id
+        .to_string();
+    let month = makonis_types::metering::Month::of(chrono::Utc::now())
+        .previous()
+        .to_string();
+    let out = makonis(
+        &url,
+        &broker,
+        &[
+            "statement",
+            "issue",
+            "--institution",
+            &vid,
+            "--month",
+            "2026-13",
+        ],
+    )
+    .await;
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--month: '2026-13' is not a month"));
+    let issued = ok_json(
+        &makonis(
+            &url,
+            &broker,
+            &[
+                "statement",
+                "issue",
+                "--institution",
+                &vid,
+                "--month",
+                &month,
+                "--output",
+                "json",
+            ],
+        )
+        .await,
+    );
+    let id = issued["id"].as_str().unwrap().to_owned();
+    let total: rust_decimal::Decimal = issued["total"].as_str().unwrap().parse().unwrap();
+    assert!(total >= "12.34".parse().unwrap(), "{issued}");
+    let shown = makonis(&url, &member, &["statement", "show", &id]).await;
+    let text = String::from_utf8_lossy(&shown.stdout);
+    assert!(
+        text.contains("Object storage") && text.contains(&month),
+        "{text}"
+    );
+    let focus = dir.path().join("statement.csv");
+    let out = makonis(
+        &url,
+        &member,
+        &[
+            "statement",
+            "export",
+            &id,
+            "--format",
+            "focus",
+            "--out",
+            focus.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let csv = std::fs::read_to_string(&focus).unwrap();
+    assert!(
+        csv.starts_with("BilledCost,BillingAccountId,") && csv.contains("Object storage"),
+        "{csv}"
+    );
+    let export = makonis(
+        &url,
+        &member,
+        &["usage", "export", "--institution", &vid, "--from", &month],
+    )
+    .await;
+    assert!(String::from_utf8_lossy(&export.stdout).contains("12.34"));
+}
