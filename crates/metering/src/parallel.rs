@@ -36,6 +36,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use csv::StringRecord;
 
 use crate::hash::ContentHash;
+use crate::parse::DateCache;
 use crate::reader::{
     Columns, Fields, FocusRow, ImportError, ReadOptions, Row, check_row, csv_error,
     currency_mismatch,
@@ -483,6 +484,7 @@ struct Parser<'c> {
     /// Only line breaks consumed since the last record ended.
     only_blank: bool,
     records: u64,
+    dates: DateCache,
 }
 
 impl<'c> Parser<'c> {
@@ -499,6 +501,7 @@ impl<'c> Parser<'c> {
             record_line: None,
             only_blank: true,
             records: 0,
+            dates: DateCache::default(),
         }
     }
 
@@ -508,6 +511,12 @@ impl<'c> Parser<'c> {
     /// returns the bytes consumed; `feed` (csv_core) takes the rest. For
     /// such records the result is what csv_core gives: the same fields,
     /// unescaped, and the same line numbers.
+    ///
+    /// The chunk's UTF-8 is checked once, up front; only the records wholly
+    /// inside its valid prefix are taken here (csv_core reports the bad
+    /// bytes with their field). Fields are not copied: each is a range of
+    /// the chunk's text, or of a scratch string for a quoted field with
+    /// `""` escapes.
     fn fast_records<S, F>(
         &mut self,
         input: &[u8],
@@ -518,76 +527,68 @@ impl<'c> Parser<'c> {
     where
         F: Fn(&mut S, &FocusRow<'_>) -> Result<(), ImportError>,
     {
-        const fn special() -> [bool; 256] {
-            let mut t = [false; 256];
-            t[b',' as usize] = true;
-            t[b'\n' as usize] = true;
-            t[b'"' as usize] = true;
-            t[b'\r' as usize] = true;
-            t
-        }
-        const SPECIAL: [bool; 256] = special();
+        let (text, last) = match std::str::from_utf8(input) {
+            Ok(text) => (text, last),
+            Err(e) => (
+                std::str::from_utf8(&input[..e.valid_up_to()]).unwrap_or_default(),
+                false,
+            ),
+        };
+        let bytes = text.as_bytes();
+        let delims = Three::new(b',', b'\n', b'"');
+        let quotes = Two::new(b'"', b'\n');
+        let mut spans: Vec<(usize, usize)> = Vec::with_capacity(self.ctx.header_len.max(8));
+        let mut scratch = String::new();
         let mut line = self.core.line();
         let mut consumed = 0;
         let mut pos = 0;
-        'records: while pos < input.len() {
-            if input[pos] == b'\n' {
+        'records: while pos < bytes.len() {
+            if bytes[pos] == b'\n' {
                 break; // a blank line
             }
-            let mut outlen = 0;
-            let mut nfields = 0;
+            spans.clear();
+            scratch.clear();
             let mut inner_lines = 0u64;
             loop {
-                if input.get(pos) == Some(&b'"') {
+                if bytes.get(pos) == Some(&b'"') {
+                    // A quoted field: up to the quote that is not doubled,
+                    // counting the line breaks inside; `""` pairs are
+                    // unescaped into the scratch string.
                     let start = pos + 1;
+                    let from = scratch.len();
+                    let mut seg = start;
                     let mut j = start;
                     let mut escaped = false;
                     let close = loop {
-                        match memchr::memchr(b'"', &input[j..]) {
-                            None => break 'records, // unterminated
-                            Some(k) if input.get(j + k + 1) == Some(&b'"') => {
-                                escaped = true;
-                                j += k + 2;
-                            }
-                            Some(k) => break j + k,
+                        let Some(k) = quotes.find(&bytes[j..]).map(|k| j + k) else {
+                            break 'records; // unterminated
+                        };
+                        if bytes[k] == b'\n' {
+                            inner_lines += 1;
+                            j = k + 1;
+                        } else if bytes.get(k + 1) == Some(&b'"') {
+                            scratch.push_str(&text[seg..=k]);
+                            escaped = true;
+                            seg = k + 2;
+                            j = k + 2;
+                        } else {
+                            break k;
                         }
                     };
-                    let content = &input[start..close];
-                    inner_lines += memchr::memchr_iter(b'\n', content).count() as u64;
-                    if self.out.len() < outlen + content.len() {
-                        self.out.resize((outlen + content.len()) * 2, 0);
-                    }
                     if escaped {
-                        let mut k = 0;
-                        while k < content.len() {
-                            self.out[outlen] = content[k];
-                            outlen += 1;
-                            k += if content[k] == b'"' { 2 } else { 1 };
-                        }
+                        scratch.push_str(&text[seg..close]);
+                        spans.push((from | IN_SCRATCH, scratch.len()));
                     } else {
-                        self.out[outlen..outlen + content.len()].copy_from_slice(content);
-                        outlen += content.len();
+                        spans.push((start, close));
                     }
                     pos = close + 1;
                 } else {
-                    let mut j = pos;
-                    while j < input.len() && !SPECIAL[input[j] as usize] {
-                        j += 1;
-                    }
-                    let content = &input[pos..j];
-                    if self.out.len() < outlen + content.len() {
-                        self.out.resize((outlen + content.len()) * 2, 0);
-                    }
-                    self.out[outlen..outlen + content.len()].copy_from_slice(content);
-                    outlen += content.len();
+                    // No CR in the chunk (checked before the fast path).
+                    let j = delims.find(&bytes[pos..]).map_or(bytes.len(), |k| pos + k);
+                    spans.push((pos, j));
                     pos = j;
                 }
-                if nfields == self.ends.len() {
-                    self.ends.resize(nfields * 2, 0);
-                }
-                self.ends[nfields] = outlen;
-                nfields += 1;
-                match input.get(pos) {
+                match bytes.get(pos) {
                     Some(b',') => pos += 1,
                     Some(b'\n') => {
                         pos += 1;
@@ -599,12 +600,15 @@ impl<'c> Parser<'c> {
                     _ => break 'records,
                 }
             }
-            self.outlen = outlen;
-            self.endlen = nfields;
-            let result = self.record(line, state, row);
-            self.outlen = 0;
-            self.endlen = 0;
-            result?;
+            if spans.len() != self.ctx.header_len {
+                return Err(field_count_error(self.ctx.header_len, spans.len(), line));
+            }
+            let fields = SpanFields {
+                text,
+                scratch: &scratch,
+                spans: &spans,
+            };
+            self.emit(&fields, line, state, row)?;
             line += 1 + inner_lines;
             consumed = pos;
         }
@@ -681,14 +685,7 @@ impl<'c> Parser<'c> {
         // The same checks, in the same order, as the csv crate's
         // StringRecord reader: field count, then UTF-8.
         if ends.len() != self.ctx.header_len {
-            return Err(ImportError::Csv {
-                line,
-                message: format!(
-                    "expected {} fields like the header, got {}",
-                    self.ctx.header_len,
-                    ends.len()
-                ),
-            });
+            return Err(field_count_error(self.ctx.header_len, ends.len(), line));
         }
         let bytes = &self.out[..self.outlen];
         let text = std::str::from_utf8(bytes).map_err(|e| {
@@ -705,19 +702,150 @@ impl<'c> Parser<'c> {
             }
         })?;
         let fields = SliceFields { text, ends };
+        Self::check(
+            self.ctx,
+            &mut self.dates,
+            &mut self.records,
+            &fields,
+            line,
+            state,
+            row,
+        )
+    }
+
+    /// Row checks, the file's currency and the fold, for a record whose
+    /// field count and UTF-8 are already checked.
+    fn emit<S, F, X: Fields>(
+        &mut self,
+        fields: &X,
+        line: u64,
+        state: &mut S,
+        row: &F,
+    ) -> Result<(), ImportError>
+    where
+        F: Fn(&mut S, &FocusRow<'_>) -> Result<(), ImportError>,
+    {
+        Self::check(
+            self.ctx,
+            &mut self.dates,
+            &mut self.records,
+            fields,
+            line,
+            state,
+            row,
+        )
+    }
+
+    fn check<S, F, X: Fields>(
+        ctx: &Ctx,
+        dates: &mut DateCache,
+        records: &mut u64,
+        fields: &X,
+        line: u64,
+        state: &mut S,
+        row: &F,
+    ) -> Result<(), ImportError>
+    where
+        F: Fn(&mut S, &FocusRow<'_>) -> Result<(), ImportError>,
+    {
         let r = Row {
-            record: &fields,
-            cols: &self.ctx.cols,
+            record: fields,
+            cols: &ctx.cols,
             line,
         };
-        let view = check_row(&r, self.ctx.expected_currency.as_deref())?;
-        if let Some((currency, first)) = &self.ctx.file_currency
+        let view = check_row(&r, ctx.expected_currency.as_deref(), dates)?;
+        if let Some((currency, first)) = &ctx.file_currency
             && view.billing_currency != currency
         {
             return Err(currency_mismatch(&r, currency, *first));
         }
         row(state, &view)?;
-        self.records += 1;
+        *records += 1;
         Ok(())
+    }
+}
+
+fn field_count_error(header_len: usize, got: usize, line: u64) -> ImportError {
+    ImportError::Csv {
+        line,
+        message: format!("expected {header_len} fields like the header, got {got}"),
+    }
+}
+
+/// Marks a span of [`SpanFields::scratch`] rather than of the text.
+const IN_SCRATCH: usize = 1 << (usize::BITS - 1);
+
+/// Borrowed fields of one record of the fast tokenizer: ranges of the
+/// chunk's text, or of the scratch string (unescaped quoted fields).
+struct SpanFields<'a> {
+    text: &'a str,
+    scratch: &'a str,
+    spans: &'a [(usize, usize)],
+}
+
+impl Fields for SpanFields<'_> {
+    #[inline]
+    fn field(&self, i: usize) -> Option<&str> {
+        let &(start, end) = self.spans.get(i)?;
+        if start & IN_SCRATCH == 0 {
+            self.text.get(start..end)
+        } else {
+            self.scratch.get(start & !IN_SCRATCH..end)
+        }
+    }
+}
+
+/// memchr's searchers for two and three bytes, built once per chunk: the
+/// AVX2 ones where the CPU has AVX2 (no dispatch per call), else memchr's
+/// own choice.
+#[derive(Clone, Copy)]
+enum Three {
+    #[cfg(target_arch = "x86_64")]
+    Avx2(memchr::arch::x86_64::avx2::memchr::Three),
+    Any(u8, u8, u8),
+}
+
+impl Three {
+    fn new(a: u8, b: u8, c: u8) -> Self {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(t) = memchr::arch::x86_64::avx2::memchr::Three::new(a, b, c) {
+            return Three::Avx2(t);
+        }
+        Three::Any(a, b, c)
+    }
+
+    #[inline]
+    fn find(&self, haystack: &[u8]) -> Option<usize> {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            Three::Avx2(t) => t.find(haystack),
+            Three::Any(a, b, c) => memchr::memchr3(*a, *b, *c, haystack),
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Two {
+    #[cfg(target_arch = "x86_64")]
+    Avx2(memchr::arch::x86_64::avx2::memchr::Two),
+    Any(u8, u8),
+}
+
+impl Two {
+    fn new(a: u8, b: u8) -> Self {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(t) = memchr::arch::x86_64::avx2::memchr::Two::new(a, b) {
+            return Two::Avx2(t);
+        }
+        Two::Any(a, b)
+    }
+
+    #[inline]
+    fn find(&self, haystack: &[u8]) -> Option<usize> {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            Two::Avx2(t) => t.find(haystack),
+            Two::Any(a, b) => memchr::memchr2(*a, *b, haystack),
+        }
     }
 }

@@ -41,6 +41,15 @@ fn digits(b: &[u8]) -> Option<u32> {
 /// Parses a date-time in one of the accepted styles into UTC.
 pub fn parse_datetime(text: &str) -> Option<DateTime<Utc>> {
     let b = text.as_bytes();
+    if let Some(at) = parse_utc_fast(b) {
+        return Some(at);
+    }
+    parse_datetime_general(text)
+}
+
+/// [`parse_datetime`] without its fast path.
+fn parse_datetime_general(text: &str) -> Option<DateTime<Utc>> {
+    let b = text.as_bytes();
     if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
         return None;
     }
@@ -98,11 +107,148 @@ pub fn parse_datetime(text: &str) -> Option<DateTime<Utc>> {
     Some(utc - chrono::Duration::seconds(offset_secs))
 }
 
+/// The two digits at `b[i..i + 2]` as a number.
+#[inline]
+fn two_digits(b: &[u8], i: usize) -> Option<u32> {
+    let hi = b[i].wrapping_sub(b'0');
+    let lo = b[i + 1].wrapping_sub(b'0');
+    (hi < 10 && lo < 10).then(|| u32::from(hi) * 10 + u32::from(lo))
+}
+
+/// A date-time in the spec's own form or its common variant,
+/// `YYYY-MM-DDTHH:MM:SSZ` or `YYYY-MM-DDTHH:MM:SS.fffZ` (1 to 9 fraction
+/// digits), split into numbers; the calendar is not checked yet.
+struct UtcParts {
+    year: u32,
+    month: u32,
+    day: u32,
+    hour: u32,
+    minute: u32,
+    second: u32,
+    nanos: u32,
+}
+
+#[inline]
+fn utc_parts(b: &[u8]) -> Option<UtcParts> {
+    if b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'T'
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
+    }
+    let nanos = match &b[19..] {
+        [b'Z'] => 0,
+        [b'.', frac @ .., b'Z'] if !frac.is_empty() && frac.len() <= 9 => {
+            let mut n = 0u32;
+            for &c in frac {
+                let d = c.wrapping_sub(b'0');
+                if d >= 10 {
+                    return None;
+                }
+                n = n * 10 + u32::from(d);
+            }
+            n * 10u32.pow(9 - frac.len() as u32)
+        }
+        _ => return None,
+    };
+    Some(UtcParts {
+        year: two_digits(b, 0)? * 100 + two_digits(b, 2)?,
+        month: two_digits(b, 5)?,
+        day: two_digits(b, 8)?,
+        hour: two_digits(b, 11)?,
+        minute: two_digits(b, 14)?,
+        second: two_digits(b, 17)?,
+        nanos,
+    })
+}
+
+impl UtcParts {
+    fn date(&self) -> Option<NaiveDate> {
+        NaiveDate::from_ymd_opt(i32::try_from(self.year).ok()?, self.month, self.day)
+    }
+
+    fn on(&self, date: NaiveDate) -> Option<DateTime<Utc>> {
+        Some(
+            date.and_hms_nano_opt(self.hour, self.minute, self.second, self.nanos)?
+                .and_utc(),
+        )
+    }
+}
+
+/// The fast path of [`parse_datetime`] for [`UtcParts`]' forms: the same
+/// chrono checks and result as the general path, without its offset
+/// arithmetic. `None` means "not this form, or not valid": the general
+/// path decides.
+fn parse_utc_fast(b: &[u8]) -> Option<DateTime<Utc>> {
+    let p = utc_parts(b)?;
+    p.on(p.date()?)
+}
+
+/// The last parsed value of each of a few date-time columns with its raw
+/// text: billing periods repeat on every row of a month, so most of those
+/// fields are one comparison instead of a parse; charge periods change
+/// every row but mostly keep their day, whose date is reused.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct DateCache {
+    slots: [DateSlot; 4],
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct DateSlot {
+    len: u8,
+    raw: [u8; 32],
+    value: Option<DateTime<Utc>>,
+    /// The date of the last [`UtcParts`] value, with its `YYYY-MM-DD`.
+    day: Option<([u8; 10], NaiveDate)>,
+}
+
+impl DateCache {
+    /// [`parse_datetime`] through slot `slot` (0 to 3).
+    #[inline]
+    pub(crate) fn parse(&mut self, slot: usize, text: &str) -> Option<DateTime<Utc>> {
+        let s = &mut self.slots[slot];
+        let b = text.as_bytes();
+        if s.value.is_some() && usize::from(s.len) == b.len() && s.raw[..b.len()] == *b {
+            return s.value;
+        }
+        let value = match utc_parts(b) {
+            Some(p) => {
+                let date = match s.day {
+                    Some((raw, date)) if raw == b[..10] => date,
+                    _ => {
+                        let date = p.date()?;
+                        let mut raw = [0; 10];
+                        raw.copy_from_slice(&b[..10]);
+                        s.day = Some((raw, date));
+                        date
+                    }
+                };
+                p.on(date)?
+            }
+            None => parse_datetime(text)?,
+        };
+        if let (Some(raw), Ok(len)) = (s.raw.get_mut(..b.len()), u8::try_from(b.len())) {
+            raw.copy_from_slice(b);
+            s.len = len;
+            s.value = Some(value);
+        }
+        Some(value)
+    }
+}
+
 /// Parses a FOCUS numeric value: an integer, a decimal with `.`, or E
 /// notation. Returns `None` for anything else (commas, symbols, units,
 /// `NaN`, out of range).
 pub fn parse_decimal(text: &str) -> Option<Decimal> {
     let b = text.as_bytes();
+    // The common case first: what the fast path takes, the checks below
+    // accept, and it gives what they would give.
+    if let Some(d) = parse_plain_decimal(b) {
+        return Some(d);
+    }
     if b.is_empty() {
         return None;
     }
@@ -132,8 +278,6 @@ pub fn parse_decimal(text: &str) -> Option<Decimal> {
     }
     if has_exp {
         Decimal::from_scientific(text).ok()
-    } else if let Some(d) = parse_plain_decimal(b) {
-        Some(d)
     } else {
         if b.iter().filter(|&&c| c == b'.').count() > 1 {
             return None;
@@ -311,6 +455,25 @@ mod tests {
     }
 
     #[test]
+    fn date_cache_follows_changing_values() {
+        let mut cache = DateCache::default();
+        for t in [
+            "2026-01-01T00:00:00Z",
+            "2026-01-01T00:00:00Z",
+            "2026-01-01T05:00:00.5Z",
+            "2026-01-02T05:00:00Z",
+            "2026-02-30T05:00:00Z",
+            "2026-01-02T05:00:00+02:00",
+            "2026-01-02",
+            "2024-02-29T23:59:59.999999999Z",
+            "2023-02-29T23:59:59Z",
+            "2026-01-02T05:00:00Z",
+        ] {
+            assert_eq!(cache.parse(1, t), parse_datetime_general(t), "{t}");
+        }
+    }
+
+    #[test]
     fn datetime_rejects() {
         for s in [
             "",
@@ -413,6 +576,27 @@ mod tests {
         #[test]
         fn fast_decimals_match_rust_decimal_on_any_text(text in "[-+.0-9eE]{0,24}") {
             same_as_rust_decimal(&text);
+        }
+
+        #[test]
+        fn fast_datetimes_match_the_general_path(
+            text in "[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{0,10})?Z?",
+            year in 0u32..10_000, month in 0u32..14, day in 0u32..33,
+            hour in 0u32..25, minute in 0u32..61, second in 0u32..61,
+            frac in "(\\.[0-9]{1,10})?",
+        ) {
+            let built = format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}{frac}Z");
+            for t in [text.as_str(), built.as_str()] {
+                let fast = parse_utc_fast(t.as_bytes());
+                if fast.is_some() {
+                    proptest::prop_assert_eq!(fast, parse_datetime_general(t), "{}", t);
+                }
+                proptest::prop_assert_eq!(parse_datetime(t), parse_datetime_general(t), "{}", t);
+                let mut cache = DateCache::default();
+                for _ in 0..2 {
+                    proptest::prop_assert_eq!(cache.parse(0, t), parse_datetime_general(t), "{}", t);
+                }
+            }
         }
 
         #[test]

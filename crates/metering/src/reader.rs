@@ -29,9 +29,7 @@ use crate::focus::{
     ChargeCategory, ChargeClass, ChargeFrequency, FocusRecord, MANDATORY_COLUMNS, OPTIONAL_COLUMNS,
     PricingCategory, ServiceCategory, Tags,
 };
-use crate::parse::{
-    EXPECTED_DATETIME, EXPECTED_DECIMAL, is_typed_null, parse_datetime, parse_decimal,
-};
+use crate::parse::{DateCache, EXPECTED_DATETIME, EXPECTED_DECIMAL, is_typed_null, parse_decimal};
 
 /// Longest excerpt of a bad value quoted in an error.
 const MAX_GOT: usize = 80;
@@ -91,6 +89,8 @@ impl ImportError {
         }
     }
 
+    #[cold]
+    #[inline(never)]
     fn invalid(line: u64, column: &str, expected: impl Into<String>, got: &str) -> Self {
         let got = if got.chars().count() > MAX_GOT {
             let cut: String = got.chars().take(MAX_GOT).collect();
@@ -106,6 +106,9 @@ impl ImportError {
         }
     }
 }
+
+/// A row check's error, boxed (see [`check_row`]).
+type Bad = Box<ImportError>;
 
 /// Options for reading a file.
 #[derive(Clone, Debug, Default)]
@@ -227,6 +230,7 @@ pub(crate) struct Row<'a, F: Fields + ?Sized> {
 }
 
 impl<'a, F: Fields + ?Sized> Row<'a, F> {
+    #[inline]
     fn m(&self, idx: usize) -> (&'static str, &'a str) {
         let name = MANDATORY_COLUMNS[idx];
         (
@@ -235,45 +239,60 @@ impl<'a, F: Fields + ?Sized> Row<'a, F> {
         )
     }
 
+    #[inline]
     fn o(&self, idx: usize) -> Option<(&'static str, &'a str)> {
         let pos = self.cols.optional[idx]?;
         Some((OPTIONAL_COLUMNS[idx], self.record.field(pos).unwrap_or("")))
     }
 
+    /// [`Row::err`], boxed: the row checks return small `Result`s.
+    #[cold]
+    #[inline(never)]
+    fn bad(&self, column: &str, expected: impl Into<String>, got: &str) -> Bad {
+        Box::new(self.err(column, expected, got))
+    }
+
+    #[cold]
+    #[inline(never)]
     pub(crate) fn err(&self, column: &str, expected: impl Into<String>, got: &str) -> ImportError {
         ImportError::invalid(self.line, column, expected, got)
     }
 
-    fn req_string(&self, idx: usize) -> Result<&'a str, ImportError> {
+    #[inline]
+    fn req_string(&self, idx: usize) -> Result<&'a str, Bad> {
         let (name, v) = self.m(idx);
         if v.is_empty() {
-            return Err(self.err(name, "a value (the column must not be null)", v));
+            return Err(self.bad(name, "a value (the column must not be null)", v));
         }
         Ok(v)
     }
 
+    #[inline]
     fn opt_string_m(&self, idx: usize) -> Option<&'a str> {
         let (_, v) = self.m(idx);
         (!v.is_empty()).then_some(v)
     }
 
+    #[inline]
     fn opt_string(&self, idx: usize) -> Option<&'a str> {
         self.o(idx).and_then(|(_, v)| (!v.is_empty()).then_some(v))
     }
 
-    fn decimal(&self, name: &str, v: &str) -> Result<Option<Decimal>, ImportError> {
+    #[inline]
+    fn decimal(&self, name: &str, v: &str) -> Result<Option<Decimal>, Bad> {
         if is_typed_null(v) {
             return Ok(None);
         }
         parse_decimal(v)
             .map(Some)
-            .ok_or_else(|| self.err(name, EXPECTED_DECIMAL, v))
+            .ok_or_else(|| self.bad(name, EXPECTED_DECIMAL, v))
     }
 
-    fn req_decimal(&self, idx: usize) -> Result<Decimal, ImportError> {
+    #[inline]
+    fn req_decimal(&self, idx: usize) -> Result<Decimal, Bad> {
         let (name, v) = self.m(idx);
         self.decimal(name, v)?.ok_or_else(|| {
-            self.err(
+            self.bad(
                 name,
                 format!("{EXPECTED_DECIMAL} (the column must not be null)"),
                 v,
@@ -281,33 +300,43 @@ impl<'a, F: Fields + ?Sized> Row<'a, F> {
         })
     }
 
-    fn opt_decimal_m(&self, idx: usize) -> Result<Option<Decimal>, ImportError> {
+    #[inline]
+    fn opt_decimal_m(&self, idx: usize) -> Result<Option<Decimal>, Bad> {
         let (name, v) = self.m(idx);
         self.decimal(name, v)
     }
 
-    fn opt_decimal(&self, idx: usize) -> Result<Option<Decimal>, ImportError> {
+    #[inline]
+    fn opt_decimal(&self, idx: usize) -> Result<Option<Decimal>, Bad> {
         match self.o(idx) {
             Some((name, v)) => self.decimal(name, v),
             None => Ok(None),
         }
     }
 
-    fn req_datetime(&self, idx: usize) -> Result<DateTime<Utc>, ImportError> {
+    #[inline]
+    fn req_datetime(
+        &self,
+        idx: usize,
+        dates: &mut DateCache,
+        slot: usize,
+    ) -> Result<DateTime<Utc>, Bad> {
         let (name, v) = self.m(idx);
         if is_typed_null(v) {
-            return Err(self.err(
+            return Err(self.bad(
                 name,
                 format!("{EXPECTED_DATETIME} (the column must not be null)"),
                 v,
             ));
         }
-        parse_datetime(v).ok_or_else(|| self.err(name, EXPECTED_DATETIME, v))
+        dates
+            .parse(slot, v)
+            .ok_or_else(|| self.bad(name, EXPECTED_DATETIME, v))
     }
 
     /// Checks the Tags column (a JSON object of scalars) without building
     /// it; returns the raw JSON text.
-    fn tags(&self) -> Result<Option<&'a str>, ImportError> {
+    fn tags(&self) -> Result<Option<&'a str>, Bad> {
         let Some((name, v)) = self.o(TAGS) else {
             return Ok(None);
         };
@@ -315,7 +344,7 @@ impl<'a, F: Fields + ?Sized> Row<'a, F> {
             return Ok(None);
         }
         if !crate::parse::is_scalar_json_object(v) {
-            return Err(self.err(name, EXPECTED_TAGS, v));
+            return Err(self.bad(name, EXPECTED_TAGS, v));
         }
         Ok(Some(v))
     }
@@ -448,6 +477,7 @@ pub struct FocusReader<R: Read> {
     csv: csv::Reader<R>,
     cols: Columns,
     record: StringRecord,
+    dates: DateCache,
     options: ReadOptions,
     /// The file's billing currency and the line it was first seen on.
     currency: Option<(String, u64)>,
@@ -476,6 +506,7 @@ impl<R: Read> FocusReader<R> {
             csv,
             cols,
             record: StringRecord::new(),
+            dates: DateCache::default(),
             options,
             currency: None,
             done: false,
@@ -525,7 +556,11 @@ impl<R: Read> FocusReader<R> {
             cols: &self.cols,
             line,
         };
-        let view = check_row(&row, self.options.expected_currency.as_deref())?;
+        let view = check_row(
+            &row,
+            self.options.expected_currency.as_deref(),
+            &mut self.dates,
+        )?;
         // File-level rule: one file, one currency.
         match &self.currency {
             None => self.currency = Some((view.billing_currency.to_owned(), line)),
@@ -558,9 +593,12 @@ pub(crate) fn currency_mismatch<F: Fields + ?Sized>(
 pub(crate) fn check_row<'a, F: Fields + ?Sized>(
     row: &Row<'a, F>,
     expected_currency: Option<&str>,
+    dates: &mut DateCache,
 ) -> Result<FocusRow<'a>, ImportError> {
-    let view = parse_row(row)?;
-    validate(row, &view)?;
+    // The checks return boxed errors: moving a small `Result` per field
+    // is cheaper than moving a whole `ImportError`.
+    let view = parse_row(row, dates).map_err(|e| *e)?;
+    validate(row, &view).map_err(|e| *e)?;
     if let Some(expected) = expected_currency
         && view.billing_currency != expected
     {
@@ -607,12 +645,15 @@ fn parse_enum<T, F: Fields + ?Sized>(
     v: &str,
     parse: fn(&str) -> Option<T>,
     expected: fn() -> String,
-) -> Result<T, ImportError> {
+) -> Result<T, Bad> {
     // `expected` builds the message only on an error.
-    parse(v).ok_or_else(|| row.err(name, expected(), v))
+    parse(v).ok_or_else(|| row.bad(name, expected(), v))
 }
 
-fn parse_row<'a, F: Fields + ?Sized>(row: &Row<'a, F>) -> Result<FocusRow<'a>, ImportError> {
+fn parse_row<'a, F: Fields + ?Sized>(
+    row: &Row<'a, F>,
+    dates: &mut DateCache,
+) -> Result<FocusRow<'a>, Bad> {
     let (cc_name, cc) = row.m(CHARGE_CATEGORY);
     let charge_category = parse_enum(
         row,
@@ -658,7 +699,7 @@ fn parse_row<'a, F: Fields + ?Sized>(row: &Row<'a, F>) -> Result<FocusRow<'a>, I
     let (bc_name, bc) = row.m(BILLING_CURRENCY);
     let billing_currency = row.req_string(BILLING_CURRENCY)?;
     if !is_currency_code(billing_currency) {
-        return Err(row.err(
+        return Err(row.bad(
             bc_name,
             "an ISO 4217 currency code (three capital letters, e.g. EUR)",
             bc,
@@ -668,7 +709,7 @@ fn parse_row<'a, F: Fields + ?Sized>(row: &Row<'a, F>) -> Result<FocusRow<'a>, I
     if let (Some(pc), Some((name, raw))) = (&pricing_currency, row.o(PRICING_CURRENCY))
         && !is_currency_code(pc)
     {
-        return Err(row.err(
+        return Err(row.bad(
             name,
             "an ISO 4217 currency code (three capital letters, e.g. EUR)",
             raw,
@@ -680,13 +721,13 @@ fn parse_row<'a, F: Fields + ?Sized>(row: &Row<'a, F>) -> Result<FocusRow<'a>, I
         billing_account_id: row.req_string(BILLING_ACCOUNT_ID)?,
         billing_account_name: row.opt_string_m(BILLING_ACCOUNT_NAME),
         billing_currency,
-        billing_period_start: row.req_datetime(BILLING_PERIOD_START)?,
-        billing_period_end: row.req_datetime(BILLING_PERIOD_END)?,
+        billing_period_start: row.req_datetime(BILLING_PERIOD_START, dates, 0)?,
+        billing_period_end: row.req_datetime(BILLING_PERIOD_END, dates, 1)?,
         charge_category,
         charge_class,
         charge_description: row.opt_string_m(CHARGE_DESCRIPTION),
-        charge_period_start: row.req_datetime(CHARGE_PERIOD_START)?,
-        charge_period_end: row.req_datetime(CHARGE_PERIOD_END)?,
+        charge_period_start: row.req_datetime(CHARGE_PERIOD_START, dates, 2)?,
+        charge_period_end: row.req_datetime(CHARGE_PERIOD_END, dates, 3)?,
         contracted_cost: row.req_decimal(CONTRACTED_COST)?,
         effective_cost: row.req_decimal(EFFECTIVE_COST)?,
         invoice_issuer_name: row.req_string(INVOICE_ISSUER_NAME)?,
@@ -723,7 +764,7 @@ fn parse_row<'a, F: Fields + ?Sized>(row: &Row<'a, F>) -> Result<FocusRow<'a>, I
 }
 
 /// Cross-field rules of one row. See docs/metering.md for the list.
-fn validate<F: Fields + ?Sized>(row: &Row<'_, F>, r: &FocusRow<'_>) -> Result<(), ImportError> {
+fn validate<F: Fields + ?Sized>(row: &Row<'_, F>, r: &FocusRow<'_>) -> Result<(), Bad> {
     use ChargeCategory::{Purchase, Tax, Usage};
     let correction = r.is_correction();
 
@@ -731,7 +772,7 @@ fn validate<F: Fields + ?Sized>(row: &Row<'_, F>, r: &FocusRow<'_>) -> Result<()
     if r.billing_period_start >= r.billing_period_end {
         let (name, raw) = row.m(BILLING_PERIOD_END);
         let (_, start) = row.m(BILLING_PERIOD_START);
-        return Err(row.err(
+        return Err(row.bad(
             name,
             format!("a date-time after BillingPeriodStart ({start})"),
             raw,
@@ -740,7 +781,7 @@ fn validate<F: Fields + ?Sized>(row: &Row<'_, F>, r: &FocusRow<'_>) -> Result<()
     if r.charge_period_start >= r.charge_period_end {
         let (name, raw) = row.m(CHARGE_PERIOD_END);
         let (_, start) = row.m(CHARGE_PERIOD_START);
-        return Err(row.err(
+        return Err(row.bad(
             name,
             format!("a date-time after ChargePeriodStart ({start})"),
             raw,
@@ -750,7 +791,7 @@ fn validate<F: Fields + ?Sized>(row: &Row<'_, F>, r: &FocusRow<'_>) -> Result<()
     // billing period, so its charge period starts before this billing period.
     if correction && r.charge_period_start >= r.billing_period_start {
         let (name, raw) = row.m(CHARGE_CLASS);
-        return Err(row.err(
+        return Err(row.bad(
             name,
             "null: Correction is only for charges of a previously invoiced billing period (ChargePeriodStart before BillingPeriodStart)",
             raw,
@@ -761,10 +802,10 @@ fn validate<F: Fields + ?Sized>(row: &Row<'_, F>, r: &FocusRow<'_>) -> Result<()
     let (pq_name, pq_raw) = row.m(PRICING_QUANTITY);
     match (r.charge_category, r.pricing_quantity) {
         (Tax, Some(_)) => {
-            return Err(row.err(pq_name, "null for a Tax charge", pq_raw));
+            return Err(row.bad(pq_name, "null for a Tax charge", pq_raw));
         }
         (Usage | Purchase, None) if !correction => {
-            return Err(row.err(
+            return Err(row.bad(
                 pq_name,
                 format!("a quantity for a {} charge that is not a correction (the column must not be null)", r.charge_category),
                 pq_raw,
@@ -773,7 +814,7 @@ fn validate<F: Fields + ?Sized>(row: &Row<'_, F>, r: &FocusRow<'_>) -> Result<()
         (Usage | Purchase, Some(q))
             if !correction && is_negative(q) && !is_negative(r.billed_cost) =>
         {
-            return Err(row.err(
+            return Err(row.bad(
                 pq_name,
                 format!(
                     "a non-negative quantity for a {} charge that is not a correction (a negative quantity is a refund and needs a negative BilledCost)",
@@ -787,14 +828,14 @@ fn validate<F: Fields + ?Sized>(row: &Row<'_, F>, r: &FocusRow<'_>) -> Result<()
     let (pu_name, pu_raw) = row.m(PRICING_UNIT);
     match (r.pricing_quantity, r.pricing_unit) {
         (Some(_), None) => {
-            return Err(row.err(
+            return Err(row.bad(
                 pu_name,
                 "a unit, because PricingQuantity is not null",
                 pu_raw,
             ));
         }
         (None, Some(_)) => {
-            return Err(row.err(pu_name, "null, because PricingQuantity is null", pu_raw));
+            return Err(row.bad(pu_name, "null, because PricingQuantity is null", pu_raw));
         }
         _ => {}
     }
@@ -807,7 +848,7 @@ fn validate<F: Fields + ?Sized>(row: &Row<'_, F>, r: &FocusRow<'_>) -> Result<()
             && is_negative(q)
             && !is_negative(r.billed_cost)
         {
-            return Err(row.err(
+            return Err(row.bad(
                 cq_name,
                 "a non-negative quantity for a Usage charge that is not a correction (a negative quantity is a refund and needs a negative BilledCost)",
                 cq_raw,
@@ -815,7 +856,7 @@ fn validate<F: Fields + ?Sized>(row: &Row<'_, F>, r: &FocusRow<'_>) -> Result<()
         }
         if r.consumed_quantity.is_some() && r.consumed_unit.is_none() {
             let (name, raw) = row.o(CONSUMED_UNIT).unwrap_or(("ConsumedUnit", ""));
-            return Err(row.err(name, "a unit, because ConsumedQuantity is not null", raw));
+            return Err(row.bad(name, "a unit, because ConsumedQuantity is not null", raw));
         }
     }
 
@@ -828,10 +869,10 @@ fn validate<F: Fields + ?Sized>(row: &Row<'_, F>, r: &FocusRow<'_>) -> Result<()
         };
         if let (Some(p), Some((name, raw))) = (value, row.o(idx)) {
             if r.charge_category == Tax {
-                return Err(row.err(name, "null for a Tax charge", raw));
+                return Err(row.bad(name, "null for a Tax charge", raw));
             }
             if p.is_sign_negative() && !p.is_zero() {
-                return Err(row.err(name, "a non-negative unit price", raw));
+                return Err(row.bad(name, "a non-negative unit price", raw));
             }
         }
     }
@@ -840,7 +881,7 @@ fn validate<F: Fields + ?Sized>(row: &Row<'_, F>, r: &FocusRow<'_>) -> Result<()
         && r.charge_frequency == Some(ChargeFrequency::UsageBased)
         && let Some((name, raw)) = row.o(CHARGE_FREQUENCY)
     {
-        return Err(row.err(name, "One-Time or Recurring for a Purchase charge", raw));
+        return Err(row.bad(name, "One-Time or Recurring for a Purchase charge", raw));
     }
     Ok(())
 }
