@@ -33,6 +33,19 @@ pub enum WriteError {
     UnknownColumn(String),
 }
 
+/// A decimal as written: always with a decimal point (`5840.0`, not
+/// `5840`). Both are valid FOCUS numbers, but the FinOps Foundation's
+/// validator infers a column's type from its values and rejects a
+/// PricingQuantity column whose values all look like integers.
+fn decimal_text(value: &Decimal) -> String {
+    let text = format_decimal(value);
+    if text.contains('.') {
+        text
+    } else {
+        format!("{text}.0")
+    }
+}
+
 /// Streams FOCUS records to CSV.
 pub struct FocusWriter<W: Write> {
     csv: csv::Writer<W>,
@@ -82,12 +95,12 @@ impl<W: Write> FocusWriter<W> {
             v.clone().unwrap_or_default()
         }
         fn d(v: &Option<Decimal>) -> String {
-            v.as_ref().map(format_decimal).unwrap_or_default()
+            v.as_ref().map(decimal_text).unwrap_or_default()
         }
         self.fields.clear();
         for &col in &self.columns {
             let value = match col {
-                "BilledCost" => format_decimal(&r.billed_cost),
+                "BilledCost" => decimal_text(&r.billed_cost),
                 "BillingAccountId" => r.billing_account_id.clone(),
                 "BillingAccountName" => s(&r.billing_account_name),
                 "BillingCurrency" => r.billing_currency.clone(),
@@ -101,10 +114,10 @@ impl<W: Write> FocusWriter<W> {
                 "ChargeDescription" => s(&r.charge_description),
                 "ChargePeriodEnd" => format_datetime(&r.charge_period_end),
                 "ChargePeriodStart" => format_datetime(&r.charge_period_start),
-                "ContractedCost" => format_decimal(&r.contracted_cost),
-                "EffectiveCost" => format_decimal(&r.effective_cost),
+                "ContractedCost" => decimal_text(&r.contracted_cost),
+                "EffectiveCost" => decimal_text(&r.effective_cost),
                 "InvoiceIssuerName" => r.invoice_issuer_name.clone(),
-                "ListCost" => format_decimal(&r.list_cost),
+                "ListCost" => decimal_text(&r.list_cost),
                 "PricingQuantity" => d(&r.pricing_quantity),
                 "PricingUnit" => s(&r.pricing_unit),
                 "ProviderName" => r.provider_name.clone(),
