@@ -36,7 +36,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use csv::StringRecord;
 
 use crate::hash::ContentHash;
-use crate::parse::DateCache;
+use crate::parse::RowCache;
 use crate::reader::{
     Columns, Fields, FocusRow, ImportError, ReadOptions, Row, check_row, csv_error,
     currency_mismatch,
@@ -484,7 +484,7 @@ struct Parser<'c> {
     /// Only line breaks consumed since the last record ended.
     only_blank: bool,
     records: u64,
-    dates: DateCache,
+    dates: RowCache,
 }
 
 impl<'c> Parser<'c> {
@@ -501,7 +501,7 @@ impl<'c> Parser<'c> {
             record_line: None,
             only_blank: true,
             records: 0,
-            dates: DateCache::default(),
+            dates: RowCache::default(),
         }
     }
 
@@ -584,7 +584,10 @@ impl<'c> Parser<'c> {
                     pos = close + 1;
                 } else {
                     // No CR in the chunk (checked before the fast path).
-                    let j = delims.find(&bytes[pos..]).map_or(bytes.len(), |k| pos + k);
+                    let j = match short_field_end(bytes, pos) {
+                        Some(j) => j,
+                        None => delims.find(&bytes[pos..]).map_or(bytes.len(), |k| pos + k),
+                    };
                     spans.push((pos, j));
                     pos = j;
                 }
@@ -738,7 +741,7 @@ impl<'c> Parser<'c> {
 
     fn check<S, F, X: Fields>(
         ctx: &Ctx,
-        dates: &mut DateCache,
+        dates: &mut RowCache,
         records: &mut u64,
         fields: &X,
         line: u64,
@@ -848,4 +851,22 @@ impl Two {
             Two::Any(a, b) => memchr::memchr2(*a, *b, haystack),
         }
     }
+}
+
+/// The end of an unquoted field starting at `pos` when it lies within the
+/// next 8 bytes (the first `,`, `"` or LF), found without a call: most
+/// fields are short or empty. `None`: look further.
+#[inline]
+fn short_field_end(b: &[u8], pos: usize) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let word = b.get(pos..pos + 8)?;
+    let w = u64::from_le_bytes(word.try_into().ok()?);
+    // Bytes equal to c become zero; the lowest zero byte's high bit is
+    // exact (higher ones may be false positives, never lower).
+    let zero = |x: u64| x.wrapping_sub(LO) & !x & HI;
+    let m = zero(w ^ (LO * u64::from(b',')))
+        | zero(w ^ (LO * u64::from(b'"')))
+        | zero(w ^ (LO * u64::from(b'\n')));
+    (m != 0).then(|| pos + (m.trailing_zeros() / 8) as usize)
 }

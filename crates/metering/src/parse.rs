@@ -187,6 +187,62 @@ fn parse_utc_fast(b: &[u8]) -> Option<DateTime<Utc>> {
     p.on(p.date()?)
 }
 
+/// What the row checks remember from row to row (see [`DateCache`] and
+/// [`TagsCache`]); one per reader or worker.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct RowCache {
+    pub(crate) dates: DateCache,
+    pub(crate) tags: TagsCache,
+}
+
+/// Tags texts already found to be JSON objects of scalars, direct-mapped
+/// by a cheap hash: exports repeat a few tag sets on millions of rows, so
+/// most Tags fields are one comparison instead of a JSON parse. Only
+/// accepted texts are stored, so a hit gives what the check gives.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct TagsCache {
+    slots: Vec<String>,
+}
+
+impl TagsCache {
+    const SLOTS: usize = 1024;
+    /// Longer texts are not kept.
+    const MAX_LEN: usize = 512;
+
+    /// [`is_scalar_json_object`], remembered.
+    #[inline]
+    pub(crate) fn is_scalar_json_object(&mut self, text: &str) -> bool {
+        if self.slots.is_empty() {
+            self.slots = vec![String::new(); Self::SLOTS];
+        }
+        let slot = &mut self.slots[Self::slot_of(text.as_bytes())];
+        if !slot.is_empty() && slot == text {
+            return true;
+        }
+        let ok = is_scalar_json_object(text);
+        if ok && text.len() <= Self::MAX_LEN {
+            slot.clear();
+            slot.push_str(text);
+        }
+        ok
+    }
+
+    /// The length and the last 16 bytes (where tag sets tend to differ),
+    /// mixed.
+    fn slot_of(b: &[u8]) -> usize {
+        let word = |from: usize| {
+            let mut w = [0u8; 8];
+            let part = &b[from.min(b.len())..b.len().min(from + 8)];
+            w[..part.len()].copy_from_slice(part);
+            u64::from_le_bytes(w)
+        };
+        let tail = b.len().saturating_sub(16);
+        let h = (word(tail) ^ word(tail + 8).rotate_left(29) ^ b.len() as u64)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        (h >> 54) as usize % Self::SLOTS
+    }
+}
+
 /// The last parsed value of each of a few date-time columns with its raw
 /// text: billing periods repeat on every row of a month, so most of those
 /// fields are one comparison instead of a parse; charge periods change
@@ -606,6 +662,10 @@ mod tests {
                 t.values().all(|v| !v.is_object() && !v.is_array())
             });
             proptest::prop_assert_eq!(check, full, "{}", text);
+            let mut cache = TagsCache::default();
+            for _ in 0..2 {
+                proptest::prop_assert_eq!(cache.is_scalar_json_object(&text), check, "{}", text);
+            }
         }
     }
 

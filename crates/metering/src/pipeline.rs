@@ -19,6 +19,7 @@
 //!   carried sum and their total, all exact (`Decimal`, never rounded).
 
 use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::io::Read;
 
 use chrono::{DateTime, Utc};
@@ -27,16 +28,74 @@ use rust_decimal::Decimal;
 use crate::aggregate::Month;
 use crate::focus::ChargeCategory;
 use crate::parallel::{FileInfo, ParallelOptions};
-use crate::rating::{PriceBook, PriceList};
+use crate::rating::{PriceBook, PriceList, version_at};
 use crate::reader::{FocusReader, FocusRow, ImportError, ReadOptions};
 
 /// The federation's price book and institution mapping.
 #[derive(Clone, Debug)]
 pub struct RatingPlan {
-    book: PriceBook,
-    institution_of: HashMap<String, usize>,
+    /// The price book's versions by offering (SkuId), hashed: the book's
+    /// own map is ordered, and this lookup runs on every Usage row.
+    skus: FxHashMap<String, Vec<PriceList>>,
+    institution_of: FxHashMap<String, usize>,
     institutions: Vec<String>,
 }
+
+/// A fast hash (FxHash's mix) for the plan's and the totals' small maps,
+/// whose keys come from the federation's own tables and the file's
+/// validated rows.
+#[derive(Clone, Copy, Debug, Default)]
+struct FxHasher {
+    hash: u64,
+}
+
+impl FxHasher {
+    #[inline]
+    fn add(&mut self, word: u64) {
+        self.hash = (self.hash.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl Hasher for FxHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.add(u64::from_le_bytes(c.try_into().unwrap_or_default()));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(w));
+        }
+    }
+    #[inline]
+    fn write_u8(&mut self, n: u8) {
+        self.add(u64::from(n));
+    }
+    #[inline]
+    fn write_u32(&mut self, n: u32) {
+        self.add(u64::from(n));
+    }
+    #[inline]
+    fn write_u64(&mut self, n: u64) {
+        self.add(n);
+    }
+    #[inline]
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+    #[inline]
+    fn write_i32(&mut self, n: i32) {
+        self.add(u64::from(n as u32));
+    }
+    fn finish(&self) -> u64 {
+        self.hash
+    }
+}
+
+type FxHashMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
 /// One institution's month.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -67,7 +126,7 @@ pub type InstitutionTotals = BTreeMap<(Month, String), InstitutionTotal>;
 /// Partial totals of one chunk (institutions by index).
 #[derive(Debug, Default)]
 pub struct PartialTotals {
-    by_key: HashMap<(Month, usize), InstitutionTotal>,
+    by_key: FxHashMap<(Month, usize), InstitutionTotal>,
 }
 
 impl PartialTotals {
@@ -97,7 +156,7 @@ impl RatingPlan {
     pub fn new(book: PriceBook, institutions: impl IntoIterator<Item = (String, String)>) -> Self {
         let mut names: Vec<String> = Vec::new();
         let mut index: HashMap<String, usize> = HashMap::new();
-        let mut institution_of = HashMap::new();
+        let mut institution_of = FxHashMap::default();
         for (sub_account, institution) in institutions {
             let i = *index.entry(institution.clone()).or_insert_with(|| {
                 names.push(institution);
@@ -106,7 +165,10 @@ impl RatingPlan {
             institution_of.insert(sub_account, i);
         }
         RatingPlan {
-            book,
+            skus: book
+                .offerings()
+                .map(|(sku, versions)| (sku.clone(), versions.clone()))
+                .collect(),
             institution_of,
             institutions: names,
         }
@@ -197,7 +259,11 @@ impl RatingPlan {
         };
         if c.category == ChargeCategory::Usage {
             let sku = c.sku_id.unwrap_or("");
-            let Some(list) = self.book.valid_at(sku, c.charge_period_start) else {
+            let Some(list) = self
+                .skus
+                .get(sku)
+                .and_then(|versions| version_at(versions, c.charge_period_start))
+            else {
                 return Err(err(
                     "SkuId",
                     format!(

@@ -155,12 +155,22 @@ impl PriceBook {
 
     /// The version of `offering_id`'s price list valid at `at`.
     pub fn valid_at(&self, offering_id: &str, at: DateTime<Utc>) -> Option<&PriceList> {
-        let versions = self.by_offering.get(offering_id)?;
-        // Last version starting at or before `at`; versions do not overlap.
-        let idx = versions.partition_point(|v| v.valid_from <= at);
-        let candidate = versions.get(idx.checked_sub(1)?)?;
-        candidate.valid_at(at).then_some(candidate)
+        version_at(self.by_offering.get(offering_id)?, at)
     }
+
+    /// Each offering's versions, in `valid_from` order.
+    pub(crate) fn offerings(&self) -> impl Iterator<Item = (&String, &Vec<PriceList>)> {
+        self.by_offering.iter()
+    }
+}
+
+/// The version of `versions` (one offering's, in `valid_from` order, not
+/// overlapping) valid at `at`.
+pub(crate) fn version_at(versions: &[PriceList], at: DateTime<Utc>) -> Option<&PriceList> {
+    // Last version starting at or before `at`; versions do not overlap.
+    let idx = versions.partition_point(|v| v.valid_from <= at);
+    let candidate = versions.get(idx.checked_sub(1)?)?;
+    candidate.valid_at(at).then_some(candidate)
 }
 
 /// What kind of usage record this is.

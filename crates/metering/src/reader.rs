@@ -29,7 +29,7 @@ use crate::focus::{
     ChargeCategory, ChargeClass, ChargeFrequency, FocusRecord, MANDATORY_COLUMNS, OPTIONAL_COLUMNS,
     PricingCategory, ServiceCategory, Tags,
 };
-use crate::parse::{DateCache, EXPECTED_DATETIME, EXPECTED_DECIMAL, is_typed_null, parse_decimal};
+use crate::parse::{EXPECTED_DATETIME, EXPECTED_DECIMAL, RowCache, is_typed_null, parse_decimal};
 
 /// Longest excerpt of a bad value quoted in an error.
 const MAX_GOT: usize = 80;
@@ -318,7 +318,7 @@ impl<'a, F: Fields + ?Sized> Row<'a, F> {
     fn req_datetime(
         &self,
         idx: usize,
-        dates: &mut DateCache,
+        dates: &mut RowCache,
         slot: usize,
     ) -> Result<DateTime<Utc>, Bad> {
         let (name, v) = self.m(idx);
@@ -330,20 +330,21 @@ impl<'a, F: Fields + ?Sized> Row<'a, F> {
             ));
         }
         dates
+            .dates
             .parse(slot, v)
             .ok_or_else(|| self.bad(name, EXPECTED_DATETIME, v))
     }
 
     /// Checks the Tags column (a JSON object of scalars) without building
     /// it; returns the raw JSON text.
-    fn tags(&self) -> Result<Option<&'a str>, Bad> {
+    fn tags(&self, cache: &mut RowCache) -> Result<Option<&'a str>, Bad> {
         let Some((name, v)) = self.o(TAGS) else {
             return Ok(None);
         };
         if is_typed_null(v) {
             return Ok(None);
         }
-        if !crate::parse::is_scalar_json_object(v) {
+        if !cache.tags.is_scalar_json_object(v) {
             return Err(self.bad(name, EXPECTED_TAGS, v));
         }
         Ok(Some(v))
@@ -477,7 +478,7 @@ pub struct FocusReader<R: Read> {
     csv: csv::Reader<R>,
     cols: Columns,
     record: StringRecord,
-    dates: DateCache,
+    dates: RowCache,
     options: ReadOptions,
     /// The file's billing currency and the line it was first seen on.
     currency: Option<(String, u64)>,
@@ -506,7 +507,7 @@ impl<R: Read> FocusReader<R> {
             csv,
             cols,
             record: StringRecord::new(),
-            dates: DateCache::default(),
+            dates: RowCache::default(),
             options,
             currency: None,
             done: false,
@@ -593,7 +594,7 @@ pub(crate) fn currency_mismatch<F: Fields + ?Sized>(
 pub(crate) fn check_row<'a, F: Fields + ?Sized>(
     row: &Row<'a, F>,
     expected_currency: Option<&str>,
-    dates: &mut DateCache,
+    dates: &mut RowCache,
 ) -> Result<FocusRow<'a>, ImportError> {
     // The checks return boxed errors: moving a small `Result` per field
     // is cheaper than moving a whole `ImportError`.
@@ -652,7 +653,7 @@ fn parse_enum<T, F: Fields + ?Sized>(
 
 fn parse_row<'a, F: Fields + ?Sized>(
     row: &Row<'a, F>,
-    dates: &mut DateCache,
+    dates: &mut RowCache,
 ) -> Result<FocusRow<'a>, Bad> {
     let (cc_name, cc) = row.m(CHARGE_CATEGORY);
     let charge_category = parse_enum(
@@ -759,7 +760,7 @@ fn parse_row<'a, F: Fields + ?Sized>(
         sub_account_id: row.opt_string(SUB_ACCOUNT_ID),
         sub_account_name: row.opt_string(SUB_ACCOUNT_NAME),
         sub_account_type: row.opt_string(SUB_ACCOUNT_TYPE),
-        tags: row.tags()?,
+        tags: row.tags(dates)?,
     })
 }
 
