@@ -108,7 +108,7 @@ impl ImportError {
 }
 
 /// A row check's error, boxed (see [`check_row`]).
-type Bad = Box<ImportError>;
+pub(crate) type Bad = Box<ImportError>;
 
 /// Options for reading a file.
 #[derive(Clone, Debug, Default)]
@@ -230,7 +230,7 @@ pub(crate) struct Row<'a, F: Fields + ?Sized> {
 }
 
 impl<'a, F: Fields + ?Sized> Row<'a, F> {
-    #[inline]
+    #[inline(always)]
     fn m(&self, idx: usize) -> (&'static str, &'a str) {
         let name = MANDATORY_COLUMNS[idx];
         (
@@ -239,7 +239,7 @@ impl<'a, F: Fields + ?Sized> Row<'a, F> {
         )
     }
 
-    #[inline]
+    #[inline(always)]
     fn o(&self, idx: usize) -> Option<(&'static str, &'a str)> {
         let pos = self.cols.optional[idx]?;
         Some((OPTIONAL_COLUMNS[idx], self.record.field(pos).unwrap_or("")))
@@ -258,7 +258,7 @@ impl<'a, F: Fields + ?Sized> Row<'a, F> {
         ImportError::invalid(self.line, column, expected, got)
     }
 
-    #[inline]
+    #[inline(always)]
     fn req_string(&self, idx: usize) -> Result<&'a str, Bad> {
         let (name, v) = self.m(idx);
         if v.is_empty() {
@@ -267,18 +267,18 @@ impl<'a, F: Fields + ?Sized> Row<'a, F> {
         Ok(v)
     }
 
-    #[inline]
+    #[inline(always)]
     fn opt_string_m(&self, idx: usize) -> Option<&'a str> {
         let (_, v) = self.m(idx);
         (!v.is_empty()).then_some(v)
     }
 
-    #[inline]
+    #[inline(always)]
     fn opt_string(&self, idx: usize) -> Option<&'a str> {
         self.o(idx).and_then(|(_, v)| (!v.is_empty()).then_some(v))
     }
 
-    #[inline]
+    #[inline(always)]
     fn decimal(&self, name: &str, v: &str) -> Result<Option<Decimal>, Bad> {
         if is_typed_null(v) {
             return Ok(None);
@@ -288,7 +288,7 @@ impl<'a, F: Fields + ?Sized> Row<'a, F> {
             .ok_or_else(|| self.bad(name, EXPECTED_DECIMAL, v))
     }
 
-    #[inline]
+    #[inline(always)]
     fn req_decimal(&self, idx: usize) -> Result<Decimal, Bad> {
         let (name, v) = self.m(idx);
         self.decimal(name, v)?.ok_or_else(|| {
@@ -300,13 +300,13 @@ impl<'a, F: Fields + ?Sized> Row<'a, F> {
         })
     }
 
-    #[inline]
+    #[inline(always)]
     fn opt_decimal_m(&self, idx: usize) -> Result<Option<Decimal>, Bad> {
         let (name, v) = self.m(idx);
         self.decimal(name, v)
     }
 
-    #[inline]
+    #[inline(always)]
     fn opt_decimal(&self, idx: usize) -> Result<Option<Decimal>, Bad> {
         match self.o(idx) {
             Some((name, v)) => self.decimal(name, v),
@@ -561,7 +561,8 @@ impl<R: Read> FocusReader<R> {
             &row,
             self.options.expected_currency.as_deref(),
             &mut self.dates,
-        )?;
+        )
+        .map_err(|e| *e)?;
         // File-level rule: one file, one currency.
         match &self.currency {
             None => self.currency = Some((view.billing_currency.to_owned(), line)),
@@ -591,20 +592,22 @@ pub(crate) fn currency_mismatch<F: Fields + ?Sized>(
 /// Parses and validates one row: every per-row rule of docs/metering.md
 /// (all but the file-level "one file, one currency", which needs the first
 /// row). Shared by the sequential and the parallel reader.
+///
+/// The checks return boxed errors: moving a small `Result` per field (and
+/// per row) is cheaper than moving a whole `ImportError`.
+#[inline]
 pub(crate) fn check_row<'a, F: Fields + ?Sized>(
     row: &Row<'a, F>,
     expected_currency: Option<&str>,
-    dates: &mut RowCache,
-) -> Result<FocusRow<'a>, ImportError> {
-    // The checks return boxed errors: moving a small `Result` per field
-    // is cheaper than moving a whole `ImportError`.
-    let view = parse_row(row, dates).map_err(|e| *e)?;
-    validate(row, &view).map_err(|e| *e)?;
+    cache: &mut RowCache,
+) -> Result<FocusRow<'a>, Bad> {
+    let view = parse_row(row, cache)?;
+    validate(row, &view)?;
     if let Some(expected) = expected_currency
         && view.billing_currency != expected
     {
         let (name, raw) = row.m(BILLING_CURRENCY);
-        return Err(row.err(name, format!("the billing currency {expected}"), raw));
+        return Err(row.bad(name, format!("the billing currency {expected}"), raw));
     }
     Ok(view)
 }
