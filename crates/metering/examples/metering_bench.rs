@@ -10,7 +10,7 @@
 //! `run` imports, validates, rates and aggregates DIR/focus.csv into
 //! monthly totals per institution (rules in `makonis_metering::pipeline`),
 //! writes them to OUT.csv (`month,institution,records,usage,carried,total`,
-//! exact decimals) and prints the time taken and the peak RSS.
+//! exact decimals) and prints the time taken, the CPU time (all threads) and the peak RSS.
 
 use std::fs::File;
 use std::io::Write;
@@ -118,6 +118,22 @@ fn generate(dir: &Path, rows: u64) -> Result<(), String> {
     Ok(())
 }
 
+/// User + system CPU seconds of the whole process (every thread) so far,
+/// from /proc/self/stat (clock ticks of 1/100 s, Linux's USER_HZ).
+fn cpu_seconds() -> f64 {
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            // The fields after "pid (comm) ": state is the first, utime the
+            // 12th and stime the 13th.
+            let rest = s.rsplit_once(')')?.1;
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<u64>().ok());
+            Some((ticks(11)? + ticks(12)?) as f64 / 100.0)
+        })
+        .unwrap_or(0.0)
+}
+
 fn peak_rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -148,6 +164,7 @@ fn run(dir: &Path, out: &Path, flags: &[String]) -> Result<(), String> {
     )?;
     let path = dir.join("focus.csv");
     let started = Instant::now();
+    let cpu_started = cpu_seconds();
     let file = File::open(&path).map_err(|e| e.to_string())?;
     let options = ReadOptions {
         expected_currency: Some("EUR".to_owned()),
@@ -166,6 +183,7 @@ fn run(dir: &Path, out: &Path, flags: &[String]) -> Result<(), String> {
         (info.records, info.bytes, info.content_hash, totals)
     };
     let elapsed = started.elapsed();
+    let cpu = cpu_seconds() - cpu_started;
     let mut w = std::io::BufWriter::new(File::create(out).map_err(|e| e.to_string())?);
     writeln!(w, "month,institution,records,usage,carried,total").map_err(|e| e.to_string())?;
     for ((month, inst), t) in &totals {
@@ -181,7 +199,7 @@ fn run(dir: &Path, out: &Path, flags: &[String]) -> Result<(), String> {
     }
     w.flush().map_err(|e| e.to_string())?;
     println!(
-        "makonis engine={} threads={} hash={} records={records} bytes={bytes} keys={} seconds={:.3} peak_rss_mib={:.1}{}",
+        "makonis engine={} threads={} hash={} records={records} bytes={bytes} keys={} seconds={:.3} cpu_seconds={cpu:.2} peak_rss_mib={:.1}{}",
         if sequential { "sequential" } else { "parallel" },
         if sequential { 1 } else { par.threads },
         !sequential && par.hash,

@@ -560,7 +560,9 @@ impl<'c> Parser<'c> {
                     let mut j = start;
                     let mut escaped = false;
                     let close = loop {
-                        let Some(k) = quotes.find(&bytes[j..]).map(|k| j + k) else {
+                        let Some(k) = find_near(bytes, j, [b'"', b'\n'])
+                            .or_else(|| quotes.find(&bytes[j..]).map(|k| j + k))
+                        else {
                             break 'records; // unterminated
                         };
                         if bytes[k] == b'\n' {
@@ -584,7 +586,7 @@ impl<'c> Parser<'c> {
                     pos = close + 1;
                 } else {
                     // No CR in the chunk (checked before the fast path).
-                    let j = match short_field_end(bytes, pos) {
+                    let j = match find_near(bytes, pos, [b',', b'"', b'\n']) {
                         Some(j) => j,
                         None => delims.find(&bytes[pos..]).map_or(bytes.len(), |k| pos + k),
                     };
@@ -853,28 +855,29 @@ impl Two {
     }
 }
 
-/// The end of an unquoted field starting at `pos` when it lies within the
-/// next 16 bytes (the first `,`, `"` or LF), found eight bytes at a time
-/// without a call: most fields are short or empty. `None`: look further.
-#[inline]
-fn short_field_end(b: &[u8], pos: usize) -> Option<usize> {
+/// The first of `needles` in `b[pos..pos + 16]`, found eight bytes at a
+/// time without a call: most fields (and the gaps between the quotes of
+/// a Tags field) are short. `None`: not there (or too near the end), look
+/// further.
+#[inline(always)]
+fn find_near<const N: usize>(b: &[u8], pos: usize, needles: [u8; N]) -> Option<usize> {
     const LO: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
     // Bytes equal to c become zero; the lowest zero byte's high bit is
     // exact (higher ones may be false positives, never lower).
     let zero = |x: u64| x.wrapping_sub(LO) & !x & HI;
-    let delims = |at: usize| -> Option<u64> {
+    let found = |at: usize| -> Option<u64> {
         let w = u64::from_le_bytes(b.get(at..at + 8)?.try_into().ok()?);
         Some(
-            zero(w ^ (LO * u64::from(b',')))
-                | zero(w ^ (LO * u64::from(b'"')))
-                | zero(w ^ (LO * u64::from(b'\n'))),
+            needles
+                .iter()
+                .fold(0, |m, &c| m | zero(w ^ (LO * u64::from(c)))),
         )
     };
-    let m = delims(pos)?;
+    let m = found(pos)?;
     if m != 0 {
         return Some(pos + (m.trailing_zeros() / 8) as usize);
     }
-    let m = delims(pos + 8)?;
+    let m = found(pos + 8)?;
     (m != 0).then(|| pos + 8 + (m.trailing_zeros() / 8) as usize)
 }
