@@ -10,12 +10,17 @@
 //!   breaks. The partial record after the cut starts the next chunk. It
 //!   also counts the line breaks in each chunk, so every chunk knows the
 //!   file line it starts on.
-//! - Worker threads parse chunks with `csv_core` (the same state machine
-//!   the sequential reader uses, so quoting, blank lines and CRLF behave
-//!   the same), check UTF-8 and the field count, and run the shared row
-//!   checks ([`check_row`](crate::reader)) on borrowed fields: no
-//!   allocation per field or per row. Each valid row goes to the caller's
-//!   `row` function, which folds it into a per-chunk state.
+//! - Worker threads check a chunk's UTF-8 once, then tokenize its plain
+//!   RFC 4180 records (LF line ends, no blank lines, quotes around whole
+//!   fields) without copying: each field is a range of the chunk (or of a
+//!   scratch string, for quoted fields with `""` escapes), its end found
+//!   eight bytes at a time or with memchr. Everything else (CRLF, blank
+//!   lines, stray quotes, bad UTF-8) goes through `csv_core`, the state
+//!   machine the sequential reader uses, so quoting, blank lines and CRLF
+//!   behave the same. Then the field count and the shared row checks
+//!   ([`check_row`](crate::reader)) on borrowed fields: no allocation per
+//!   field or per row. Each valid row goes to the caller's `row`
+//!   function, which folds it into a per-chunk state.
 //! - Results are merged in file order, so the error reported is the first
 //!   one in the file even though chunks finish in any order. At most
 //!   `2 × threads + 1` chunks are in flight: memory stays flat whatever the

@@ -253,11 +253,8 @@ impl RatingPlan {
                 sub,
             ));
         };
-        let mut charge = InstitutionTotal {
-            records: 1,
-            ..InstitutionTotal::default()
-        };
-        if c.category == ChargeCategory::Usage {
+        // Rated (usage) or carried: only the sum it goes to is added to.
+        let (usage, amount) = if c.category == ChargeCategory::Usage {
             let sku = c.sku_id.unwrap_or("");
             let Some(list) = self
                 .skus
@@ -284,14 +281,20 @@ impl RatingPlan {
             let Some(quantity) = c.pricing_quantity else {
                 return Err(err("PricingQuantity", "a quantity to rate".into(), ""));
             };
-            charge.usage = quantity * price;
+            (true, quantity * price)
         } else {
-            charge.carried = c.billed_cost;
-        }
-        acc.by_key
+            (false, c.billed_cost)
+        };
+        let total = acc
+            .by_key
             .entry((Month::of(c.billing_period_start), institution))
-            .or_default()
-            .add(&charge);
+            .or_default();
+        total.records += 1;
+        if usage {
+            total.usage += amount;
+        } else {
+            total.carried += amount;
+        }
         Ok(())
     }
 
