@@ -728,6 +728,8 @@ impl App {
         }
         self.seed_demo_orders().await?;
         self.seed_demo_embassy().await?;
+        let state = self.config().state_dir.clone();
+        self.seed_demo_costs(state.as_deref()).await?;
         Ok(Some(logins))
     }
 

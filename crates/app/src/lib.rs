@@ -11,6 +11,7 @@ pub mod catalogue;
 mod catalogue_snapshot;
 mod context;
 pub mod demo;
+mod demo_costs;
 pub mod embassy;
 mod error;
 pub mod federation;

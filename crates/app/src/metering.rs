@@ -1461,9 +1461,10 @@ impl App {
         let mut raised = 0;
         let mut charges_by_institution: HashMap<InstitutionId, Vec<Charge>> = HashMap::new();
         for b in budgets {
-            if !charges_by_institution.contains_key(&b.institution_id) {
-                let charges = store::charges_of(&mut tx, b.institution_id, month).await?;
-                charges_by_institution.insert(b.institution_id, charges);
+            if let std::collections::hash_map::Entry::Vacant(slot) =
+                charges_by_institution.entry(b.institution_id)
+            {
+                slot.insert(store::charges_of(&mut tx, b.institution_id, month).await?);
             }
             let institution = b.institution_id;
             let status = budget_status(b, month, &charges_by_institution[&institution], Vec::new());
@@ -1588,8 +1589,9 @@ fn build_statement(
     }
 }
 
-/// The broker's name as FOCUS InvoiceIssuerName and ProviderName.
-pub const INVOICE_ISSUER: &str = "VDAA (Mākonis broker)";
+/// The Broker as FOCUS InvoiceIssuerName and ProviderName: its official
+/// abbreviation (the validator wants these names in ASCII).
+pub const INVOICE_ISSUER: &str = "VDAA";
 
 fn parse_category(text: &str) -> ServiceCategory {
     ServiceCategory::parse(text).unwrap_or(ServiceCategory::Other)
@@ -1885,5 +1887,64 @@ mod tests {
             (back - d("100")).abs() < d("0.000000000000000000001"),
             "{back}"
         );
+    }
+}
+
+/// How a cost series is split.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CostGrouping {
+    /// By information system (institution-wide lines as one group).
+    System,
+    Provider,
+    ServiceCategory,
+}
+
+impl App {
+    /// Cost per month and group for an institution, months `from..=to`,
+    /// exact sums (charts round for display only).
+    pub async fn cost_series(
+        &self,
+        ctx: &OpContext,
+        institution: InstitutionId,
+        from: Month,
+        to: Month,
+        grouping: CostGrouping,
+    ) -> Result<Vec<CostPoint>> {
+        self.require_costs(ctx, Action::Read, Scope::Institution(institution))?;
+        let mut conn = self.datastore().conn().await?;
+        let rows = store::cost_rows(&mut conn, Some(institution), from, to).await?;
+        let (systems, providers) = self.label_maps(&mut conn).await?;
+        let codes: HashMap<InformationSystemId, String> = systems
+            .iter()
+            .map(|(id, label)| (*id, label.split(' ').next().unwrap_or(label).to_owned()))
+            .collect();
+        let mut sums: BTreeMap<(Month, String), (Decimal, Option<Decimal>)> = BTreeMap::new();
+        for r in rows {
+            let group = match grouping {
+                CostGrouping::System => r
+                    .information_system_id
+                    .and_then(|s| codes.get(&s).cloned())
+                    .unwrap_or_else(|| "—".to_owned()),
+                CostGrouping::Provider => providers
+                    .get(&r.provider_id)
+                    .cloned()
+                    .unwrap_or_else(|| r.provider_id.to_string()),
+                CostGrouping::ServiceCategory => r.service_category.clone(),
+            };
+            let e = sums.entry((r.month, group)).or_default();
+            e.0 += r.cost;
+            if let Some(c) = r.commercial_cost {
+                e.1 = Some(e.1.unwrap_or_default() + c);
+            }
+        }
+        Ok(sums
+            .into_iter()
+            .map(|((month, group), (cost, commercial_cost))| CostPoint {
+                month,
+                group,
+                cost,
+                commercial_cost,
+            })
+            .collect())
     }
 }

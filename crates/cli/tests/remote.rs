@@ -394,6 +394,9 @@ async fn usage_import_and_statements_through_the_cli() {
                 &vid,
                 "--month",
                 &month,
+                // The demo issued version 1; this bill came later.
+                "--reason",
+                "LVRTC bill imported late",
                 "--output",
                 "json",
             ],
@@ -401,6 +404,7 @@ async fn usage_import_and_statements_through_the_cli() {
         .await,
     );
     let id = issued["id"].as_str().unwrap().to_owned();
+    assert_eq!(issued["version"], 2, "{issued}");
     let total: rust_decimal::Decimal = issued["total"].as_str().unwrap().parse().unwrap();
     assert!(total >= "12.34".parse().unwrap(), "{issued}");
     let shown = makonis(&url, &member, &["statement", "show", &id]).await;

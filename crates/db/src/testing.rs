@@ -52,6 +52,7 @@ pub async fn postgres() -> Option<TestDatastore> {
     let mut admin = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin_url)
         .await
         .expect("connect to MAKONIS_TEST_POSTGRES_URL");
+    drop_databases_of_finished_runs(&mut admin).await;
     sqlx::query(&format!("CREATE DATABASE {name}"))
         .execute(&mut admin)
         .await
@@ -67,6 +68,37 @@ pub async fn postgres() -> Option<TestDatastore> {
         url,
         _dir: None,
     })
+}
+
+/// Test databases are named after the test process; a process that has
+/// ended leaves its databases behind (nextest runs every test in its own
+/// process, so they add up to gigabytes). The first database a process
+/// creates sweeps those of processes that no longer run. Errors are
+/// ignored: another process may be sweeping the same one.
+async fn drop_databases_of_finished_runs(admin: &mut sqlx::AnyConnection) {
+    static SWEPT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if SWEPT.swap(true, Ordering::Relaxed) {
+        return;
+    }
+    let Ok(rows) =
+        sqlx::query("SELECT datname FROM pg_database WHERE datname LIKE 'makonis_test_%'")
+            .fetch_all(&mut *admin)
+            .await
+    else {
+        return;
+    };
+    for row in rows {
+        let Ok(name) = sqlx::Row::try_get::<String, _>(&row, "datname") else {
+            continue;
+        };
+        let pid = name.split('_').nth(2).and_then(|p| p.parse::<u32>().ok());
+        let running = pid.is_some_and(|p| std::path::Path::new(&format!("/proc/{p}")).exists());
+        if !running {
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut *admin)
+                .await;
+        }
+    }
 }
 
 /// Every configured engine: SQLite always, PostgreSQL when available.

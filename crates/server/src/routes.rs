@@ -635,6 +635,13 @@ pub fn all() -> Routes {
             Portal,
             portal::orders::modify,
         )
+        .add(g.clone(), "/costs", Portal, portal::costs::page)
+        .add(
+            g.clone(),
+            "/costs/statements/{id}",
+            Portal,
+            portal::costs::statement,
+        )
         .add(g.clone(), "/embassy", Portal, portal::embassy::registry)
         .add(
             g.clone(),

@@ -538,6 +538,18 @@ fn cases() -> Vec<Case> {
             &["iadmin", "owner"],
             NO_ORDERS_A,
         ),
+        // Platform people choose an institution; provider operators may not
+        // read their institution's costs.
+        case(
+            M::GET,
+            "/costs",
+            &[
+                "admin", "broker", "sec", "aud", "cust", "iadmin", "owner", "member", "iaud",
+                "isec", "outsider",
+            ],
+            &["prov"],
+        ),
+        case(M::GET, "/costs/statements/{id}", READ_ORDERS_A, NO_ORDERS_A),
         case(
             M::GET,
             "/operations",

@@ -42,6 +42,7 @@ const EXPECTED_ROUTES = [
   '/users/new',
   '/users/{id}',
   '/audit',
+  '/costs',
   '/embassy',
   '/embassy/systems/{id}',
   '/account',

@@ -187,7 +187,8 @@ pub async fn export(
                     body,
                 ))
             } else {
-                let page = crate::portal::costs::printable_statement(&s);
+                let page =
+                    crate::portal::costs::printable_statement(crate::i18n::Lang::default(), &s);
                 Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response())
             }
         }

@@ -1,10 +1,26 @@
-//! Costs in the portal: a statement as a printable page (also served by the
-//! API's `export?format=html`). It stands alone, without the portal's
-//! layout or scripts, so it prints and archives as it is.
+//! Costs in the portal: an institution's cost per month as a stacked bar
+//! chart drawn as SVG on the server (readable with JavaScript off, with its
+//! numbers in a table beside it), budgets, top cost drivers and statements;
+//! and a statement as a printable page (also served by the API's
+//! `export?format=html`), standalone so it prints and archives as it is.
 
 use makonis_types::metering::Statement;
 use maud::{DOCTYPE, html};
 use rust_decimal::Decimal;
+use std::collections::BTreeMap;
+
+use axum::extract::{Path, RawQuery};
+use axum::response::{IntoResponse, Response};
+use makonis_app::metering::CostGrouping;
+use makonis_types::InstitutionId;
+use makonis_types::metering::{CostPoint, Month, StatementId};
+use maud::Markup;
+
+use super::Portal;
+use super::institutions::parse_id;
+use super::ui::layout;
+use crate::extract::parse_query;
+use crate::i18n::Lang;
 
 fn money(d: Decimal) -> String {
     format!("{:.2}", d.round_dp(2))
@@ -15,35 +31,36 @@ fn opt(d: Option<Decimal>) -> String {
 }
 
 /// A statement as a standalone HTML page.
-pub fn printable_statement(s: &Statement) -> String {
+pub fn printable_statement(lang: Lang, s: &Statement) -> String {
     let h = &s.summary;
+    let month = h.month.to_string();
     html! {
         (DOCTYPE)
-        html lang="lv" {
+        html lang=(lang.code()) {
             head {
                 meta charset="utf-8";
-                title { "Statement " (h.month) " v" (h.version) }
+                title { (lang.ta("statement-title", &[("month", month.clone()), ("version", h.version.to_string())])) }
                 style { "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;width:100%}\
                     th,td{border:1px solid #999;padding:.3em .5em;text-align:left}td.n,th.n{text-align:right}\
                     tfoot td{font-weight:bold}@media print{a{display:none}}" }
             }
             body {
-                h1 { "Statement for " (h.month) }
+                h1 { (lang.ta("statement-heading", &[("month", month.clone())])) }
                 dl {
-                    dt { "Institution" } dd { (h.institution_id) }
-                    dt { "Statement" } dd { (h.id) ", version " (h.version) }
-                    @if let Some(reason) = &h.reason { dt { "Reason for this version" } dd { (reason) } }
-                    dt { "Issued" } dd { (h.issued_at.format("%Y-%m-%d %H:%M UTC")) }
-                    dt { "Charges" } dd { (h.charges) }
-                    dt { "Content hash (BLAKE3)" } dd { code { (h.content_hash) } }
+                    dt { (lang.t("statement-institution")) } dd { (h.institution_id) }
+                    dt { (lang.t("statement-id")) } dd { (h.id) " v" (h.version) }
+                    @if let Some(reason) = &h.reason { dt { (lang.t("statement-reason")) } dd { (reason) } }
+                    dt { (lang.t("statement-issued")) } dd { (h.issued_at.format("%Y-%m-%d %H:%M UTC")) }
+                    dt { (lang.t("statement-charges")) } dd { (h.charges) }
+                    dt { (lang.t("statement-hash")) } dd { code { (h.content_hash) } }
                 }
                 table {
-                    caption { "Lines, rounded once each to cents (half away from zero); amounts in " (h.currency) }
+                    caption { (lang.ta("statement-caption", &[("currency", h.currency.clone())])) }
                     thead { tr {
-                        th scope="col" { "#" } th scope="col" { "Information system" } th scope="col" { "Provider" }
-                        th scope="col" { "Service" } th scope="col" { "Category" } th scope="col" class="n" { "Quantity" }
-                        th scope="col" { "Unit" } th scope="col" class="n" { "Unit price" } th scope="col" { "Price list" }
-                        th scope="col" class="n" { "Amount" } th scope="col" class="n" { "Commercial" } th scope="col" class="n" { "Saving" }
+                        th scope="col" { "#" } th scope="col" { (lang.t("field-system")) } th scope="col" { (lang.t("costs-provider")) }
+                        th scope="col" { (lang.t("costs-service")) } th scope="col" { (lang.t("statement-category")) } th scope="col" class="n" { (lang.t("statement-quantity")) }
+                        th scope="col" { (lang.t("statement-unit")) } th scope="col" class="n" { (lang.t("statement-unit-price")) } th scope="col" { (lang.t("statement-price-list")) }
+                        th scope="col" class="n" { (lang.t("costs-amount")) } th scope="col" class="n" { (lang.t("costs-commercial")) } th scope="col" class="n" { (lang.t("statement-saving")) }
                     } }
                     tbody {
                         @for l in &s.lines { tr {
@@ -57,7 +74,7 @@ pub fn printable_statement(s: &Statement) -> String {
                         } }
                     }
                     tfoot { tr {
-                        td colspan="9" { "Total" }
+                        td colspan="9" { (lang.t("costs-total")) }
                         td class="n" { (money(h.total)) }
                         td class="n" { (money(h.commercial_total)) }
                         td class="n" { (money(h.commercial_total - s.lines.iter().filter(|l| l.commercial_amount.is_some()).map(|l| l.amount).sum::<Decimal>())) }
@@ -67,4 +84,271 @@ pub fn printable_statement(s: &Statement) -> String {
         }
     }
     .into_string()
+}
+
+// ----- the costs page ----------------------------------------------------------
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+struct CostsQuery {
+    institution: Option<String>,
+    by: Option<String>,
+}
+
+/// Colour-blind-safe palette (Okabe–Ito) for the stacked series.
+const PALETTE: [&str; 8] = [
+    "#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000",
+];
+
+/// A stacked bar chart of cost per month as SVG, drawn on the server: it
+/// needs no JavaScript, and its numbers are in the table beside it.
+fn stacked_bars(lang: Lang, points: &[CostPoint], months: &[Month], title: &str) -> Markup {
+    let mut groups: Vec<String> = points.iter().map(|p| p.group.clone()).collect();
+    groups.sort();
+    groups.dedup();
+    let mut by: BTreeMap<(Month, &str), Decimal> = BTreeMap::new();
+    for p in points {
+        *by.entry((p.month, p.group.as_str())).or_default() += p.cost;
+    }
+    let totals: Vec<Decimal> = months
+        .iter()
+        .map(|m| {
+            groups
+                .iter()
+                .map(|g| by.get(&(*m, g.as_str())).copied().unwrap_or_default())
+                .sum()
+        })
+        .collect();
+    let max = totals
+        .iter()
+        .copied()
+        .max()
+        .unwrap_or_default()
+        .max(Decimal::ONE);
+    let (width, height, left, bottom, top) = (640.0_f64, 260.0_f64, 70.0_f64, 30.0_f64, 10.0_f64);
+    let plot_h = height - bottom - top;
+    let step = (width - left - 10.0) / months.len().max(1) as f64;
+    let bar_w = step * 0.6;
+    let scale = |v: Decimal| -> f64 {
+        let ratio: f64 = (v / max).try_into().unwrap_or(0.0);
+        ratio * plot_h
+    };
+    // Each month's bar is its groups stacked bottom-up.
+    struct Segment {
+        x: f64,
+        y: f64,
+        h: f64,
+        group: usize,
+        label: String,
+    }
+    let xs: Vec<f64> = (0..months.len())
+        .map(|i| left + step * i as f64 + (step - bar_w) / 2.0)
+        .collect();
+    let mut segments = Vec::new();
+    for (m, x) in months.iter().zip(&xs) {
+        let mut base = top + plot_h;
+        for (gi, g) in groups.iter().enumerate() {
+            let v = by.get(&(*m, g.as_str())).copied().unwrap_or_default();
+            let h = scale(v);
+            if h > 0.0 {
+                segments.push(Segment {
+                    x: *x,
+                    y: base - h,
+                    h,
+                    group: gi,
+                    label: format!("{m}, {g}: {} EUR", money(v)),
+                });
+                base -= h;
+            }
+        }
+    }
+    html! {
+        figure class="chart" {
+            svg xmlns="http://www.w3.org/2000/svg" viewBox={ "0 0 " (width) " " (height + 20.0 * ((groups.len() as f64 / 4.0).ceil())) }
+                role="img" aria-labelledby="chart-title" width="100%" {
+                title id="chart-title" { (title) }
+                line x1=(left) y1=(top + plot_h) x2=(width - 10.0) y2=(top + plot_h) stroke="#333" {}
+                @for i in 0..=4 {
+                    @let v = max * Decimal::from(i) / Decimal::from(4);
+                    @let y = top + plot_h - scale(v);
+                    line x1=(left - 4.0) y1=(y) x2=(width - 10.0) y2=(y) stroke="#ddd" {}
+                    text x=(left - 8.0) y=(y + 4.0) text-anchor="end" font-size="11" { (money(v)) }
+                }
+                @for (m, x) in months.iter().zip(&xs) {
+                    text x=(x + bar_w / 2.0) y=(top + plot_h + 16.0) text-anchor="middle" font-size="11" { (m) }
+                }
+                @for b in &segments {
+                    rect x=(b.x) y=(b.y) width=(bar_w) height=(b.h) fill=(PALETTE[b.group % PALETTE.len()]) {
+                        title { (b.label) }
+                    }
+                }
+                @for (gi, g) in groups.iter().enumerate() {
+                    @let lx = left + (gi % 4) as f64 * 140.0;
+                    @let ly = height + 6.0 + (gi / 4) as f64 * 20.0;
+                    rect x=(lx) y=(ly - 9.0) width="10" height="10" fill=(PALETTE[gi % PALETTE.len()]) {}
+                    text x=(lx + 14.0) y=(ly) font-size="11" { (g) }
+                }
+            }
+            figcaption { (title) }
+        }
+        table {
+            caption { (title) " (EUR)" }
+            thead { tr {
+                th scope="col" { (lang.t("costs-month")) }
+                @for g in &groups { th scope="col" class="n" { (g) } }
+                th scope="col" class="n" { (lang.t("costs-total")) }
+            } }
+            tbody {
+                @for (i, m) in months.iter().enumerate() { tr {
+                    th scope="row" { (m) }
+                    @for g in &groups { td class="n" { (money(by.get(&(*m, g.as_str())).copied().unwrap_or_default())) } }
+                    td class="n" { (money(totals[i])) }
+                } }
+            }
+        }
+    }
+}
+
+/// Costs of an institution: cost per month stacked by system, provider or
+/// service category, budgets, the top cost drivers last month, statements.
+pub async fn page(portal: Portal, RawQuery(raw): RawQuery) -> Response {
+    let q: CostsQuery = parse_query(raw.as_deref().unwrap_or_default()).unwrap_or_default();
+    let institution: InstitutionId = match q.institution.as_deref() {
+        Some(raw) => match parse_id(&portal, raw) {
+            Ok(id) => id,
+            Err(r) => return r,
+        },
+        None => match portal.user.institution_id {
+            Some(id) => id,
+            None => return chooser(&portal).await,
+        },
+    };
+    let lang = portal.lang;
+    let (grouping, by_key) = match q.by.as_deref() {
+        Some("provider") => (CostGrouping::Provider, "costs-by-provider"),
+        Some("category") => (CostGrouping::ServiceCategory, "costs-by-category"),
+        _ => (CostGrouping::System, "costs-by-system"),
+    };
+    let this_month = Month::of(chrono::Utc::now());
+    let mut months = vec![this_month];
+    for _ in 0..5 {
+        let earlier = months[0].previous();
+        months.insert(0, earlier);
+    }
+    let app = &portal.app;
+    let series = match app
+        .cost_series(&portal.op, institution, months[0], this_month, grouping)
+        .await
+    {
+        Ok(s) => s,
+        Err(e) => return portal.fail(e),
+    };
+    let budgets = app
+        .budgets(&portal.op, institution)
+        .await
+        .unwrap_or_default();
+    let statements = app
+        .statements(&portal.op, Some(institution))
+        .await
+        .unwrap_or_default();
+    let drivers = app
+        .preview_statement(&portal.op, institution, this_month.previous())
+        .await
+        .map(|s| {
+            let mut lines = s.lines;
+            lines.sort_by_key(|l| std::cmp::Reverse(l.amount));
+            lines.truncate(10);
+            lines
+        })
+        .unwrap_or_default();
+    let title = lang.ta("costs-chart-title", &[("by", lang.t(by_key))]);
+    let base = format!("/costs?institution={institution}");
+    let body = html! {
+        h1 { (lang.t("costs-title")) }
+        p {
+            (lang.t("costs-split-by")) " "
+            a href={ (base) "&by=system" } { (lang.t("costs-by-system")) } " · "
+            a href={ (base) "&by=provider" } { (lang.t("costs-by-provider")) } " · "
+            a href={ (base) "&by=category" } { (lang.t("costs-by-category")) }
+        }
+        (stacked_bars(lang, &series, &months, &title))
+        h2 { (lang.ta("costs-budgets", &[("month", this_month.to_string())])) }
+        @if budgets.is_empty() { p { (lang.t("costs-no-budget")) } } @else {
+            table {
+                caption { (lang.t("costs-budgets-caption")) }
+                thead { tr { th scope="col" { (lang.t("costs-scope")) } th scope="col" class="n" { (lang.t("costs-budget")) } th scope="col" class="n" { (lang.t("costs-spent")) } th scope="col" class="n" { (lang.t("costs-used")) } th scope="col" { (lang.t("costs-alerts")) } } }
+                tbody { @for b in &budgets { tr {
+                    td { (b.budget.information_system_id.map(|s| s.to_string()).unwrap_or_else(|| lang.t("costs-whole-institution"))) }
+                    td class="n" { (money(b.budget.monthly_amount)) }
+                    td class="n" { (money(b.spent)) }
+                    td class="n" { span class={ "status " (if b.crossed.is_empty() { "ok" } else { "bad" }) } { (b.used_pct) " %" } }
+                    td { (b.crossed.iter().map(|t| format!("{t} %")).collect::<Vec<_>>().join(", ")) }
+                } } }
+            }
+        }
+        h2 { (lang.ta("costs-drivers", &[("month", this_month.previous().to_string())])) }
+        @if drivers.is_empty() { p { (lang.t("costs-no-charges")) } } @else {
+            table {
+                caption { (lang.t("costs-drivers-caption")) }
+                thead { tr { th scope="col" { (lang.t("field-system")) } th scope="col" { (lang.t("costs-provider")) } th scope="col" { (lang.t("costs-service")) } th scope="col" class="n" { (lang.t("costs-amount")) } th scope="col" class="n" { (lang.t("costs-commercial")) } } }
+                tbody { @for l in &drivers { tr {
+                    td { (l.information_system) } td { (l.provider) } td { (l.service_name) }
+                    td class="n" { (money(l.amount)) }
+                    td class="n" { (l.commercial_amount.map(money).unwrap_or_else(|| "—".into())) }
+                } } }
+            }
+        }
+        h2 { (lang.t("costs-statements")) }
+        @if statements.is_empty() { p { (lang.t("costs-no-statements")) } } @else {
+            table {
+                caption { (lang.t("costs-statements-caption")) }
+                thead { tr { th scope="col" { (lang.t("costs-month")) } th scope="col" { (lang.t("costs-version")) } th scope="col" class="n" { (lang.t("costs-total")) " EUR" } th scope="col" class="n" { (lang.t("costs-commercial")) " EUR" } th scope="col" { (lang.t("costs-reason")) } } }
+                tbody { @for s in &statements { tr {
+                    td { a href={ "/costs/statements/" (s.id) } { (s.month) } }
+                    td { (s.version) }
+                    td class="n" { (money(s.total)) }
+                    td class="n" { (money(s.commercial_total)) }
+                    td { (s.reason.clone().unwrap_or_default()) }
+                } } }
+            }
+        }
+    };
+    layout(&portal.page(), &lang.t("costs-title"), body).into_response()
+}
+
+/// People of the platform (no home institution) pick whose costs to see.
+async fn chooser(portal: &Portal) -> Response {
+    let lang = portal.lang;
+    let page = makonis_types::paging::PageRequest {
+        limit: Some(500),
+        ..Default::default()
+    };
+    let institutions = match portal.app.list_institutions(&portal.op, None, page).await {
+        Ok(p) => p.items,
+        Err(e) => return portal.fail(e),
+    };
+    let body = html! {
+        h1 { (lang.t("costs-title")) }
+        p { (lang.t("costs-choose")) }
+        ul { @for i in &institutions {
+            li { a href={ "/costs?institution=" (i.id) } { (i.short_name) " — " (i.name) } }
+        } }
+    };
+    layout(&portal.page(), &lang.t("costs-title"), body).into_response()
+}
+
+/// One issued statement, printable.
+pub async fn statement(portal: Portal, Path(raw): Path<String>) -> Response {
+    let id: StatementId = match parse_id(&portal, &raw) {
+        Ok(id) => id,
+        Err(r) => return r,
+    };
+    match portal.app.statement(&portal.op, id).await {
+        Ok(s) => (
+            [(axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            printable_statement(portal.lang, &s),
+        )
+            .into_response(),
+        Err(e) => portal.fail(e),
+    }
 }

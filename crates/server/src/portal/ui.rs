@@ -69,6 +69,7 @@ pub fn layout(ctx: &PageCtx<'_>, title: &str, body: Markup) -> Markup {
                                 (nav_item("/orders", "nav-orders"))
                                 (nav_item("/approvals", "nav-approvals"))
                                 (nav_item("/agreements", "nav-agreements"))
+                                (nav_item("/costs", "nav-costs"))
                                 (nav_item("/notifications", "nav-notifications"))
                                 (nav_item("/operations", "nav-operations"))
                                 (nav_item("/embassy", "nav-embassy"))
