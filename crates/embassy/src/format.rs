@@ -272,6 +272,27 @@ pub fn parse_blob_plaintext(id: &Id, plain: &[u8], raw_len: u32) -> Result<Vec<u
             if raw_len > MAX_BLOB_SIZE {
                 return Err(Error::corrupt("blob", id, "recorded size too large"));
             }
+            // The compressor records the content size in the frame. Check
+            // it against the (authenticated) indexed size before reserving
+            // room for it, so a damaged frame costs no allocation.
+            match zstd::zstd_safe::get_frame_content_size(payload) {
+                Ok(Some(size)) if size == u64::from(raw_len) => {}
+                Ok(Some(size)) => {
+                    return Err(Error::corrupt(
+                        "blob",
+                        id,
+                        format!("zstd frame holds {size} bytes, the index says {raw_len}"),
+                    ));
+                }
+                Ok(None) => {
+                    return Err(Error::corrupt(
+                        "blob",
+                        id,
+                        "zstd frame without a content size",
+                    ));
+                }
+                Err(_) => return Err(Error::corrupt("blob", id, "zstd frame header is damaged")),
+            }
             zstd_decompress(payload, raw_len as usize)
                 .map_err(|e| Error::corrupt("blob", id, format!("zstd: {e}")))?
         }
@@ -783,5 +804,27 @@ mod tests {
             let _ = config_version(&junk);
             let _ = decode_config(&k, &junk);
         }
+    }
+
+    // Found by the `blob` fuzz target (libFuzzer stopped at 1 GiB RSS): a
+    // 1-byte "zstd payload" with an indexed size of 1 GiB made the
+    // decompressor reserve 1 GiB before reading the frame.
+    #[test]
+    fn a_damaged_zstd_frame_is_refused_before_any_allocation() {
+        let id = Id::default();
+        let e = parse_blob_plaintext(&id, &[ZSTD, 0x01], 1 << 30).unwrap_err();
+        assert!(
+            e.to_string().contains("zstd frame header is damaged"),
+            "{e}"
+        );
+        let frame = zstd::bulk::compress(b"hello hello hello", 3).unwrap();
+        let mut plain = vec![ZSTD];
+        plain.extend_from_slice(&frame);
+        let e = parse_blob_plaintext(&id, &plain, 1 << 30).unwrap_err();
+        assert!(e.to_string().contains("the index says 1073741824"), "{e}");
+        assert_eq!(
+            parse_blob_plaintext(&id, &plain, 17).unwrap(),
+            b"hello hello hello"
+        );
     }
 }
