@@ -627,6 +627,13 @@ const USERS: &[UserRow] = &[
         Role::InstitutionAdmin,
         Some("PMLP"),
     ),
+    (
+        "darbinieks@pmlp.gov.lv",
+        "Pēteris Darbinieks (PMLP)",
+        Some("PMLP"),
+        Role::Member,
+        Some("PMLP"),
+    ),
 ];
 
 impl App {
@@ -733,39 +740,41 @@ impl App {
         Ok(Some(logins))
     }
 
+    /// A seeded person as an operation context, to act as them.
+    pub(crate) async fn demo_person(&self, email: &str) -> Result<OpContext> {
+        let page = self
+            .list_users(
+                &sys_ctx(),
+                Some(email),
+                PageRequest {
+                    limit: Some(5),
+                    offset: None,
+                },
+            )
+            .await?;
+        let user = page
+            .items
+            .into_iter()
+            .find(|u| u.email == email)
+            .ok_or(crate::Error::NotFound { kind: "user" })?;
+        let roles = self.get_user(&sys_ctx(), user.id).await?.roles;
+        Ok(OpContext {
+            actor: crate::Actor::User {
+                user,
+                roles,
+                token_scope: None,
+            },
+            request_id: "demo-seed".into(),
+        })
+    }
+
     /// Two orders as the seeded people would place them: VID's member orders
     /// VMs for EDS (category A: waits for four eyes) and for NRS (approved
     /// by the IS owner, so a draft agreement with LVRTC waits for signatures).
     async fn seed_demo_orders(&self) -> Result<()> {
         let sys = OpContext::system("demo-seed");
-        let person = |email: &'static str| async move {
-            let page = self
-                .list_users(
-                    &sys_ctx(),
-                    Some(email),
-                    PageRequest {
-                        limit: Some(5),
-                        offset: None,
-                    },
-                )
-                .await?;
-            let user = page
-                .items
-                .into_iter()
-                .find(|u| u.email == email)
-                .ok_or(crate::Error::NotFound { kind: "user" })?;
-            let roles = self.get_user(&sys_ctx(), user.id).await?.roles;
-            Ok::<_, crate::Error>(OpContext {
-                actor: crate::Actor::User {
-                    user,
-                    roles,
-                    token_scope: None,
-                },
-                request_id: "demo-seed".into(),
-            })
-        };
-        let member = person("darbinieks@vid.gov.lv").await?;
-        let owner = person("parzinis@vid.gov.lv").await?;
+        let member = self.demo_person("darbinieks@vid.gov.lv").await?;
+        let owner = self.demo_person("parzinis@vid.gov.lv").await?;
         let find_system = |code: &'static str| async move {
             let page = self
                 .list_information_systems(

@@ -1,4 +1,9 @@
-//! Demo costs: the demo's providers send their last three months' bills in
+//! Demo costs. PMLP's member orders two VMs for its customer portal at
+//! LVRTC; the order is approved, both sides sign, the simulator provisions
+//! them, and the simulator's clock is moved back so they have run for
+//! weeks: the usage collector rates those hours like any other, with their
+//! commercial equivalent, and PMLP gets last month's statement. The demo's
+//! providers also send their last three months' bills in
 //! FOCUS 1.2, imported through the same path as a real bill (validated,
 //! de-duplicated, mapped by the information-system tag and SubAccountId);
 //! one line names an account nobody knows, so the Broker's unmapped list
@@ -225,7 +230,136 @@ fn bill(
     lines
 }
 
+/// How long the demo's simulated VMs have been running.
+const DEMO_VM_AGE_DAYS: i64 = 75;
+
 impl App {
+    /// PMLP's customer portal runs on two simulated VMs at LVRTC; their
+    /// usage since they started is collected and rated, and PMLP's statement
+    /// for last month is issued.
+    async fn seed_demo_sim_usage(&self, state: &std::path::Path) -> Result<()> {
+        use makonis_types::order::{Decision, DecisionInput, NewOrderInput, OrderState};
+        let sys = OpContext::system("demo-seed");
+        let member = self.demo_person("darbinieks@pmlp.gov.lv").await?;
+        let admin = self.demo_person("admin@pmlp.gov.lv").await?;
+        let broker = self.demo_person("brokeris@vdaa.gov.lv").await?;
+        let systems = self
+            .list_information_systems(
+                &sys,
+                &makonis_types::information_system::InformationSystemFilter {
+                    q: Some("PMLP-PORT".into()),
+                    ..Default::default()
+                },
+                Default::default(),
+            )
+            .await?;
+        let Some(portal) = systems.items.into_iter().find(|s| s.code == "PMLP-PORT") else {
+            return Ok(());
+        };
+        let today = Utc::now().date_naive();
+        let vms = self
+            .search_catalogue(
+                &sys,
+                &makonis_types::catalogue::CatalogueFilter {
+                    kind: Some(OfferingKind::Vm),
+                    q: Some("m1.medium".into()),
+                    ..Default::default()
+                },
+                today,
+                makonis_types::paging::PageRequest {
+                    limit: Some(500),
+                    offset: None,
+                },
+            )
+            .await?;
+        let Some(offering) = vms
+            .items
+            .iter()
+            .find(|e| e.provider_short_name == "LVRTC" && e.offering.name.starts_with("m1.medium"))
+        else {
+            return Ok(());
+        };
+        let provider = offering.offering.provider_id;
+        let created = self
+            .create_order(
+                &member,
+                &NewOrderInput {
+                    information_system_id: portal.id,
+                    offering_id: offering.offering.id,
+                    quantity: 2,
+                    note: Some("Klientu portāla lietojumserveri".into()),
+                    submit: true,
+                },
+            )
+            .await?;
+        let id = created.order.id;
+        self.decide_order(
+            &admin,
+            id,
+            &DecisionInput {
+                decision: Decision::Approve,
+                reason: None,
+            },
+        )
+        .await?;
+        let agreement = self
+            .get_order(&member, id)
+            .await?
+            .order
+            .agreement_id
+            .ok_or(crate::Error::NotFound { kind: "agreement" })?;
+        self.sign_agreement(&broker, agreement, None).await?;
+        self.sign_agreement(&admin, agreement, Some("VDAA/PMLP/2026/17"))
+            .await?;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let order = self.get_order(&member, id).await?.order;
+            match order.state {
+                OrderState::Active => break,
+                OrderState::Failed => {
+                    return Err(crate::Error::internal(format!(
+                        "demo order for PMLP-PORT failed: {}",
+                        order.reason.unwrap_or_default()
+                    )));
+                }
+                _ if std::time::Instant::now() > deadline => {
+                    return Err(crate::Error::internal(
+                        "demo order for PMLP-PORT did not become active",
+                    ));
+                }
+                _ => tokio::time::sleep(std::time::Duration::from_millis(200)).await,
+            }
+        }
+        let sim = makonis_drivers::sim::SimDriver::new(
+            state.join("sim").join(format!("{provider}.json")),
+            makonis_drivers::sim::SimConfig::default(),
+        );
+        makonis_drivers::sim::backdate(&sim, Duration::days(DEMO_VM_AGE_DAYS))
+            .await
+            .map_err(crate::Error::internal)?;
+        {
+            let mut tx = self.datastore().begin().await?;
+            makonis_db::metering::set_collected_until(
+                &mut tx,
+                provider,
+                Utc::now() - Duration::days(DEMO_VM_AGE_DAYS + 1),
+            )
+            .await?;
+            makonis_db::commit(tx).await?;
+        }
+        self.collect_usage().await?;
+        self.issue_statement(
+            &sys,
+            &IssueStatementInput {
+                institution_id: portal.institution_id,
+                month: Month::of(Utc::now()).previous(),
+                reason: None,
+            },
+        )
+        .await?;
+        Ok(())
+    }
+
     pub(crate) async fn seed_demo_costs(&self, state: Option<&std::path::Path>) -> Result<()> {
         let sys = OpContext::system("demo-seed");
         let today = Utc::now().date_naive();
@@ -294,6 +428,9 @@ impl App {
                 },
             )
             .await?;
+        }
+        if let Some(state) = state {
+            self.seed_demo_sim_usage(state).await?;
         }
         let providers = self.list_providers(&sys).await?;
         let dir = match state {

@@ -1948,3 +1948,41 @@ impl App {
             .collect())
     }
 }
+
+impl App {
+    /// Every provider's charges in a month, split between its own
+    /// institution's use and everyone else's (the federation's view).
+    pub async fn provider_split(
+        &self,
+        ctx: &OpContext,
+        month: Month,
+    ) -> Result<Vec<ProviderSplit>> {
+        self.require_costs(ctx, Action::Read, Scope::Platform)?;
+        let mut conn = self.datastore().conn().await?;
+        let providers = federation_store::list_providers(&mut conn).await?;
+        let rows = store::cost_rows(&mut conn, None, month, month).await?;
+        let mut out = Vec::new();
+        for p in providers {
+            let mine: Vec<_> = rows.iter().filter(|r| r.provider_id == p.id).collect();
+            let mut institutions: Vec<InstitutionId> =
+                mine.iter().map(|r| r.institution_id).collect();
+            institutions.sort();
+            institutions.dedup();
+            let internal: Decimal = mine
+                .iter()
+                .filter(|r| Some(r.institution_id) == p.institution_id)
+                .map(|r| r.cost)
+                .sum();
+            let total: Decimal = mine.iter().map(|r| r.cost).sum();
+            out.push(ProviderSplit {
+                provider_id: p.id,
+                provider: p.short_name,
+                month,
+                internal,
+                shared: total - internal,
+                institutions: institutions.len() as i64,
+            });
+        }
+        Ok(out)
+    }
+}

@@ -617,3 +617,97 @@ async fn budgets_alert_once_per_threshold_and_shared_costs_add_up() {
         );
     }
 }
+
+/// The demo's costs come from the real paths: simulated VMs' usage rated by
+/// the collector (with commercial equivalents) and providers' FOCUS bills.
+#[tokio::test]
+async fn the_demo_has_statements_and_charts_from_sim_usage_and_bills() {
+    let store = makonis_db::testing::sqlite().await;
+    let state = tempfile::tempdir().unwrap();
+    let app = App::new(
+        store.datastore.clone(),
+        SecretBox::random(),
+        config(state.path()),
+    );
+    app.seed_demo().await.unwrap();
+    let sys = makonis_app::OpContext::system("t");
+    let statements = app.statements(&sys, None).await.unwrap();
+    assert_eq!(statements.len(), 2, "PMLP's and VID's: {statements:?}");
+    let last_month = Month::of(Utc::now()).previous();
+    for s in &statements {
+        assert_eq!(s.month, last_month);
+        assert!(s.total > Decimal::ZERO);
+        let full = app.statement(&sys, s.id).await.unwrap();
+        let charges = app
+            .charges(&sys, s.institution_id, last_month)
+            .await
+            .unwrap();
+        assert_eq!(
+            full.summary.exact_total,
+            charges.iter().map(|c| c.cost).sum::<Decimal>()
+        );
+    }
+    // PMLP's statement is from sim usage, compared with commercial prices.
+    let pmlp = statements
+        .iter()
+        .find(|s| s.commercial_total > Decimal::ZERO)
+        .expect("a statement with commercial equivalents");
+    let charges = app
+        .charges(&sys, pmlp.institution_id, last_month)
+        .await
+        .unwrap();
+    assert!(
+        charges
+            .iter()
+            .all(|c| c.source == "usage" && c.quantity == Some(d("2")))
+    );
+    assert!(
+        charges.len() >= 24 * 28,
+        "a month of hourly usage: {}",
+        charges.len()
+    );
+    let series = app
+        .cost_series(
+            &sys,
+            pmlp.institution_id,
+            last_month.previous(),
+            Month::of(Utc::now()),
+            makonis_app::metering::CostGrouping::System,
+        )
+        .await
+        .unwrap();
+    assert!(
+        series.iter().all(|p| p.group == "PMLP-PORT") && series.len() >= 2,
+        "{series:?}"
+    );
+    // The federation's view: LVRTC's charges are other institutions' use.
+    let split = app.provider_split(&sys, last_month).await.unwrap();
+    let lvrtc = split.iter().find(|p| p.provider == "LVRTC").unwrap();
+    assert!(
+        lvrtc.shared > Decimal::ZERO && lvrtc.institutions >= 2,
+        "{lvrtc:?}"
+    );
+    assert!(
+        app.provider_split(&app_member(&app).await, last_month)
+            .await
+            .is_err()
+    );
+    // The bills: one unknown account waits for the Broker.
+    assert!(!app.unmapped_charges(&sys, true).await.unwrap().is_empty());
+}
+
+async fn app_member(app: &App) -> makonis_app::OpContext {
+    let vid = app
+        .list_institutions(
+            &makonis_app::OpContext::system("t"),
+            Some("VID"),
+            Default::default(),
+        )
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .find(|i| i.short_name == "VID")
+        .unwrap();
+    person(app, "member2@vid.lv", Role::Member, Some(vid.id)).await
+}

@@ -98,6 +98,7 @@ use crate::api;
         api::costs::shared_cost,
         api::costs::budgets,
         api::costs::set_budget,
+        api::costs::provider_split,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),

@@ -389,6 +389,12 @@ pub fn all() -> Routes {
         .add(u.clone(), "/api/v1/budgets", Api, api::costs::set_budget)
         .add(
             g.clone(),
+            "/api/v1/costs/providers",
+            Api,
+            api::costs::provider_split,
+        )
+        .add(
+            g.clone(),
             "/api/v1/embassy/systems",
             Api,
             api::embassy::status,

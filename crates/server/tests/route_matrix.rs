@@ -292,6 +292,12 @@ fn cases() -> Vec<Case> {
         ),
         case(M::GET, "/api/v1/commercial-prices", ALL, &[]),
         case(
+            M::GET,
+            "/api/v1/costs/providers",
+            &["admin", "broker", "sec", "aud"],
+            &[],
+        ),
+        case(
             M::POST,
             "/api/v1/commercial-prices",
             &["admin", "broker"],

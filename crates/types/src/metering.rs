@@ -488,3 +488,18 @@ pub struct CollectionReport {
     /// Providers whose driver failed, with the reason.
     pub failures: Vec<String>,
 }
+
+/// A provider's charges in a month, split between its own institution's
+/// use (internal) and other institutions' (shared), for the Broker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ProviderSplit {
+    pub provider_id: ProviderId,
+    pub provider: String,
+    pub month: Month,
+    #[schema(value_type = String)]
+    pub internal: Decimal,
+    #[schema(value_type = String)]
+    pub shared: Decimal,
+    /// Institutions charged at the provider that month.
+    pub institutions: i64,
+}

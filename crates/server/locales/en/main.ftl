@@ -582,3 +582,7 @@ statement-unit = Unit
 statement-unit-price = Unit price
 statement-price-list = Price list
 statement-saving = Saving
+costs-split-caption = Charges per provider in { $month } (EUR): its own institution's use and other institutions'
+costs-internal = Internal
+costs-shared = Shared
+costs-institutions = Institutions

@@ -582,3 +582,7 @@ statement-unit = Vienība
 statement-unit-price = Vienības cena
 statement-price-list = Cenrādis
 statement-saving = Ietaupījums
+costs-split-caption = Izmaksas pa sniedzējiem { $month } (EUR): pašas iestādes un citu iestāžu lietojums
+costs-internal = Iekšējais
+costs-shared = Koplietojums
+costs-institutions = Iestādes

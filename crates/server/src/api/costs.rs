@@ -335,3 +335,19 @@ pub async fn set_budget(
 ) -> ApiResult<Json<Budget>> {
     ctx.run(ctx.app.set_budget(&ctx.op, &input)).await.map(Json)
 }
+
+/// Every provider's charges in a month, split between its own institution's
+/// use and other institutions' (the Broker, auditors).
+#[utoipa::path(get, path = "/api/v1/costs/providers", tag = "costs", params(MonthQuery),
+    responses((status = 200, body = Vec<ProviderSplit>), (status = 403, body = ErrorBody)))]
+pub async fn provider_split(
+    ctx: ApiCtx,
+    ApiQuery(q): ApiQuery<MonthQuery>,
+) -> ApiResult<Json<Vec<ProviderSplit>>> {
+    ctx.run(
+        ctx.app
+            .provider_split(&ctx.op, q.month.unwrap_or_else(this_month)),
+    )
+    .await
+    .map(Json)
+}

@@ -327,8 +327,27 @@ async fn chooser(portal: &Portal) -> Response {
         Ok(p) => p.items,
         Err(e) => return portal.fail(e),
     };
+    let month = Month::of(chrono::Utc::now()).previous();
+    let split = portal.app.provider_split(&portal.op, month).await.ok();
     let body = html! {
         h1 { (lang.t("costs-title")) }
+        @if let Some(split) = &split {
+            table {
+                caption { (lang.ta("costs-split-caption", &[("month", month.to_string())])) }
+                thead { tr {
+                    th scope="col" { (lang.t("costs-provider")) }
+                    th scope="col" class="n" { (lang.t("costs-internal")) }
+                    th scope="col" class="n" { (lang.t("costs-shared")) }
+                    th scope="col" class="n" { (lang.t("costs-institutions")) }
+                } }
+                tbody { @for p in split { tr {
+                    td { (p.provider) }
+                    td class="n" { (money(p.internal)) }
+                    td class="n" { (money(p.shared)) }
+                    td class="n" { (p.institutions) }
+                } } }
+            }
+        }
         p { (lang.t("costs-choose")) }
         ul { @for i in &institutions {
             li { a href={ "/costs?institution=" (i.id) } { (i.short_name) " — " (i.name) } }
