@@ -433,10 +433,14 @@ impl App {
             self.seed_demo_sim_usage(state).await?;
         }
         let providers = self.list_providers(&sys).await?;
+        // Without a state directory the bills are only needed while they
+        // are imported.
+        let scratch;
         let dir = match state {
             Some(s) => s.join("bills"),
             None => {
-                std::env::temp_dir().join(format!("makonis-demo-bills-{}", uuid::Uuid::now_v7()))
+                scratch = tempfile::tempdir().map_err(crate::Error::internal)?;
+                scratch.path().to_owned()
             }
         };
         std::fs::create_dir_all(&dir).map_err(crate::Error::internal)?;

@@ -22,14 +22,14 @@ use makonis_metering::focus::{ChargeCategory, FocusRecord, ServiceCategory};
 use makonis_metering::rating::{PriceBook, PriceList as RatingPriceList, UsageKind, UsageRecord};
 use makonis_metering::{ReadOptions, round_money};
 use makonis_types::catalogue::{BillingUnit, HOURS_PER_MONTH, Offering, OfferingId, OfferingKind};
-use makonis_types::federation::{PlatformFamily, Provider, ProviderId};
+use makonis_types::federation::{Provider, ProviderId};
 use makonis_types::metering::*;
 use makonis_types::roles::Role;
 use makonis_types::{FieldError, InformationSystemId, InstitutionId};
 use rust_decimal::Decimal;
 
 use crate::audit::{self, Change};
-use crate::authz::{Action, Kind, Scope, authorize, can};
+use crate::authz::{Action, Kind, Scope, authorize};
 use crate::{App, Error, OpContext, Result, now};
 
 /// The tag an institution's systems carry at commercial providers so their
@@ -250,7 +250,7 @@ impl MappingIndex {
         let owners = store::resource_owners(conn, provider).await?;
         let by_external = owners
             .into_iter()
-            .map(|(_, o)| (o.external_id.clone(), o))
+            .map(|o| (o.external_id.clone(), o))
             .collect();
         let mut systems_by_id = HashMap::new();
         let mut systems_by_code: HashMap<String, Vec<_>> = HashMap::new();
@@ -498,12 +498,7 @@ impl App {
             )
         };
         for provider in providers {
-            let has_driver = provider.platform == PlatformFamily::Sim
-                || provider
-                    .endpoint
-                    .as_deref()
-                    .is_some_and(|e| e.starts_with("sim://"));
-            if !has_driver {
+            if !crate::provisioning::has_driver(&provider) {
                 continue;
             }
             report.providers += 1;
@@ -539,6 +534,7 @@ impl App {
                 store::resource_owners(&mut conn, provider.id)
                     .await?
                     .into_iter()
+                    .map(|o| (o.idempotency_key.clone(), o))
                     .collect();
             let book = self.price_book(&mut conn, provider, offerings).await?;
             (since, owners, book)
@@ -874,8 +870,10 @@ impl App {
                         mapped += 1;
                     }
                     Err(reason) => {
+                        // Booked once the Broker names who pays; the nil
+                        // institution is never stored as a charge.
                         let owner = Owner {
-                            institution_id: InstitutionId::new(),
+                            institution_id: InstitutionId(uuid::Uuid::nil()),
                             information_system_id: None,
                             agreement_id: None,
                             offering_id: None,
@@ -1016,6 +1014,14 @@ impl App {
         charge.id = uuid::Uuid::now_v7().to_string();
         charge.institution_id = input.institution_id;
         charge.information_system_id = input.information_system_id;
+        // Under the institution's active agreement with the provider, as a
+        // line mapped on import would be.
+        charge.agreement_id =
+            makonis_db::orders::open_agreements(&mut tx, input.institution_id, line.provider_id)
+                .await?
+                .into_iter()
+                .find(|a| a.status == makonis_types::order::AgreementStatus::Active)
+                .map(|a| a.id);
         charge.created_at = now();
         if !store::insert_charge(&mut tx, &charge).await? {
             return Err(Error::Conflict {
@@ -1083,12 +1089,10 @@ impl App {
         Ok(price)
     }
 
-    /// Reference prices are public within the federation: everyone who can
-    /// read costs may see what they are compared with.
+    /// Reference prices are public within the federation, like the
+    /// catalogue they are compared with: every signed-in person reads them.
     pub async fn commercial_prices(&self, ctx: &OpContext) -> Result<Vec<CommercialPrice>> {
-        if ctx.user().is_none() && !matches!(ctx.actor, crate::Actor::System) {
-            return Err(Error::Unauthenticated);
-        }
+        authorize(ctx, Action::Read, Kind::Catalogue, Scope::Platform)?;
         let mut conn = self.datastore().conn().await?;
         Ok(store::commercial_prices(&mut conn).await?)
     }
@@ -1364,20 +1368,12 @@ impl App {
         let statement = store::statement(&mut conn, id)
             .await?
             .ok_or(Error::NotFound { kind: "statement" })?;
-        if !can(
+        // Another tenant's statement is "not found" for them, not forbidden.
+        self.require_costs(
             ctx,
             Action::Read,
-            Kind::Costs,
             Scope::Institution(statement.summary.institution_id),
-        ) {
-            // Not "forbidden": another tenant's statement does not exist for them.
-            authorize(
-                ctx,
-                Action::Read,
-                Kind::Costs,
-                Scope::Institution(statement.summary.institution_id),
-            )?;
-        }
+        )?;
         Ok(statement)
     }
 
@@ -1553,7 +1549,6 @@ fn budget_status(b: Budget, month: Month, charges: &[Charge], crossed: Vec<i64>)
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 fn build_statement(
     institution: InstitutionId,
     month: Month,

@@ -66,6 +66,17 @@ pub(crate) fn driver_failure(provider: &str, what: &str, e: &DriverError) -> Act
     fail(format!("{provider}: {what}: {e}"))
 }
 
+/// Whether Mākonis has a driver for the provider's platform: the simulator
+/// when its endpoint is `sim://…` or its platform is `sim`; other families
+/// arrive with issue #6.
+pub(crate) fn has_driver(provider: &makonis_types::federation::Provider) -> bool {
+    provider.platform == PlatformFamily::Sim
+        || provider
+            .endpoint
+            .as_deref()
+            .is_some_and(|e| e.starts_with("sim://"))
+}
+
 impl App {
     /// The driver for a provider: the simulator when its endpoint is
     /// `sim://…` or its platform is `sim`; other families arrive with issue #6.
@@ -82,9 +93,7 @@ impl App {
             return Ok(d.clone());
         }
         let endpoint = provider.endpoint.as_deref();
-        let simulated = provider.platform == PlatformFamily::Sim
-            || endpoint.is_some_and(|e| e.starts_with("sim://"));
-        if !simulated {
+        if !has_driver(provider) {
             return Err(Error::Unavailable {
                 message: format!(
                     "{}: no driver for the {} platform yet",

@@ -37,6 +37,25 @@ pub(crate) fn parse_opt_time(text: Option<String>) -> Result<Option<DateTime<Utc
     text.as_deref().map(parse_time).transpose()
 }
 
+pub(crate) fn parse_decimal(text: &str) -> Result<rust_decimal::Decimal> {
+    text.parse()
+        .map_err(|_| Error::Corrupt(format!("decimal '{text}'")))
+}
+
+pub(crate) fn parse_date(text: &str) -> Result<chrono::NaiveDate> {
+    text.parse()
+        .map_err(|_| Error::Corrupt(format!("date '{text}'")))
+}
+
+/// An optional id column.
+pub(crate) fn parse_opt_id<T: std::str::FromStr>(
+    row: &sqlx::any::AnyRow,
+    column: &str,
+) -> Result<Option<T>> {
+    let text: Option<String> = sqlx::Row::try_get(row, column)?;
+    text.as_deref().map(parse_id).transpose()
+}
+
 pub(crate) fn parse_id<T: std::str::FromStr>(text: &str) -> Result<T> {
     text.parse()
         .map_err(|_| Error::Corrupt(format!("id '{text}' is not a UUID")))

@@ -10,17 +10,13 @@ use sqlx::any::AnyRow;
 
 use super::Conn;
 use crate::{
-    Error, Filter, FilterValue, Result, contains_pattern, fold, parse_enum, parse_id, time_text,
+    Filter, FilterValue, Result, contains_pattern, fold, parse_date, parse_decimal, parse_enum,
+    parse_id, time_text,
 };
 
 const OFFERING_COLUMNS: &str = "o.id, o.provider_id, o.site_id, o.kind, o.tier, o.name, o.description, o.vcpu, o.ram_gb, \
     o.storage_gb, o.unit, o.availability_pct, o.support_hours, o.response_minutes, o.rpo_minutes, o.rto_minutes, \
     o.capacity_units, o.active";
-
-fn decimal(text: &str) -> Result<Decimal> {
-    text.parse()
-        .map_err(|_| Error::Corrupt(format!("decimal '{text}'")))
-}
 
 fn offering_from_row(row: &AnyRow) -> Result<Offering> {
     Ok(Offering {
@@ -36,7 +32,7 @@ fn offering_from_row(row: &AnyRow) -> Result<Offering> {
         storage_gb: row.try_get("storage_gb")?,
         unit: parse_enum(&row.try_get::<String, _>("unit")?)?,
         sla: Sla {
-            availability_pct: decimal(&row.try_get::<String, _>("availability_pct")?)?,
+            availability_pct: parse_decimal(&row.try_get::<String, _>("availability_pct")?)?,
             support_hours: parse_enum(&row.try_get::<String, _>("support_hours")?)?,
             response_minutes: row.try_get("response_minutes")?,
             rpo_minutes: row.try_get("rpo_minutes")?,
@@ -130,7 +126,7 @@ fn entry_from_row(row: &AnyRow) -> Result<CatalogueEntry> {
         provider_short_name: row.try_get("provider_short_name")?,
         site_name: row.try_get("site_name")?,
         country: row.try_get("country")?,
-        unit_price: price.as_deref().map(decimal).transpose()?,
+        unit_price: price.as_deref().map(parse_decimal).transpose()?,
     })
 }
 
@@ -242,15 +238,10 @@ pub async fn prices_on(conn: &mut Conn, day: NaiveDate) -> Result<Vec<(OfferingI
         .map(|r| {
             Ok((
                 parse_id(&r.try_get::<String, _>("offering_id")?)?,
-                decimal(&r.try_get::<String, _>("unit_price")?)?,
+                parse_decimal(&r.try_get::<String, _>("unit_price")?)?,
             ))
         })
         .collect()
-}
-
-fn date(text: &str) -> Result<NaiveDate> {
-    text.parse()
-        .map_err(|_| Error::Corrupt(format!("date '{text}'")))
 }
 
 pub async fn insert_price_list(
@@ -303,7 +294,7 @@ pub async fn price_lists(conn: &mut Conn, provider: ProviderId) -> Result<Vec<Pr
             .map(|r| {
                 Ok(PriceItem {
                     offering_id: parse_id(&r.try_get::<String, _>("offering_id")?)?,
-                    unit_price: decimal(&r.try_get::<String, _>("unit_price")?)?,
+                    unit_price: parse_decimal(&r.try_get::<String, _>("unit_price")?)?,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
@@ -312,8 +303,8 @@ pub async fn price_lists(conn: &mut Conn, provider: ProviderId) -> Result<Vec<Pr
             id: parse_id(&id)?,
             provider_id: parse_id(&row.try_get::<String, _>("provider_id")?)?,
             version: row.try_get("version")?,
-            valid_from: date(&row.try_get::<String, _>("valid_from")?)?,
-            valid_until: until.as_deref().map(date).transpose()?,
+            valid_from: parse_date(&row.try_get::<String, _>("valid_from")?)?,
+            valid_until: until.as_deref().map(parse_date).transpose()?,
             currency: row.try_get("currency")?,
             items,
         });

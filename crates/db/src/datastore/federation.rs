@@ -1,13 +1,13 @@
 //! Providers, their sites and certifications.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use makonis_types::InstitutionId;
 use makonis_types::federation::*;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::Conn;
-use crate::{Error, Result, fold, parse_enum, parse_id, parse_time, time_text};
+use crate::{Error, Result, fold, parse_date, parse_enum, parse_id, parse_time, time_text};
 
 const PROVIDER_COLUMNS: &str = "id, name, short_name, institution_id, kind, platform, endpoint, credentials_sealed, created_at, updated_at";
 
@@ -174,11 +174,6 @@ pub async fn list_sites(conn: &mut Conn, provider: Option<ProviderId>) -> Result
     rows.iter().map(site_from_row).collect()
 }
 
-fn date(text: &str) -> Result<NaiveDate> {
-    text.parse()
-        .map_err(|_| Error::Corrupt(format!("date '{text}'")))
-}
-
 fn certification_from_row(row: &AnyRow) -> Result<Certification> {
     let site: Option<String> = row.try_get("site_id")?;
     Ok(Certification {
@@ -188,8 +183,8 @@ fn certification_from_row(row: &AnyRow) -> Result<Certification> {
         kind: parse_enum(&row.try_get::<String, _>("kind")?)?,
         level: row.try_get("level")?,
         issuer: row.try_get("issuer")?,
-        valid_from: date(&row.try_get::<String, _>("valid_from")?)?,
-        valid_until: date(&row.try_get::<String, _>("valid_until")?)?,
+        valid_from: parse_date(&row.try_get::<String, _>("valid_from")?)?,
+        valid_until: parse_date(&row.try_get::<String, _>("valid_until")?)?,
     })
 }
 

@@ -4,7 +4,7 @@
 //! are taken in Rust with `rust_decimal`, never in SQL, so both engines give
 //! the same cents.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use makonis_types::catalogue::OfferingId;
 use makonis_types::federation::ProviderId;
 use makonis_types::metering::*;
@@ -15,29 +15,17 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::Conn;
-use crate::{Error, Result, parse_enum, parse_id, parse_opt_time, parse_time, time_text};
-
-fn decimal(text: &str) -> Result<Decimal> {
-    text.parse()
-        .map_err(|e| Error::Corrupt(format!("amount '{text}': {e}")))
-}
+use crate::{
+    Error, Result, parse_date, parse_decimal, parse_enum, parse_id, parse_opt_id, parse_opt_time,
+    parse_time, time_text,
+};
 
 fn opt_decimal(text: Option<String>) -> Result<Option<Decimal>> {
-    text.as_deref().map(decimal).transpose()
-}
-
-fn opt_id<T: std::str::FromStr>(row: &AnyRow, column: &str) -> Result<Option<T>> {
-    let text: Option<String> = row.try_get(column)?;
-    text.as_deref().map(parse_id).transpose()
+    text.as_deref().map(parse_decimal).transpose()
 }
 
 fn month(text: &str) -> Result<Month> {
     text.parse().map_err(Error::Corrupt)
-}
-
-fn date(text: &str) -> Result<NaiveDate> {
-    text.parse()
-        .map_err(|e| Error::Corrupt(format!("date '{text}': {e}")))
 }
 
 // ----- collection cursors -------------------------------------------------
@@ -78,6 +66,7 @@ pub async fn set_collected_until(
 pub struct ResourceOwner {
     pub resource_id: String,
     pub external_id: String,
+    pub idempotency_key: String,
     pub order_id: OrderId,
     pub institution_id: InstitutionId,
     pub information_system_id: InformationSystemId,
@@ -85,38 +74,31 @@ pub struct ResourceOwner {
     pub offering_id: OfferingId,
 }
 
-const OWNER_SQL: &str = "SELECT r.id AS resource_id, r.external_id, o.id AS order_id, o.institution_id, \
-    o.information_system_id, o.agreement_id, o.offering_id \
-    FROM resources r JOIN orders o ON o.id = r.order_id WHERE r.provider_id = $1";
-
-fn owner_from_row(r: &AnyRow) -> Result<ResourceOwner> {
-    Ok(ResourceOwner {
-        resource_id: r.try_get("resource_id")?,
-        external_id: r.try_get("external_id")?,
-        order_id: parse_id(&r.try_get::<String, _>("order_id")?)?,
-        institution_id: parse_id(&r.try_get::<String, _>("institution_id")?)?,
-        information_system_id: parse_id(&r.try_get::<String, _>("information_system_id")?)?,
-        agreement_id: opt_id(r, "agreement_id")?,
-        offering_id: parse_id(&r.try_get::<String, _>("offering_id")?)?,
-    })
-}
-
-/// Every resource a provider holds for Mākonis, with its owner, keyed
-/// later by idempotency key or external id (one query per collection run
-/// instead of one per record).
-pub async fn resource_owners(
-    conn: &mut Conn,
-    provider: ProviderId,
-) -> Result<Vec<(String, ResourceOwner)>> {
-    let rows = sqlx::query(&format!(
-        "{} ORDER BY r.created_at",
-        OWNER_SQL.replace("SELECT r.id", "SELECT r.idempotency_key, r.id")
-    ))
+/// Every resource a provider holds for Mākonis, with its owner, for the
+/// caller to key by idempotency key or external id (one query per
+/// collection run or import instead of one per record).
+pub async fn resource_owners(conn: &mut Conn, provider: ProviderId) -> Result<Vec<ResourceOwner>> {
+    let rows = sqlx::query(
+        "SELECT r.id AS resource_id, r.external_id, r.idempotency_key, o.id AS order_id, o.institution_id, \
+         o.information_system_id, o.agreement_id, o.offering_id \
+         FROM resources r JOIN orders o ON o.id = r.order_id WHERE r.provider_id = $1 ORDER BY r.created_at",
+    )
     .bind(provider.to_string())
     .fetch_all(conn)
     .await?;
     rows.iter()
-        .map(|r| Ok((r.try_get("idempotency_key")?, owner_from_row(r)?)))
+        .map(|r| {
+            Ok(ResourceOwner {
+                resource_id: r.try_get("resource_id")?,
+                external_id: r.try_get("external_id")?,
+                idempotency_key: r.try_get("idempotency_key")?,
+                order_id: parse_id(&r.try_get::<String, _>("order_id")?)?,
+                institution_id: parse_id(&r.try_get::<String, _>("institution_id")?)?,
+                information_system_id: parse_id(&r.try_get::<String, _>("information_system_id")?)?,
+                agreement_id: parse_opt_id(r, "agreement_id")?,
+                offering_id: parse_id(&r.try_get::<String, _>("offering_id")?)?,
+            })
+        })
         .collect()
 }
 
@@ -134,10 +116,10 @@ fn charge_from_row(r: &AnyRow) -> Result<Charge> {
         source_key: r.try_get("source_key")?,
         month: month(&r.try_get::<String, _>("month")?)?,
         institution_id: parse_id(&r.try_get::<String, _>("institution_id")?)?,
-        information_system_id: opt_id(r, "information_system_id")?,
-        agreement_id: opt_id(r, "agreement_id")?,
+        information_system_id: parse_opt_id(r, "information_system_id")?,
+        agreement_id: parse_opt_id(r, "agreement_id")?,
         provider_id: parse_id(&r.try_get::<String, _>("provider_id")?)?,
-        offering_id: opt_id(r, "offering_id")?,
+        offering_id: parse_opt_id(r, "offering_id")?,
         resource_id: r.try_get("resource_id")?,
         service_category: r.try_get("service_category")?,
         service_name: r.try_get("service_name")?,
@@ -149,14 +131,14 @@ fn charge_from_row(r: &AnyRow) -> Result<Charge> {
         unit_price: opt_decimal(r.try_get("unit_price")?)?,
         price_list_id: r.try_get("price_list_id")?,
         price_list_version: r.try_get("price_list_version")?,
-        cost: decimal(&r.try_get::<String, _>("cost")?)?,
+        cost: parse_decimal(&r.try_get::<String, _>("cost")?)?,
         currency: r.try_get("currency")?,
         commercial_cost: opt_decimal(r.try_get("commercial_cost")?)?,
         commercial_ref: r.try_get("commercial_ref")?,
         period_start: parse_time(&r.try_get::<String, _>("period_start")?)?,
         period_end: parse_time(&r.try_get::<String, _>("period_end")?)?,
         description: r.try_get("description")?,
-        import_id: opt_id(r, "import_id")?,
+        import_id: parse_opt_id(r, "import_id")?,
         created_at: parse_time(&r.try_get::<String, _>("created_at")?)?,
     })
 }
@@ -274,11 +256,11 @@ pub async fn cost_rows(
             Ok(CostRow {
                 month: month(&r.try_get::<String, _>("month")?)?,
                 institution_id: parse_id(&r.try_get::<String, _>("institution_id")?)?,
-                information_system_id: opt_id(r, "information_system_id")?,
+                information_system_id: parse_opt_id(r, "information_system_id")?,
                 provider_id: parse_id(&r.try_get::<String, _>("provider_id")?)?,
                 service_category: r.try_get("service_category")?,
                 charge_category: r.try_get("charge_category")?,
-                cost: decimal(&r.try_get::<String, _>("cost")?)?,
+                cost: parse_decimal(&r.try_get::<String, _>("cost")?)?,
                 commercial_cost: opt_decimal(r.try_get("commercial_cost")?)?,
             })
         })
@@ -324,8 +306,8 @@ fn import_from_row(r: &AnyRow) -> Result<FocusImport> {
         mapped: r.try_get("mapped")?,
         unmapped: r.try_get("unmapped")?,
         billing_currency: r.try_get("billing_currency")?,
-        billed_cost: decimal(&r.try_get::<String, _>("billed_cost")?)?,
-        imported_by: opt_id(r, "imported_by")?,
+        billed_cost: parse_decimal(&r.try_get::<String, _>("billed_cost")?)?,
+        imported_by: parse_opt_id(r, "imported_by")?,
         imported_at: parse_time(&r.try_get::<String, _>("imported_at")?)?,
     })
 }
@@ -397,18 +379,18 @@ fn unmapped_from_row(r: &AnyRow) -> Result<UnmappedCharge> {
         source: r.try_get("source")?,
         source_key: r.try_get("source_key")?,
         provider_id: parse_id(&r.try_get::<String, _>("provider_id")?)?,
-        import_id: opt_id(r, "import_id")?,
+        import_id: parse_opt_id(r, "import_id")?,
         line: r.try_get("line")?,
         reason: r.try_get("reason")?,
         billing_account_id: r.try_get("billing_account_id")?,
         sub_account_id: r.try_get("sub_account_id")?,
         resource_id: r.try_get("resource_id")?,
         month: month(&r.try_get::<String, _>("month")?)?,
-        cost: decimal(&r.try_get::<String, _>("cost")?)?,
+        cost: parse_decimal(&r.try_get::<String, _>("cost")?)?,
         currency: r.try_get("currency")?,
         created_at: parse_time(&r.try_get::<String, _>("created_at")?)?,
         resolved_at: parse_opt_time(r.try_get("resolved_at")?)?,
-        resolved_by: opt_id(r, "resolved_by")?,
+        resolved_by: parse_opt_id(r, "resolved_by")?,
         charge_id: r.try_get("charge_id")?,
     })
 }
@@ -508,10 +490,10 @@ fn commercial_from_row(r: &AnyRow) -> Result<CommercialPrice> {
         vcpu: r.try_get("vcpu")?,
         ram_gb: r.try_get("ram_gb")?,
         unit: parse_enum(&r.try_get::<String, _>("unit")?)?,
-        unit_price: decimal(&r.try_get::<String, _>("unit_price")?)?,
+        unit_price: parse_decimal(&r.try_get::<String, _>("unit_price")?)?,
         currency: r.try_get("currency")?,
-        valid_from: date(&r.try_get::<String, _>("valid_from")?)?,
-        valid_until: until.as_deref().map(date).transpose()?,
+        valid_from: parse_date(&r.try_get::<String, _>("valid_from")?)?,
+        valid_until: until.as_deref().map(parse_date).transpose()?,
     })
 }
 
@@ -553,7 +535,6 @@ pub async fn commercial_prices(conn: &mut Conn) -> Result<Vec<CommercialPrice>> 
 
 /// Records a shared cost; false when the same one (provider, month,
 /// description) was recorded before.
-#[allow(clippy::too_many_arguments)]
 pub async fn insert_shared_cost(
     conn: &mut Conn,
     id: &str,
@@ -592,12 +573,12 @@ fn statement_from_row(r: &AnyRow) -> Result<StatementSummary> {
         version: r.try_get("version")?,
         reason: r.try_get("reason")?,
         currency: r.try_get("currency")?,
-        total: decimal(&r.try_get::<String, _>("total")?)?,
-        exact_total: decimal(&r.try_get::<String, _>("exact_total")?)?,
-        commercial_total: decimal(&r.try_get::<String, _>("commercial_total")?)?,
+        total: parse_decimal(&r.try_get::<String, _>("total")?)?,
+        exact_total: parse_decimal(&r.try_get::<String, _>("exact_total")?)?,
+        commercial_total: parse_decimal(&r.try_get::<String, _>("commercial_total")?)?,
         charges: r.try_get("charges")?,
         content_hash: r.try_get("content_hash")?,
-        issued_by: opt_id(r, "issued_by")?,
+        issued_by: parse_opt_id(r, "issued_by")?,
         issued_at: parse_time(&r.try_get::<String, _>("issued_at")?)?,
     })
 }
@@ -609,22 +590,22 @@ const LINE_COLUMNS: &str = "statement_id, line_no, information_system_id, inform
 fn line_from_row(r: &AnyRow) -> Result<StatementLine> {
     Ok(StatementLine {
         line_no: r.try_get("line_no")?,
-        information_system_id: opt_id(r, "information_system_id")?,
+        information_system_id: parse_opt_id(r, "information_system_id")?,
         information_system: r.try_get("information_system")?,
-        agreement_id: opt_id(r, "agreement_id")?,
+        agreement_id: parse_opt_id(r, "agreement_id")?,
         provider_id: parse_id(&r.try_get::<String, _>("provider_id")?)?,
         provider: r.try_get("provider")?,
         service_category: r.try_get("service_category")?,
         service_name: r.try_get("service_name")?,
-        offering_id: opt_id(r, "offering_id")?,
+        offering_id: parse_opt_id(r, "offering_id")?,
         charge_category: r.try_get("charge_category")?,
         charge_class: r.try_get("charge_class")?,
         unit: r.try_get("unit")?,
         quantity: opt_decimal(r.try_get("quantity")?)?,
         unit_price: opt_decimal(r.try_get("unit_price")?)?,
         price_list_version: r.try_get("price_list_version")?,
-        exact_amount: decimal(&r.try_get::<String, _>("exact_amount")?)?,
-        amount: decimal(&r.try_get::<String, _>("amount")?)?,
+        exact_amount: parse_decimal(&r.try_get::<String, _>("exact_amount")?)?,
+        amount: parse_decimal(&r.try_get::<String, _>("amount")?)?,
         commercial_amount: opt_decimal(r.try_get("commercial_amount")?)?,
         commercial_ref: r.try_get("commercial_ref")?,
         charges: r.try_get("charges")?,
@@ -754,8 +735,8 @@ fn budget_from_row(r: &AnyRow) -> Result<Budget> {
     Ok(Budget {
         id: parse_id(&r.try_get::<String, _>("id")?)?,
         institution_id: parse_id(&r.try_get::<String, _>("institution_id")?)?,
-        information_system_id: opt_id(r, "information_system_id")?,
-        monthly_amount: decimal(&r.try_get::<String, _>("monthly_amount")?)?,
+        information_system_id: parse_opt_id(r, "information_system_id")?,
+        monthly_amount: parse_decimal(&r.try_get::<String, _>("monthly_amount")?)?,
         currency: r.try_get("currency")?,
         thresholds: thresholds
             .split(',')

@@ -1,6 +1,6 @@
 //! Orders, approvals, quotas, agreements and notifications.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use makonis_types::order::*;
 use makonis_types::paging::{Page, PageRequest};
 use makonis_types::{InformationSystemId, InstitutionId, UserId};
@@ -10,16 +10,12 @@ use sqlx::any::AnyRow;
 
 use super::Conn;
 use crate::{
-    Error, Filter, FilterValue, Result, parse_enum, parse_id, parse_opt_time, parse_time, time_text,
+    Error, Filter, FilterValue, Result, parse_date, parse_enum, parse_id, parse_opt_id,
+    parse_opt_time, parse_time, time_text,
 };
 
 const ORDER_COLUMNS: &str = "id, institution_id, information_system_id, offering_id, provider_id, quantity, requester_id, \
     state, monthly_estimate, approval_rule, agreement_id, note, reason, created_at, updated_at";
-
-fn opt_id<T: std::str::FromStr>(row: &AnyRow, column: &str) -> Result<Option<T>> {
-    let text: Option<String> = row.try_get(column)?;
-    text.as_deref().map(parse_id).transpose()
-}
 
 fn order_from_row(row: &AnyRow) -> Result<Order> {
     let rule: String = row.try_get("approval_rule")?;
@@ -38,7 +34,7 @@ fn order_from_row(row: &AnyRow) -> Result<Order> {
             .map_err(|_| Error::Corrupt(format!("estimate '{estimate}'")))?,
         rule: serde_json::from_str(&rule)
             .map_err(|e| Error::Corrupt(format!("approval rule: {e}")))?,
-        agreement_id: opt_id(row, "agreement_id")?,
+        agreement_id: parse_opt_id(row, "agreement_id")?,
         note: row.try_get("note")?,
         reason: row.try_get("reason")?,
         created_at: parse_time(&row.try_get::<String, _>("created_at")?)?,
@@ -262,7 +258,7 @@ fn quota_from_row(row: &AnyRow) -> Result<Quota> {
     let budget: Option<i64> = row.try_get("monthly_budget_cents")?;
     Ok(Quota {
         institution_id: parse_id(&row.try_get::<String, _>("institution_id")?)?,
-        information_system_id: opt_id(row, "information_system_id")?,
+        information_system_id: parse_opt_id(row, "information_system_id")?,
         vcpu: row.try_get("vcpu")?,
         ram_gb: row.try_get("ram_gb")?,
         storage_gb: row.try_get("storage_gb")?,
@@ -358,11 +354,6 @@ pub async fn usage(
 const AGREEMENT_COLUMNS: &str = "id, institution_id, provider_id, price_list_version, scope, valid_from, valid_until, status, \
     document_ref, broker_signed_by, broker_signed_at, institution_signed_by, institution_signed_at, reminder_days";
 
-fn date(text: &str) -> Result<NaiveDate> {
-    text.parse()
-        .map_err(|_| Error::Corrupt(format!("date '{text}'")))
-}
-
 fn agreement_from_row(row: &AnyRow) -> Result<Agreement> {
     Ok(Agreement {
         id: parse_id(&row.try_get::<String, _>("id")?)?,
@@ -370,13 +361,13 @@ fn agreement_from_row(row: &AnyRow) -> Result<Agreement> {
         provider_id: parse_id(&row.try_get::<String, _>("provider_id")?)?,
         price_list_version: row.try_get("price_list_version")?,
         scope: row.try_get("scope")?,
-        valid_from: date(&row.try_get::<String, _>("valid_from")?)?,
-        valid_until: date(&row.try_get::<String, _>("valid_until")?)?,
+        valid_from: parse_date(&row.try_get::<String, _>("valid_from")?)?,
+        valid_until: parse_date(&row.try_get::<String, _>("valid_until")?)?,
         status: parse_enum(&row.try_get::<String, _>("status")?)?,
         document_ref: row.try_get("document_ref")?,
-        broker_signed_by: opt_id(row, "broker_signed_by")?,
+        broker_signed_by: parse_opt_id(row, "broker_signed_by")?,
         broker_signed_at: parse_opt_time(row.try_get("broker_signed_at")?)?,
-        institution_signed_by: opt_id(row, "institution_signed_by")?,
+        institution_signed_by: parse_opt_id(row, "institution_signed_by")?,
         institution_signed_at: parse_opt_time(row.try_get("institution_signed_at")?)?,
         reminder_days: row.try_get("reminder_days")?,
     })
@@ -555,9 +546,9 @@ pub async fn notifications(
             Ok(Notification {
                 id: r.try_get("id")?,
                 kind: r.try_get("kind")?,
-                order_id: opt_id(r, "order_id")?,
-                agreement_id: opt_id(r, "agreement_id")?,
-                information_system_id: opt_id(r, "information_system_id")?,
+                order_id: parse_opt_id(r, "order_id")?,
+                agreement_id: parse_opt_id(r, "agreement_id")?,
+                information_system_id: parse_opt_id(r, "information_system_id")?,
                 detail: r.try_get("detail")?,
                 created_at: parse_time(&r.try_get::<String, _>("created_at")?)?,
                 read_at: parse_opt_time(r.try_get("read_at")?)?,
