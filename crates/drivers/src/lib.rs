@@ -5,9 +5,12 @@
 //! an answer (a time-out, a crash) can ask again instead of creating twice.
 //!
 //! `sim` is the built-in simulator: the demo's default provider and the one
-//! tests use to inject faults. Real platform families (OpenStack, AWS) come
-//! with issue #6.
+//! tests use to inject faults. `openstack` talks to Keystone, Nova,
+//! Placement and Glance (Cinder and Neutron are covered by contract tests
+//! against the API reference samples); `aws` talks to EC2 and S3.
 
+pub mod aws;
+pub mod openstack;
 pub mod sim;
 
 use std::collections::BTreeMap;
@@ -61,6 +64,27 @@ pub struct Capacity {
     pub site: String,
     pub free_units: i64,
     pub total_units: i64,
+}
+
+/// An offering as the provider describes it: a Nova flavour, an EC2 instance
+/// type, a Cinder volume type. Catalogue sync turns these into Mākonis
+/// offerings priced from the provider's price list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProviderOffering {
+    pub kind: OfferingKind,
+    /// The provider's name for it; what [`ResourceSpec::offering`] names.
+    pub name: String,
+    /// The provider's id for it (flavour id, instance type), to notice a
+    /// rename: same id, new name.
+    pub provider_ref: String,
+    pub description: Option<String>,
+    pub vcpu: i64,
+    pub ram_mb: i64,
+    pub storage_gb: i64,
+    /// How many more of it the provider can deliver now, from its capacity
+    /// and the project's quota (whichever is smaller); `None` when the
+    /// provider does not say.
+    pub capacity_units: Option<i64>,
 }
 
 /// One hour (or other period) of one resource's use.
@@ -123,4 +147,10 @@ pub trait Driver: Send + Sync + std::fmt::Debug {
     async fn capacity(&self) -> DriverResult<Vec<Capacity>>;
     /// Usage of every resource in whole hours since `since`.
     async fn usage_since(&self, since: DateTime<Utc>) -> DriverResult<Vec<UsageRecord>>;
+    /// What the provider offers, for catalogue sync. Providers without a
+    /// fixed catalogue (the simulator) offer nothing and keep the offerings
+    /// their operators enter by hand.
+    async fn offerings(&self) -> DriverResult<Vec<ProviderOffering>> {
+        Ok(Vec::new())
+    }
 }

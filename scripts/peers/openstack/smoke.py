@@ -15,6 +15,26 @@ from keystoneauth1 import session as ks_session
 from keystoneauth1.identity import v3
 
 
+def wait_for_compute(env, timeout):
+    """After a warm start nova-compute's last heartbeat in the database is
+    from before the stop, so the scheduler treats the host as down (and
+    builds fail with NoValidHost) until its first report; wait for it."""
+    admin = ks_session.Session(auth=v3.Password(
+        auth_url=env["OS_AUTH_URL"], username=env["OS_ADMIN_USERNAME"],
+        password=env["OS_ADMIN_PASSWORD"], project_name=env["OS_ADMIN_PROJECT_NAME"],
+        user_domain_name=env["OS_USER_DOMAIN_NAME"],
+        project_domain_name=env["OS_PROJECT_DOMAIN_NAME"]))
+    deadline = time.time() + timeout
+    while True:
+        services = admin.get("/os-services?binary=nova-compute", raise_exc=True,
+                             endpoint_filter={"service_type": "compute", "interface": "public"}).json()["services"]
+        if any(s["state"] == "up" and s["status"] == "enabled" for s in services):
+            return
+        if time.time() > deadline:
+            sys.exit("smoke: nova-compute did not report as up within %ds: %s" % (timeout, services))
+        time.sleep(1)
+
+
 def main():
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 1
     timeout = float(sys.argv[2]) if len(sys.argv) > 2 else 180
@@ -30,6 +50,7 @@ def main():
     kw = dict(endpoint_filter={"service_type": "compute", "interface": "public",
                                "region_name": env["OS_REGION_NAME"]},
               headers={"OpenStack-API-Version": "compute 2.37"}, raise_exc=True)
+    wait_for_compute(env, timeout)
     image = sess.get("/v2/images?name=cirros-fake", raise_exc=True,
                      endpoint_filter={"service_type": "image", "interface": "public"}).json()["images"][0]["id"]
     prefix = "makonis-smoke-%d-" % os.getpid()

@@ -1,0 +1,1 @@
+//! Cinder v3 volumes: request bodies and response parsing.

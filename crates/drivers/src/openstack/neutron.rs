@@ -1,0 +1,1 @@
+//! Neutron v2 networks: request bodies and response parsing.
