@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cargo run -p makonis-metering --example focus_sample -- export OUT.csv
-//! cargo run -p makonis-metering --example focus_sample -- generate aws|azure|gcp ROWS OUT.csv [SEED]
+//! cargo run -p makonis-metering --example focus_sample -- generate aws|azure|gcp|oci ROWS OUT.csv [SEED]
 //! cargo run --release -p makonis-metering --example focus_sample -- check FILE.csv
 //! ```
 //!
@@ -168,7 +168,12 @@ fn generate(style: &str, rows: &str, path: &str, seed: Option<&String>) -> Resul
         "aws" => ProviderStyle::Aws,
         "azure" => ProviderStyle::Azure,
         "gcp" => ProviderStyle::Gcp,
-        other => return Err(format!("unknown style {other}: expected aws, azure or gcp")),
+        "oci" => ProviderStyle::Oci,
+        other => {
+            return Err(format!(
+                "unknown style {other}: expected aws, azure, gcp or oci"
+            ));
+        }
     };
     let rows: u64 = rows
         .parse()
@@ -220,7 +225,7 @@ fn main() -> ExitCode {
         ["generate", style, rows, path] => generate(style, rows, path, None),
         ["generate", style, rows, path, _] => generate(style, rows, path, args.get(4)),
         _ => Err(
-            "usage: focus_sample export OUT.csv | generate aws|azure|gcp ROWS OUT.csv [SEED] | check FILE.csv"
+            "usage: focus_sample export OUT.csv | generate aws|azure|gcp|oci ROWS OUT.csv [SEED] | check FILE.csv"
                 .into(),
         ),
     };

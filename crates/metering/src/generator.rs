@@ -10,6 +10,18 @@
 //! | [`ProviderStyle::Aws`] | `2026-01-01T00:00:00.000Z` | empty | spec order, `x_Discounts` | tag keys `user:` |
 //! | [`ProviderStyle::Azure`] | `…T00:00:00+00:00`, billing period as a date | quoted `""` | alphabetical | UTF-8 BOM, spaced tag JSON |
 //! | [`ProviderStyle::Gcp`] | `2026-01-01 00:00:00` | `null` in typed columns | reversed, `x_CreditType` | no ConsumedQuantity; E notation for small numbers |
+//! | [`ProviderStyle::Oci`] | charge periods `2026-01-01T00:00Z` (no seconds), billing period `…T00:00:00.000Z` to `…T23:59:59.999Z` | empty | alphabetical, then ten `oci_*` columns | numeric billing account, OCIDs, tag keys `Namespace.Key`, no InvoiceId or BillingAccountType |
+//!
+//! The OCI style follows Oracle's FOCUS cost reports: their extension
+//! columns (`oci_ReferenceNumber`, `oci_CompartmentId`, `oci_CompartmentName`,
+//! `oci_OverageFlag`, `oci_UnitPriceOverage`, `oci_BilledQuantityOverage`,
+//! `oci_CostOverage`, `oci_AttributedUsage`, `oci_AttributedCost`,
+//! `oci_BackReferenceNumber`, without FOCUS's `x_` prefix), minute-precision
+//! charge periods, a billing period that ends on the month's last
+//! millisecond, and defined tags such as `Oracle-Tags.CreatedBy`. Oracle's
+//! reports use FOCUS 1.0 names for some columns (Provider, Publisher,
+//! InvoiceIssuer, Region, UsageQuantity); this generator writes FOCUS 1.2
+//! names, so its files are what an OCI report in FOCUS 1.2 would be.
 //!
 //! The same seed and configuration always give the same bytes.
 
@@ -30,20 +42,42 @@ pub enum ProviderStyle {
     Aws,
     Azure,
     Gcp,
+    /// Oracle Cloud Infrastructure.
+    Oci,
 }
 
 impl ProviderStyle {
-    pub const ALL: [ProviderStyle; 3] =
-        [ProviderStyle::Aws, ProviderStyle::Azure, ProviderStyle::Gcp];
+    pub const ALL: [ProviderStyle; 4] = [
+        ProviderStyle::Aws,
+        ProviderStyle::Azure,
+        ProviderStyle::Gcp,
+        ProviderStyle::Oci,
+    ];
 
     fn provider_name(self) -> &'static str {
         match self {
             ProviderStyle::Aws => "Amazon Web Services",
             ProviderStyle::Azure => "Microsoft",
             ProviderStyle::Gcp => "Google Cloud",
+            ProviderStyle::Oci => "Oracle Cloud Infrastructure",
         }
     }
 }
+
+/// The `oci_*` extension columns of Oracle's FOCUS cost reports, in their
+/// order, written after the FOCUS columns in OCI-style files.
+pub const OCI_COLUMNS: [&str; 10] = [
+    "oci_ReferenceNumber",
+    "oci_CompartmentId",
+    "oci_CompartmentName",
+    "oci_OverageFlag",
+    "oci_UnitPriceOverage",
+    "oci_BilledQuantityOverage",
+    "oci_CostOverage",
+    "oci_AttributedUsage",
+    "oci_AttributedCost",
+    "oci_BackReferenceNumber",
+];
 
 /// What to generate.
 #[derive(Clone, Debug)]
@@ -100,6 +134,9 @@ struct Service {
     unit: &'static str,
     /// List unit price in minor units ×10⁻⁶ (so 12_500 = 0.0125).
     price_micros: i64,
+    /// OCI's service name (upper case, as in its reports), the OCID kind
+    /// of its resources and a part number in Oracle's `B#####` form.
+    oci: (&'static str, &'static str, &'static str),
 }
 
 const SERVICES: [Service; 7] = [
@@ -108,42 +145,49 @@ const SERVICES: [Service; 7] = [
         name: "Virtual Machines",
         unit: "Hours",
         price_micros: 41_600,
+        oci: ("COMPUTE", "instance", "B97384"),
     },
     Service {
         category: ServiceCategory::Storage,
         name: "Block Storage",
         unit: "GB-Hours",
         price_micros: 137,
+        oci: ("BLOCK_STORAGE", "volume", "B91961"),
     },
     Service {
         category: ServiceCategory::Databases,
         name: "Managed PostgreSQL",
         unit: "Hours",
         price_micros: 182_000,
+        oci: ("DATABASE", "postgresqldbsystem", "B99060"),
     },
     Service {
         category: ServiceCategory::Networking,
         name: "Data Transfer",
         unit: "GB",
         price_micros: 90_000,
+        oci: ("NETWORK", "vnic", "B88327"),
     },
     Service {
         category: ServiceCategory::Security,
         name: "Key Management",
         unit: "10K Requests",
         price_micros: 30_000,
+        oci: ("KEY_MANAGEMENT", "key", "B90328"),
     },
     Service {
         category: ServiceCategory::Analytics,
         name: "Log Analytics",
         unit: "GB",
         price_micros: 2_760_000,
+        oci: ("LOGGING_ANALYTICS", "loganalyticsentity", "B95634"),
     },
     Service {
         category: ServiceCategory::AiAndMachineLearning,
         name: "GPU Instances",
         unit: "Hours",
         price_micros: 3_060_000,
+        oci: ("DATA_SCIENCE", "datasciencenotebooksession", "B98415"),
     },
 ];
 
@@ -195,7 +239,7 @@ impl FocusGenerator {
         }
     }
 
-    fn record(&mut self, i: u64) -> FocusRecord {
+    fn record(&mut self, i: u64) -> (FocusRecord, RowExtras) {
         let style = self.config.style;
         let rng = &mut self.rng;
         let account = rng.below(u64::from(self.config.billing_accounts.max(1)));
@@ -216,7 +260,16 @@ impl FocusGenerator {
             i64::try_from(rng.below(u64::try_from(hours_in_month).unwrap_or(1))).unwrap_or(0);
         let list_price = Decimal::new(service.price_micros, 6);
         let contracted_price = list_price * Decimal::new(85, 2); // 15 % negotiated discount
-        let billing_account_id = format!("{}-{:04}", style_account_prefix(style), account);
+        let billing_account_id = match style {
+            // OCI's billing account is a number.
+            ProviderStyle::Oci => (71_204_300 + account).to_string(),
+            _ => format!("{}-{:04}", style_account_prefix(style), account),
+        };
+        // OCI's billing period ends on the month's last millisecond.
+        let billing_period_end = match style {
+            ProviderStyle::Oci => self.month_end - Duration::milliseconds(1),
+            _ => self.month_end,
+        };
         let (period_start, period_end) = match (category, correction) {
             (_, true) => {
                 let h = hour % 24 * 7;
@@ -229,6 +282,9 @@ impl FocusGenerator {
             }
             _ => (self.month_start, self.month_end),
         };
+        let sub_account = rng.below(3);
+        let system = rng.below(40);
+        let region = i as usize % 3;
         let mut r = FocusRecord {
             billed_cost: Decimal::ZERO,
             billing_account_id: billing_account_id.clone(),
@@ -236,7 +292,7 @@ impl FocusGenerator {
                 .then(|| format!("Iestāde Nr. {account} — “Valsts”")),
             billing_currency: self.config.currency.clone(),
             billing_period_start: self.month_start,
-            billing_period_end: self.month_end,
+            billing_period_end,
             charge_category: category,
             charge_class: correction.then_some(ChargeClass::Correction),
             charge_description: None,
@@ -251,23 +307,40 @@ impl FocusGenerator {
             provider_name: style.provider_name().to_owned(),
             publisher_name: style.provider_name().to_owned(),
             service_category: service.category,
-            service_name: service.name.to_owned(),
-            billing_account_type: Some("Billing Account".to_owned()),
+            service_name: match style {
+                ProviderStyle::Oci => service.oci.0,
+                _ => service.name,
+            }
+            .to_owned(),
+            billing_account_type: (style != ProviderStyle::Oci)
+                .then(|| "Billing Account".to_owned()),
             charge_frequency: None,
             consumed_quantity: None,
             consumed_unit: None,
             contracted_unit_price: None,
-            invoice_id: Some(format!(
-                "INV-{}-{:02}-{account}",
-                self.config.month.0, self.config.month.1
-            )),
+            invoice_id: (style != ProviderStyle::Oci).then(|| {
+                format!(
+                    "INV-{}-{:02}-{account}",
+                    self.config.month.0, self.config.month.1
+                )
+            }),
             list_unit_price: None,
             pricing_category: None,
             pricing_currency: None,
             region_id: Some(
-                ["eu-north-1", "westeurope", "europe-north1"][i as usize % 3].to_owned(),
+                match style {
+                    ProviderStyle::Oci => OCI_REGIONS[region].0,
+                    _ => ["eu-north-1", "westeurope", "europe-north1"][region],
+                }
+                .to_owned(),
             ),
-            region_name: Some(["Stockholm", "West Europe", "Finland"][i as usize % 3].to_owned()),
+            region_name: Some(
+                match style {
+                    ProviderStyle::Oci => OCI_REGIONS[region].1,
+                    _ => ["Stockholm", "West Europe", "Finland"][region],
+                }
+                .to_owned(),
+            ),
             availability_zone: None,
             resource_id: None,
             resource_name: None,
@@ -275,8 +348,18 @@ impl FocusGenerator {
             service_subcategory: None,
             sku_id: None,
             sku_price_id: None,
-            sub_account_id: Some(format!("sub-{account}-{}", rng.below(3))),
-            sub_account_name: Some(format!("IS {}", rng.below(40))),
+            // OCI: the tenancy; its compartments (one per system) are in
+            // the oci_Compartment* columns.
+            sub_account_id: Some(match style {
+                ProviderStyle::Oci => {
+                    format!("ocid1.tenancy.oc1..aaaaaaaa{account:04}t{sub_account}")
+                }
+                _ => format!("sub-{account}-{sub_account}"),
+            }),
+            sub_account_name: Some(match style {
+                ProviderStyle::Oci => format!("iestade{account}-{sub_account}"),
+                _ => format!("IS {system}"),
+            }),
             sub_account_type: None,
             tags: None,
         };
@@ -300,12 +383,17 @@ impl FocusGenerator {
                 r.contracted_cost = q * contracted_price;
                 r.effective_cost = r.contracted_cost;
                 r.billed_cost = r.contracted_cost;
-                r.sku_id = Some(format!("SKU-{}", service.name.replace(' ', "")));
-                r.sku_price_id = Some(format!(
-                    "SKU-{}-{}",
-                    service.name.replace(' ', ""),
-                    service.price_micros
-                ));
+                if style == ProviderStyle::Oci {
+                    r.sku_id = Some(service.oci.2.to_owned());
+                    r.sku_price_id = Some(format!("{}-{}", service.oci.2, service.price_micros));
+                } else {
+                    r.sku_id = Some(format!("SKU-{}", service.name.replace(' ', "")));
+                    r.sku_price_id = Some(format!(
+                        "SKU-{}-{}",
+                        service.name.replace(' ', ""),
+                        service.price_micros
+                    ));
+                }
                 r.pricing_category = Some(PricingCategory::Standard);
                 if category == ChargeCategory::Usage {
                     if style != ProviderStyle::Gcp {
@@ -313,13 +401,25 @@ impl FocusGenerator {
                         r.consumed_unit = Some(service.unit.to_owned());
                     }
                     r.charge_frequency = Some(ChargeFrequency::UsageBased);
-                    r.resource_id = Some(format!(
-                        "{}/res-{account}-{}",
-                        style_account_prefix(style),
-                        rng.below(50)
-                    ));
+                    let resource = rng.below(50);
+                    r.resource_id = Some(match style {
+                        ProviderStyle::Oci => format!(
+                            "ocid1.{}.oc1.{}.aaaaaaaa{account:04}r{resource:02}",
+                            service.oci.1, OCI_REGIONS[region].0
+                        ),
+                        _ => format!("{}/res-{account}-{resource}", style_account_prefix(style)),
+                    });
                     r.resource_name = Some(format!("vm-{}", rng.below(50)));
-                    r.tags = Some(tags(rng, style));
+                    let t = tags(rng, style);
+                    // OCI leaves Tags empty on untagged resources.
+                    r.tags = (style != ProviderStyle::Oci || !t.is_empty()).then_some(t);
+                    if style == ProviderStyle::Oci {
+                        r.availability_zone = Some(format!(
+                            "Uocm:{}-AD-{}",
+                            OCI_REGIONS[region].0.to_uppercase(),
+                            1 + resource % 3
+                        ));
+                    }
                 } else {
                     r.charge_frequency = Some(if i % 32 == 10 {
                         ChargeFrequency::OneTime
@@ -371,7 +471,79 @@ impl FocusGenerator {
                     .then(|| "SLA adjustment, \"bronze\" tier".to_owned());
             }
         }
-        r
+        let extras = RowExtras {
+            index: i,
+            month: self.config.month,
+            account,
+            compartment: system,
+        };
+        (r, extras)
+    }
+}
+
+/// OCI regions near Latvia: identifier and name.
+const OCI_REGIONS: [(&str, &str); 3] = [
+    ("eu-stockholm-1", "Sweden Central (Stockholm)"),
+    ("eu-frankfurt-1", "Germany Central (Frankfurt)"),
+    ("eu-amsterdam-1", "Netherlands Northwest (Amsterdam)"),
+];
+
+/// What a generated row says beyond its FOCUS record: the `oci_*` columns
+/// of OCI-style files are computed from it.
+#[derive(Clone, Copy, Debug)]
+struct RowExtras {
+    /// The row's index within its part (0-based).
+    index: u64,
+    /// The part's billing month.
+    month: (i32, u32),
+    account: u64,
+    /// The information system, which OCI would keep in a compartment.
+    compartment: u64,
+}
+
+/// An OCI line reference number: billing month and line number, digits
+/// only, unique within a file series.
+fn oci_reference(month: (i32, u32), line: u64) -> String {
+    format!("{:04}{:02}{line:08}", month.0, month.1)
+}
+
+/// Whether a row is part of OCI's overage (usage beyond the commitment):
+/// one usage row in sixteen.
+fn oci_overage(r: &FocusRecord, x: &RowExtras) -> bool {
+    r.charge_category == ChargeCategory::Usage && r.charge_class.is_none() && x.index % 16 == 9
+}
+
+/// The value of an `oci_*` column for a row. Overage and attributed
+/// amounts are parts of the row's own (they include nothing else), and
+/// a correction refers back to a line of the month before.
+fn oci_field(r: &FocusRecord, x: &RowExtras, col: &str) -> String {
+    let usage = r.charge_category == ChargeCategory::Usage && r.charge_class.is_none();
+    let overage = oci_overage(r, x);
+    let if_overage = |v: Option<Decimal>| {
+        v.filter(|_| overage)
+            .map(|v| format_decimal(&v))
+            .unwrap_or_default()
+    };
+    match col {
+        "oci_ReferenceNumber" => oci_reference(x.month, x.index + 1),
+        "oci_CompartmentId" => format!(
+            "ocid1.compartment.oc1..aaaaaaaa{:04}c{:02}",
+            x.account, x.compartment
+        ),
+        "oci_CompartmentName" => format!("IS-{}", x.compartment),
+        "oci_OverageFlag" if usage => if overage { "Y" } else { "N" }.to_owned(),
+        "oci_UnitPriceOverage" => if_overage(r.contracted_unit_price),
+        "oci_BilledQuantityOverage" => if_overage(r.pricing_quantity),
+        "oci_CostOverage" => if_overage(Some(r.billed_cost)),
+        "oci_AttributedUsage" if usage => r
+            .pricing_quantity
+            .map(|q| format_decimal(&q))
+            .unwrap_or_default(),
+        "oci_AttributedCost" if usage => format_decimal(&r.billed_cost),
+        "oci_BackReferenceNumber" if r.charge_class == Some(ChargeClass::Correction) => {
+            oci_reference(prev_month(x.month.0, x.month.1), x.index / 2 + 1)
+        }
+        _ => String::new(),
     }
 }
 
@@ -380,6 +552,7 @@ fn style_account_prefix(style: ProviderStyle) -> &'static str {
         ProviderStyle::Aws => "1234567890",
         ProviderStyle::Azure => "ea-enrollment",
         ProviderStyle::Gcp => "billing-01A2B3",
+        ProviderStyle::Oci => "ocid1.tenancy.oc1",
     }
 }
 
@@ -410,19 +583,55 @@ fn tags(rng: &mut Rng, style: ProviderStyle) -> Tags {
                 t.insert("goog-k8s-cluster-name".to_owned(), serde_json::Value::Null);
             }
         }
+        ProviderStyle::Oci => {
+            // Defined tags are `Namespace.Key`; Oracle-Tags are the
+            // defaults OCI sets on create, orcl-cloud a system tag;
+            // freeform tags are plain keys. One resource in five is untagged.
+            if rng.below(5) != 0 {
+                let day = 1 + rng.below(28);
+                t.insert(
+                    "Oracle-Tags.CreatedBy".to_owned(),
+                    serde_json::Value::from(format!(
+                        "default/lietotajs{}@iestade.gov.lv",
+                        rng.below(20)
+                    )),
+                );
+                t.insert(
+                    "Oracle-Tags.CreatedOn".to_owned(),
+                    serde_json::Value::from(format!("2025-11-{day:02}T08:15:42.317Z")),
+                );
+                t.insert(
+                    "Finance.Environment".to_owned(),
+                    serde_json::Value::from(env),
+                );
+                if rng.below(3) == 0 {
+                    t.insert(
+                        "orcl-cloud.free-tier-retained".to_owned(),
+                        serde_json::Value::from("true"),
+                    );
+                }
+            }
+        }
     }
     t
 }
 
-impl Iterator for FocusGenerator {
-    type Item = FocusRecord;
-    fn next(&mut self) -> Option<FocusRecord> {
+impl FocusGenerator {
+    /// The next record with what its row says beyond FOCUS.
+    fn next_row(&mut self) -> Option<(FocusRecord, RowExtras)> {
         if self.emitted >= self.config.rows {
             return None;
         }
         let i = self.emitted;
         self.emitted += 1;
         Some(self.record(i))
+    }
+}
+
+impl Iterator for FocusGenerator {
+    type Item = FocusRecord;
+    fn next(&mut self) -> Option<FocusRecord> {
+        self.next_row().map(|(r, _)| r)
     }
 }
 
@@ -441,6 +650,11 @@ pub fn style_columns(style: ProviderStyle) -> Vec<&'static str> {
             cols.reverse();
             cols.insert(3, "x_CreditType");
         }
+        ProviderStyle::Oci => {
+            cols.retain(|c| !matches!(*c, "InvoiceId" | "BillingAccountType"));
+            cols.sort_unstable();
+            cols.extend(OCI_COLUMNS);
+        }
     }
     cols
 }
@@ -451,6 +665,8 @@ fn datetime(style: ProviderStyle, at: &DateTime<Utc>, period_bound: bool) -> Str
         ProviderStyle::Azure if period_bound => at.format("%Y-%m-%d").to_string(),
         ProviderStyle::Azure => at.format("%Y-%m-%dT%H:%M:%S+00:00").to_string(),
         ProviderStyle::Gcp => at.format("%Y-%m-%d %H:%M:%S").to_string(),
+        ProviderStyle::Oci if period_bound => at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+        ProviderStyle::Oci => at.format("%Y-%m-%dT%H:%MZ").to_string(),
     }
 }
 
@@ -475,7 +691,7 @@ fn null(style: ProviderStyle, typed: bool) -> String {
     }
 }
 
-fn field(r: &FocusRecord, col: &str, style: ProviderStyle) -> String {
+fn field(r: &FocusRecord, x: &RowExtras, col: &str, style: ProviderStyle) -> String {
     let s = |v: &Option<String>| v.clone().unwrap_or_else(|| null(style, false));
     let d = |v: &Option<Decimal>| {
         v.as_ref()
@@ -546,6 +762,7 @@ fn field(r: &FocusRecord, col: &str, style: ProviderStyle) -> String {
             None => null(style, true),
         },
         "x_Discounts" => "[]".to_owned(),
+        c if c.starts_with("oci_") => oci_field(r, x, c),
         "x_CreditType" => {
             if r.charge_category == ChargeCategory::Credit {
                 "PROMOTION".to_owned()
@@ -607,9 +824,10 @@ pub fn write_csv_series<W: Write>(
     let mut fields: Vec<String> = Vec::with_capacity(columns.len());
     let mut n = 0;
     for config in configs {
-        for r in FocusGenerator::new(config.clone()) {
+        let mut generator = FocusGenerator::new(config.clone());
+        while let Some((r, x)) = generator.next_row() {
             fields.clear();
-            fields.extend(columns.iter().map(|c| field(&r, c, style)));
+            fields.extend(columns.iter().map(|c| field(&r, &x, c, style)));
             w.write_record(&fields)?;
             seen(&r);
             n += 1;

@@ -2,9 +2,11 @@
 //!
 //! Date-times: FOCUS requires `YYYY-MM-DDTHH:mm:ssZ`, but exports differ, so
 //! the reader accepts `2026-01-01T00:00:00Z`, `2026-01-01T00:00:00.000Z`,
-//! `2026-01-01 00:00:00` (no zone: taken as UTC), `2026-01-01T02:00:00+02:00`
-//! (converted to UTC), `+0200` / `+02` offsets, and a bare date `2026-01-01`
-//! (midnight UTC). Decimals: plain (`-12.5`) or E notation (`1.25E-3`); no
+//! `2026-01-01T00:00Z` (no seconds: OCI's charge periods),
+//! `2026-01-01 00:00:00` (no zone: taken as UTC), `2026-01-01 00:00:00 UTC`
+//! (BigQuery's CSV extracts, e.g. of GCP's FOCUS view),
+//! `2026-01-01T02:00:00+02:00` (converted to UTC), `+0200` / `+02` offsets,
+//! and a bare date `2026-01-01` (midnight UTC). Decimals: plain (`-12.5`) or E notation (`1.25E-3`); no
 //! thousands separators, currency symbols or units.
 //!
 //! The parsers are hand-written over bytes: they run once per field of
@@ -87,7 +89,7 @@ fn parse_datetime_general(text: &str) -> Option<DateTime<Utc>> {
     let naive = date.and_hms_nano_opt(hour, minute, second, nanos)?;
     let rest = &b[i..];
     let offset_secs: i64 = match rest {
-        [] | [b'Z'] | [b'z'] => 0,
+        [] | [b'Z'] | [b'z'] | b" UTC" => 0,
         [sign @ (b'+' | b'-'), tail @ ..] => {
             let (h, m) = match tail {
                 [h1, h2] => (digits(&[*h1, *h2])?, 0),
@@ -527,10 +529,29 @@ mod tests {
             "2025-12-31T19:00:00-05:00",
             "2026-01-01 00:00:00+00:00",
             "2026-01-01T00:00Z",
+            "2026-01-01T02:00+02:00",
+            "2026-01-01 00:00:00 UTC",
+            "2026-01-01 00:00:00.000000 UTC",
+            "2026-01-01T00:00:00.000000000Z",
             "2026-01-01",
         ] {
             assert_eq!(parse_datetime(s), Some(want), "{s}");
         }
+        // OCI: a billing period that ends on the month's last millisecond,
+        // and charge periods without seconds.
+        assert_eq!(
+            parse_datetime("2024-08-31T23:59:59.999Z"),
+            Some(utc("2024-09-01T00:00:00Z") - chrono::Duration::milliseconds(1))
+        );
+        assert_eq!(
+            parse_datetime("2024-08-16T01:00Z"),
+            Some(utc("2024-08-16T01:00:00Z"))
+        );
+        // BigQuery with microseconds.
+        assert_eq!(
+            parse_datetime("2026-01-31 23:15:00.123456 UTC"),
+            Some(utc("2026-01-31T23:15:00.123456Z"))
+        );
         assert_eq!(
             parse_datetime("2026-01-01T00:00:00.123456Z"),
             Some(utc("2026-01-01T00:00:00.123456Z"))
@@ -565,6 +586,10 @@ mod tests {
             "2026-02-30T00:00:00Z",
             "2026-01-01T25:00:00Z",
             "2026-01-01T00:00:00 Z",
+            "2026-01-01 00:00:00 UTC+2",
+            "2026-01-01 00:00:00 utc",
+            "2026-01-01 00:00:00UTC",
+            "2026-01-01 00:00:00 EET",
             "2026-01-01T00:00:00.Z",
             "2026-01-01X00:00:00Z",
             "2026-01-01T00:00:00+2",
