@@ -1,0 +1,249 @@
+//! The OpenStack driver against the real OpenStack on 127.0.0.1
+//! (`scripts/peers/openstack-up`: Keystone, Nova with the fake virt
+//! driver, Placement, Glance). Skipped with a message when the peer is not
+//! running, unless `MAKONIS_REQUIRE_PEERS=1`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use makonis_drivers::openstack::{LocalPeer, OpenStackConfig, OpenStackDriver};
+use makonis_drivers::{Driver, DriverError, ResourceSpec, ResourceStatus};
+use makonis_types::catalogue::OfferingKind;
+
+fn driver(peer: &LocalPeer) -> OpenStackDriver {
+    OpenStackDriver::new(peer.config("LVRTC").expect("config")).expect("driver")
+}
+
+fn key(test: &str) -> String {
+    format!(
+        "t-{test}-{}",
+        &uuid::Uuid::now_v7().simple().to_string()[20..]
+    )
+}
+
+fn spec(key: &str, flavour: &str, quantity: i64) -> ResourceSpec {
+    ResourceSpec {
+        idempotency_key: key.into(),
+        site: "Zaķusala".into(),
+        kind: OfferingKind::Vm,
+        offering: flavour.into(),
+        quantity,
+        tags: BTreeMap::from([("makonis.order".to_owned(), key.to_owned())]),
+    }
+}
+
+async fn until_active(d: &OpenStackDriver, id: &str) -> makonis_drivers::Resource {
+    for _ in 0..240 {
+        let r = d.get(id).await.expect("get").expect("exists");
+        match r.status {
+            ResourceStatus::Active => return r,
+            ResourceStatus::Error => panic!("{id} went into error: {r:?}"),
+            ResourceStatus::Building => tokio::time::sleep(Duration::from_millis(500)).await,
+        }
+    }
+    panic!("{id} not active after 120 s");
+}
+
+async fn until_gone(d: &OpenStackDriver, id: &str) {
+    for _ in 0..240 {
+        if d.get(id).await.expect("get").is_none() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    panic!("{id} still listed after 120 s");
+}
+
+#[tokio::test]
+async fn flavours_become_offerings_with_capacity() {
+    let Some(peer) = LocalPeer::for_test() else {
+        return;
+    };
+    let d = driver(&peer);
+    let offerings = d.offerings().await.expect("offerings");
+    let tiny = offerings
+        .iter()
+        .find(|o| o.name == "m1.tiny")
+        .expect("m1.tiny");
+    assert_eq!(
+        (tiny.kind, tiny.vcpu, tiny.ram_mb, tiny.storage_gb),
+        (OfferingKind::Vm, 1, 512, 1)
+    );
+    assert_eq!(tiny.provider_ref, "1");
+    let large = offerings
+        .iter()
+        .find(|o| o.name == "m1.large")
+        .expect("m1.large");
+    assert_eq!((large.vcpu, large.ram_mb), (4, 8192));
+    // The project's quota (4 TB RAM) allows at most 512 more m1.large.
+    let room = large.capacity_units.expect("capacity from the quota");
+    assert!(room > 0 && room <= 512, "m1.large room {room}");
+    let capacity = d.capacity().await.expect("capacity");
+    assert_eq!(capacity.len(), 1);
+    assert_eq!(capacity[0].site, "RegionOne");
+    assert!(capacity[0].free_units > 0 && capacity[0].free_units <= capacity[0].total_units);
+    assert!(
+        d.api_calls() >= 4,
+        "token, version, flavours, limits: {}",
+        d.api_calls()
+    );
+}
+
+#[tokio::test]
+async fn a_group_of_servers_is_created_once_resized_and_deleted() {
+    let Some(peer) = LocalPeer::for_test() else {
+        return;
+    };
+    let d = driver(&peer);
+    let key = key("group");
+    let made = d.create(&spec(&key, "m1.tiny", 2)).await.expect("create");
+    assert_eq!(made.id, key);
+    assert_eq!(made.quantity, 2);
+    // A repeated create (a lost answer) returns the same group.
+    let again = d
+        .create(&spec(&key, "m1.tiny", 2))
+        .await
+        .expect("create again");
+    assert_eq!((again.id.as_str(), again.quantity), (key.as_str(), 2));
+    let active = until_active(&d, &key).await;
+    assert_eq!(active.offering, "m1.tiny");
+    assert_eq!(active.site, "Zaķusala");
+    assert_eq!(active.tags.get("makonis.order"), Some(&key));
+    let servers = active.tags.get("openstack.servers").expect("server ids");
+    assert_eq!(servers.split(',').count(), 2);
+    assert!(d.list().await.expect("list").iter().any(|r| r.id == key));
+
+    let grown = d.resize(&key, 3).await.expect("grow");
+    assert_eq!(grown.quantity, 3);
+    until_active(&d, &key).await;
+    let shrunk = d.resize(&key, 1).await.expect("shrink");
+    assert_eq!(shrunk.quantity, 1);
+    let same = d.resize(&key, 1).await.expect("same size");
+    assert_eq!(same.quantity, 1);
+
+    d.delete(&key).await.expect("delete");
+    assert!(d.find(&key).await.expect("find").is_none());
+    d.delete(&key).await.expect("deleting again succeeds");
+    until_gone(&d, &key).await;
+    assert!(!d.list().await.expect("list").iter().any(|r| r.id == key));
+}
+
+#[tokio::test]
+async fn usage_counts_whole_hours_per_group() {
+    let Some(peer) = LocalPeer::for_test() else {
+        return;
+    };
+    let d = driver(&peer);
+    let key = key("usage");
+    d.create(&spec(&key, "m1.small", 2)).await.expect("create");
+    let active = until_active(&d, &key).await;
+    let ids: Vec<&str> = active.tags["openstack.servers"].split(',').collect();
+    let scripts = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts");
+    assert_eq!(peer.backdate(&scripts, 3, &ids).expect("backdate"), 2);
+    let since = chrono::Utc::now() - chrono::Duration::hours(6);
+    let usage = d.usage_since(since).await.expect("usage");
+    let mine: Vec<_> = usage.iter().filter(|u| u.idempotency_key == key).collect();
+    // Launched three hours ago (minutes past an hour): two whole clock hours
+    // at least, each with both servers.
+    assert!(mine.len() >= 2, "{mine:?}");
+    assert!(
+        mine.iter()
+            .all(|u| u.quantity == 2 && u.metric == "instance_hour" && u.resource_id == key)
+    );
+    d.delete(&key).await.expect("delete");
+    // After the delete the hours stay: Nova keeps the name of a deleted server.
+    let after = d.usage_since(since).await.expect("usage after delete");
+    assert_eq!(
+        after.iter().filter(|u| u.idempotency_key == key).count(),
+        mine.len()
+    );
+}
+
+#[tokio::test]
+async fn over_quota_is_a_clear_refusal_and_creates_nothing() {
+    let Some(peer) = LocalPeer::for_test() else {
+        return;
+    };
+    let d = driver(&peer);
+    let key = key("quota");
+    // 1000 m1.large need 8 TB of RAM; the project's quota is 4 TB.
+    let err = d
+        .create(&spec(&key, "m1.large", 1000))
+        .await
+        .expect_err("over quota");
+    let DriverError::Refused(message) = &err else {
+        panic!("expected a refusal, got {err:?}")
+    };
+    assert!(message.contains("LVRTC: over quota"), "{message}");
+    assert!(
+        message.contains("Quota exceeded for") && message.contains("ram"),
+        "{message}"
+    );
+    assert!(d.find(&key).await.expect("find").is_none());
+}
+
+#[tokio::test]
+async fn bad_registrations_and_requests_are_named() {
+    let Some(peer) = LocalPeer::for_test() else {
+        return;
+    };
+    let mut credentials = peer.credentials();
+    credentials["application_credential_secret"] = "wrong".into();
+    let wrong = OpenStackDriver::new(
+        OpenStackConfig::from_provider("LVRTC", Some(peer.auth_url()), &credentials)
+            .expect("config"),
+    )
+    .expect("driver");
+    let err = wrong.list().await.expect_err("wrong secret");
+    assert!(matches!(err, DriverError::Unauthorized(_)), "{err:?}");
+    assert!(
+        err.to_string().contains(
+            "LVRTC: Keystone at http://127.0.0.1:5000/v3 rejected application credential"
+        ),
+        "{err}"
+    );
+
+    let mut credentials = peer.credentials();
+    credentials["region"] = "RegionRiga".into();
+    let region = OpenStackDriver::new(
+        OpenStackConfig::from_provider("LVRTC", Some(peer.auth_url()), &credentials)
+            .expect("config"),
+    )
+    .expect("driver");
+    let err = region.offerings().await.expect_err("unknown region");
+    assert!(
+        err.to_string().contains(
+            "region 'RegionRiga' is not in the service catalogue (regions there: RegionOne)"
+        ),
+        "{err}"
+    );
+
+    let d = driver(&peer);
+    let err = d
+        .create(&spec(&key("flavour"), "m1.huge", 1))
+        .await
+        .expect_err("unknown flavour");
+    assert!(
+        err.to_string().contains("flavour 'm1.huge' does not exist"),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("m1.tiny"),
+        "lists what exists: {err}"
+    );
+
+    // Nothing listens on port 9: the provider is unreachable, and says so.
+    let down = OpenStackDriver::new(
+        OpenStackConfig::from_provider("LAD", Some("http://127.0.0.1:9/v3"), &peer.credentials())
+            .expect("config"),
+    )
+    .expect("driver");
+    let err = down.list().await.expect_err("unreachable");
+    assert!(matches!(err, DriverError::Unavailable(_)), "{err:?}");
+    assert!(
+        err.to_string()
+            .contains("LAD: keystone at http://127.0.0.1:9/v3/auth/tokens could not be reached"),
+        "{err}"
+    );
+}
