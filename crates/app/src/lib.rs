@@ -9,9 +9,11 @@ pub mod authn;
 pub mod authz;
 pub mod catalogue;
 mod catalogue_snapshot;
+mod catalogue_sync;
 mod context;
 pub mod demo;
 mod demo_costs;
+pub mod drivers;
 pub mod embassy;
 mod error;
 pub mod federation;
@@ -91,13 +93,9 @@ struct AppInner {
     config: AppConfig,
     /// The saga execution coordinator, started on first use.
     sec: tokio::sync::OnceCell<steno::SecClient>,
-    /// One driver per provider: the simulator's lock is per instance.
-    drivers: std::sync::Mutex<
-        std::collections::HashMap<
-            makonis_types::federation::ProviderId,
-            std::sync::Arc<dyn makonis_drivers::Driver>,
-        >,
-    >,
+    /// One driver per provider (the simulator's lock is per instance; a
+    /// cloud driver's token is reused), rebuilt when the provider changes.
+    drivers: drivers::DriverCache,
     /// What placement decides on, rebuilt when the catalogue changes.
     snapshot: catalogue_snapshot::SnapshotCache,
 }
@@ -118,7 +116,7 @@ impl App {
                 secrets,
                 config,
                 sec: tokio::sync::OnceCell::new(),
-                drivers: std::sync::Mutex::new(std::collections::HashMap::new()),
+                drivers: drivers::DriverCache::default(),
                 snapshot: catalogue_snapshot::SnapshotCache::default(),
             }),
         }

@@ -498,7 +498,7 @@ impl App {
             )
         };
         for provider in providers {
-            if !crate::provisioning::has_driver(&provider) {
+            if !crate::drivers::has_driver(&provider) {
                 continue;
             }
             report.providers += 1;
@@ -523,7 +523,7 @@ impl App {
         commercial: &[CommercialPrice],
         report: &mut CollectionReport,
     ) -> Result<()> {
-        let driver = self.driver_for(provider)?;
+        let driver = self.driver_for(provider).await?;
         let started = now();
         let (since, owners, book) = {
             let mut conn = self.datastore().conn().await?;

@@ -17,9 +17,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use makonis_db::{catalogue, commit, federation, orders as order_store, sagas as store};
-use makonis_drivers::sim::{SimConfig, SimDriver};
 use makonis_drivers::{Driver, DriverError, ResourceSpec, ResourceStatus};
-use makonis_types::federation::{PlatformFamily, ProviderId};
+use makonis_types::federation::ProviderId;
 use makonis_types::order::{OrderId, OrderState};
 use serde::{Deserialize, Serialize};
 use steno::{
@@ -66,63 +65,7 @@ pub(crate) fn driver_failure(provider: &str, what: &str, e: &DriverError) -> Act
     fail(format!("{provider}: {what}: {e}"))
 }
 
-/// Whether Mākonis has a driver for the provider's platform: the simulator
-/// when its endpoint is `sim://…` or its platform is `sim`; other families
-/// arrive with issue #6.
-pub(crate) fn has_driver(provider: &makonis_types::federation::Provider) -> bool {
-    provider.platform == PlatformFamily::Sim
-        || provider
-            .endpoint
-            .as_deref()
-            .is_some_and(|e| e.starts_with("sim://"))
-}
-
 impl App {
-    /// The driver for a provider: the simulator when its endpoint is
-    /// `sim://…` or its platform is `sim`; other families arrive with issue #6.
-    pub(crate) fn driver_for(
-        &self,
-        provider: &makonis_types::federation::Provider,
-    ) -> Result<Arc<dyn Driver>> {
-        let mut drivers = self
-            .inner
-            .drivers
-            .lock()
-            .map_err(|_| Error::internal("driver registry poisoned"))?;
-        if let Some(d) = drivers.get(&provider.id) {
-            return Ok(d.clone());
-        }
-        let endpoint = provider.endpoint.as_deref();
-        if !has_driver(provider) {
-            return Err(Error::Unavailable {
-                message: format!(
-                    "{}: no driver for the {} platform yet",
-                    provider.short_name, provider.platform
-                ),
-                detail: String::new(),
-            });
-        }
-        let Some(dir) = &self.config().state_dir else {
-            return Err(Error::Unavailable {
-                message: format!(
-                    "{}: the simulator has no state directory configured",
-                    provider.short_name
-                ),
-                detail: String::new(),
-            });
-        };
-        let config = SimConfig::from_endpoint(endpoint).map_err(|e| Error::Unavailable {
-            message: format!("{}: {e}", provider.short_name),
-            detail: String::new(),
-        })?;
-        let driver: Arc<dyn Driver> = Arc::new(SimDriver::new(
-            dir.join("sim").join(format!("{}.json", provider.id)),
-            config,
-        ));
-        drivers.insert(provider.id, driver.clone());
-        Ok(driver)
-    }
-
     async fn sec(&self) -> &steno::SecClient {
         self.inner
             .sec
@@ -172,7 +115,7 @@ impl App {
                 ),
             });
         }
-        self.driver_for(&provider)?;
+        self.driver_for(&provider).await?;
         let params = Params {
             order_id,
             provider_id: provider.id,
@@ -317,7 +260,7 @@ impl App {
                 .await?
                 .ok_or(Error::NotFound { kind: "provider" })?
         };
-        self.driver_for(&provider)?;
+        self.driver_for(&provider).await?;
         let params = Params {
             order_id,
             provider_id: provider.id,
@@ -703,7 +646,10 @@ pub(crate) async fn provider_of(
         .await
         .map_err(|e| fail(e.to_string()))?
         .ok_or_else(|| fail(format!("provider {id} no longer exists")))?;
-    let driver = app.driver_for(&provider).map_err(|e| fail(e.to_string()))?;
+    let driver = app
+        .driver_for(&provider)
+        .await
+        .map_err(|e| fail(e.to_string()))?;
     Ok((provider, driver))
 }
 
@@ -978,7 +924,7 @@ impl App {
             crate::authz::Kind::Providers,
             crate::federation::provider_scope(&provider),
         )?;
-        let driver = self.driver_for(&provider)?;
+        let driver = self.driver_for(&provider).await?;
         let recorded = {
             let mut conn = self.datastore().conn().await?;
             store::live_resources(&mut conn, provider_id).await?

@@ -32,7 +32,7 @@ impl App {
         let system = OpContext::system("reconciler");
         let mut runs = Vec::new();
         for provider in providers {
-            if self.driver_for(&provider).is_err() {
+            if self.driver_for(&provider).await.is_err() {
                 continue;
             }
             let started_at = now();

@@ -187,7 +187,7 @@ impl App {
             App::check_quota(&mut tx, &order, add, true).await?;
             drop(tx);
         }
-        self.driver_for(&provider)?;
+        self.driver_for(&provider).await?;
         let params = Params {
             order_id,
             provider_id: provider.id,

@@ -44,6 +44,19 @@ pub enum CatalogueCommand {
         #[command(flatten)]
         output: OutputArg,
     },
+    /// Bring a provider's offerings in line with its platform's own
+    /// catalogue (Nova flavours, EC2 instance types).
+    Sync {
+        #[command(flatten)]
+        remote: Remote,
+        /// The provider's id.
+        provider: String,
+        /// The site the offerings are at (needed when the provider has several).
+        #[arg(long)]
+        site: Option<String>,
+        #[command(flatten)]
+        output: OutputArg,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -307,8 +320,53 @@ pub async fn catalogue(command: CatalogueCommand) -> anyhow::Result<()> {
                 out
             });
         }
+        CatalogueCommand::Sync {
+            remote,
+            provider,
+            site,
+            output,
+        } => {
+            let client = Client::new(&remote)?;
+            let report = client
+                .call(
+                    reqwest::Method::POST,
+                    &format!("/api/v1/providers/{}/catalogue-sync", encode(&provider)),
+                    Some(json!({ "site_id": site })),
+                )
+                .await?;
+            print(output.output, &report, sync_text);
+        }
     }
     Ok(())
+}
+
+fn sync_text(r: &Value) -> String {
+    let names = |field: &str| {
+        r[field]
+            .as_array()
+            .map(|a| a.iter().map(s).collect::<Vec<_>>().join(", "))
+            .unwrap_or_default()
+    };
+    let mut out = format!("{}: {} unchanged", s(&r["provider"]), s(&r["unchanged"]));
+    for (label, field) in [
+        ("added", "added"),
+        ("updated", "updated"),
+        ("withdrawn (gone at the provider)", "withdrawn"),
+        ("without a price in today's price list", "unpriced"),
+    ] {
+        let list = names(field);
+        if !list.is_empty() {
+            out.push_str(&format!("\n{label}: {list}"));
+        }
+    }
+    for renamed in r["renamed"].as_array().into_iter().flatten() {
+        out.push_str(&format!(
+            "\nrenamed: {} → {}",
+            s(&renamed["from"]),
+            s(&renamed["to"])
+        ));
+    }
+    out
 }
 
 async fn decide(

@@ -41,6 +41,7 @@ use crate::api;
         api::catalogue::add_site,
         api::catalogue::add_certification,
         api::catalogue::create_offering,
+        api::catalogue::sync_catalogue,
         api::catalogue::list_price_lists,
         api::catalogue::create_price_list,
         api::catalogue::search,

@@ -210,6 +210,12 @@ pub fn all() -> Routes {
             api::catalogue::create_offering,
         )
         .add(
+            p.clone(),
+            "/api/v1/providers/{id}/catalogue-sync",
+            Api,
+            api::catalogue::sync_catalogue,
+        )
+        .add(
             g.clone(),
             "/api/v1/providers/{id}/price-lists",
             Api,

@@ -176,6 +176,14 @@ fn cases() -> Vec<Case> {
             MANAGE_PROVIDER_A,
             &[],
         ),
+        // Provider A runs on the simulator, which has no catalogue to
+        // sync: 409 for those allowed.
+        case(
+            M::POST,
+            "/api/v1/providers/{id}/catalogue-sync",
+            MANAGE_PROVIDER_A,
+            &[],
+        ),
         case(M::GET, "/api/v1/providers/{id}/price-lists", ALL, &[]),
         case(
             M::POST,
@@ -785,6 +793,9 @@ async fn exercise(s: &TestServer, case: &Case, surface: Surface, who: Option<&st
             body = Some(
                 serde_json::to_value(common::offering_input(s.site_a, &format!("o{n}"))).unwrap(),
             );
+        }
+        ("POST", "/api/v1/providers/{id}/catalogue-sync") => {
+            body = Some(json!({"site_id": s.site_a}));
         }
         ("POST", "/api/v1/providers/{id}/price-lists") => {
             let year = 2100 + n;

@@ -349,6 +349,47 @@ pub struct CatalogueFilter {
     pub min_ram_gb: Option<i64>,
 }
 
+/// What to sync a provider's own catalogue into.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogueSyncInput {
+    /// The site the offerings are at; may be left out when the provider has
+    /// one site.
+    #[serde(default)]
+    pub site_id: Option<SiteId>,
+    /// The SLA of new offerings; by default that of the provider's other
+    /// offerings at the site, else 99.9 % in business hours.
+    #[serde(default)]
+    pub sla: Option<Sla>,
+}
+
+/// An offering whose name changed at the provider.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Renamed {
+    pub provider_ref: String,
+    pub from: String,
+    pub to: String,
+}
+
+/// What a catalogue sync changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CatalogueSyncReport {
+    pub provider: String,
+    pub site_id: Option<SiteId>,
+    /// Offerings new at the provider, now in the catalogue.
+    pub added: Vec<String>,
+    pub renamed: Vec<Renamed>,
+    /// Offerings whose sizes or capacity changed.
+    pub updated: Vec<String>,
+    /// Offerings the provider no longer has, withdrawn from the catalogue
+    /// (kept, inactive, for the orders and charges that name them).
+    pub withdrawn: Vec<String>,
+    /// Active synced offerings without a price in today's price list:
+    /// orderable only once the provider publishes one.
+    pub unpriced: Vec<String>,
+    pub unchanged: usize,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -311,3 +311,68 @@ pub async fn price_lists(conn: &mut Conn, provider: ProviderId) -> Result<Vec<Pr
     }
     Ok(lists)
 }
+
+/// The offerings of a provider at a site with the provider's id for each
+/// (`None` for hand-entered ones), for catalogue sync.
+pub async fn offerings_at_site(
+    conn: &mut Conn,
+    provider: ProviderId,
+    site: makonis_types::federation::SiteId,
+) -> Result<Vec<(Offering, Option<String>)>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {OFFERING_COLUMNS}, o.provider_ref FROM offerings o
+         WHERE o.provider_id = $1 AND o.site_id = $2 ORDER BY o.name"
+    ))
+    .bind(provider.to_string())
+    .bind(site.to_string())
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|row| Ok((offering_from_row(row)?, row.try_get("provider_ref")?)))
+        .collect()
+}
+
+/// Inserts an offering synced from the provider, with its id there.
+pub async fn insert_synced_offering(
+    conn: &mut Conn,
+    o: &Offering,
+    provider_ref: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    insert_offering(conn, o, now).await?;
+    sqlx::query("UPDATE offerings SET provider_ref = $1 WHERE id = $2")
+        .bind(provider_ref)
+        .bind(o.id.to_string())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Rewrites what a sync may change of an offering: name, description,
+/// sizes, capacity, whether it is active, and the provider's id for it.
+pub async fn update_synced_offering(
+    conn: &mut Conn,
+    o: &Offering,
+    provider_ref: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE offerings SET name = $1, description = $2, vcpu = $3, ram_gb = $4, storage_gb = $5,
+         capacity_units = $6, active = $7, provider_ref = $8, search_folded = $9, updated_at = $10
+         WHERE id = $11",
+    )
+    .bind(&o.name)
+    .bind(&o.description)
+    .bind(o.vcpu)
+    .bind(o.ram_gb)
+    .bind(o.storage_gb)
+    .bind(o.capacity_units)
+    .bind(i64::from(o.active))
+    .bind(provider_ref)
+    .bind(search_key(o))
+    .bind(time_text(now))
+    .bind(o.id.to_string())
+    .execute(conn)
+    .await?;
+    Ok(())
+}

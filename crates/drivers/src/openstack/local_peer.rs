@@ -136,3 +136,88 @@ impl LocalPeer {
             .map_err(|e| DriverError::Unavailable(format!("openstack-backdate printed: {e}")))
     }
 }
+
+impl LocalPeer {
+    /// A request as the peer's admin (password, admin project), for tests
+    /// that change the cloud the way its operator would: flavours,
+    /// quotas. Answers with the JSON body (`Null` when empty).
+    pub async fn admin(
+        &self,
+        method: &str,
+        service_type: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> DriverResult<Value> {
+        let unavailable =
+            |e: String| DriverError::Unavailable(format!("OpenStack peer admin: {e}"));
+        let http = reqwest::Client::new();
+        let auth = json!({"auth": {
+            "identity": {"methods": ["password"], "password": {"user": {
+                "name": self.var("OS_ADMIN_USERNAME")?,
+                "domain": {"name": self.var("OS_USER_DOMAIN_NAME").unwrap_or("Default")},
+                "password": self.var("OS_ADMIN_PASSWORD")?}}},
+            "scope": {"project": {
+                "name": self.var("OS_ADMIN_PROJECT_NAME")?,
+                "domain": {"name": self.var("OS_PROJECT_DOMAIN_NAME").unwrap_or("Default")}}}
+        }});
+        let response = http
+            .post(format!("{}/auth/tokens", self.auth_url()))
+            .json(&auth)
+            .send()
+            .await
+            .map_err(|e| unavailable(e.to_string()))?;
+        if !response.status().is_success() {
+            return Err(unavailable(format!(
+                "Keystone answered {}",
+                response.status()
+            )));
+        }
+        let token = response
+            .headers()
+            .get("X-Subject-Token")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+            .ok_or_else(|| unavailable("no token".into()))?;
+        let issued: Value = response
+            .json()
+            .await
+            .map_err(|e| unavailable(e.to_string()))?;
+        let region = self.var("OS_REGION_NAME")?;
+        let base = issued["token"]["catalog"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|c| c["type"] == service_type)
+            .flat_map(|c| c["endpoints"].as_array().into_iter().flatten())
+            .find(|e| e["interface"] == "public" && e["region_id"] == region)
+            .and_then(|e| e["url"].as_str())
+            .ok_or_else(|| unavailable(format!("no {service_type} endpoint")))?
+            .trim_end_matches('/')
+            .to_owned();
+        let method = reqwest::Method::from_bytes(method.as_bytes())
+            .map_err(|e| unavailable(format!("method {method}: {e}")))?;
+        let mut request = http
+            .request(method, format!("{base}/{}", path.trim_start_matches('/')))
+            .header("X-Auth-Token", token)
+            .header("OpenStack-API-Version", "compute 2.90");
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|e| unavailable(e.to_string()))?;
+        let status = response.status();
+        let text = response
+            .text()
+            .await
+            .map_err(|e| unavailable(e.to_string()))?;
+        if !status.is_success() {
+            return Err(unavailable(format!("{path} answered {status}: {text}")));
+        }
+        if text.trim().is_empty() {
+            return Ok(Value::Null);
+        }
+        serde_json::from_str(&text).map_err(|e| unavailable(e.to_string()))
+    }
+}

@@ -104,6 +104,22 @@ pub async fn create_offering(
         .map(created)
 }
 
+/// Brings the provider's offerings at a site in line with its platform's
+/// own catalogue (Nova flavours, EC2 instance types).
+#[utoipa::path(post, path = "/api/v1/providers/{id}/catalogue-sync", tag = "catalogue", params(("id" = String, Path)),
+    request_body = CatalogueSyncInput,
+    responses((status = 200, body = CatalogueSyncReport), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
+pub async fn sync_catalogue(
+    ctx: ApiCtx,
+    IdPath(id): IdPath<ProviderId>,
+    ApiJson(input): ApiJson<CatalogueSyncInput>,
+) -> ApiResult<Json<CatalogueSyncReport>> {
+    ctx.run(ctx.app.sync_catalogue(&ctx.op, id, &input))
+        .await
+        .map(Json)
+}
+
 #[utoipa::path(get, path = "/api/v1/providers/{id}/price-lists", tag = "catalogue", params(("id" = String, Path)),
     responses((status = 200, body = Vec<PriceList>), (status = 404, body = ErrorBody)))]
 pub async fn list_price_lists(
