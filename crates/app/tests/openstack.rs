@@ -448,15 +448,24 @@ async fn killed_during_provisioning_and_restarted_leaves_no_orphan() {
 
 #[tokio::test]
 async fn over_quota_in_nova_fails_the_order_with_a_clear_reason() {
-    let Some(peer) = LocalPeer::for_test() else {
+    let Some(shared) = LocalPeer::for_test() else {
         return;
     };
+    // Quotas are project-wide: this test gets a project of its own.
+    let peer = shared.isolated_project("makonis-quota").await.unwrap();
     let nova = driver(&peer);
     for (store, state) in engines().await {
+        peer.set_compute_quota(serde_json::json!({"instances": 10}))
+            .await
+            .unwrap();
         let app = App::new(store.datastore.clone(), secrets(), os_config(state.path()));
         let c = cloud(&app, &peer).await;
-        // 1000 m1.large need 8 TB of RAM; the project's quota is 4 TB.
-        let id = order_of(&app, &c.world, c.offering("m1.large"), 1000).await;
+        // The catalogue was synced while the project had room for 10; the
+        // provider then cut its quota to 1, as happens between syncs.
+        peer.set_compute_quota(serde_json::json!({"instances": 1}))
+            .await
+            .unwrap();
+        let id = order_of(&app, &c.world, c.offering("m1.tiny"), 3).await;
         let out = wait_long(
             &app,
             &c.world,
@@ -467,9 +476,7 @@ async fn over_quota_in_nova_fails_the_order_with_a_clear_reason() {
         assert_eq!(out.state, OrderState::Failed, "{}", store.label);
         let reason = out.reason.unwrap_or_default();
         assert!(
-            reason.contains("OS")
-                && reason.contains("over quota")
-                && reason.contains("Quota exceeded"),
+            reason.contains("OS: over quota") && reason.contains("Quota exceeded for instances"),
             "{}: {reason}",
             store.label
         );
@@ -480,6 +487,7 @@ async fn over_quota_in_nova_fails_the_order_with_a_clear_reason() {
                 .is_none()
         );
     }
+    peer.remove_project().await.unwrap();
 }
 
 #[tokio::test]

@@ -137,7 +137,102 @@ impl LocalPeer {
     }
 }
 
+/// A token and the catalogue it came with.
+struct Session {
+    token: String,
+    catalog: Value,
+}
+
+fn peer_error(e: impl std::fmt::Display) -> DriverError {
+    DriverError::Unavailable(format!("OpenStack peer: {e}"))
+}
+
 impl LocalPeer {
+    async fn session(&self, auth: Value) -> DriverResult<Session> {
+        let response = reqwest::Client::new()
+            .post(format!("{}/auth/tokens", self.auth_url()))
+            .json(&auth)
+            .send()
+            .await
+            .map_err(peer_error)?;
+        if !response.status().is_success() {
+            return Err(peer_error(format!(
+                "Keystone answered {}",
+                response.status()
+            )));
+        }
+        let token = response
+            .headers()
+            .get("X-Subject-Token")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+            .ok_or_else(|| peer_error("Keystone issued no token"))?;
+        let issued: Value = response.json().await.map_err(peer_error)?;
+        Ok(Session {
+            token,
+            catalog: issued["token"]["catalog"].clone(),
+        })
+    }
+
+    fn password_auth(&self, user: &str, password: &str, project: &str) -> Value {
+        json!({"auth": {
+            "identity": {"methods": ["password"], "password": {"user": {
+                "name": user, "domain": {"id": "default"}, "password": password}}},
+            "scope": {"project": {"name": project, "domain": {"id": "default"}}}
+        }})
+    }
+
+    async fn call(
+        &self,
+        session: &Session,
+        method: &str,
+        service_type: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> DriverResult<Value> {
+        let region = self.var("OS_REGION_NAME")?;
+        let base = session
+            .catalog
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|c| c["type"] == service_type)
+            .flat_map(|c| c["endpoints"].as_array().into_iter().flatten())
+            .find(|e| e["interface"] == "public" && e["region_id"] == region)
+            .and_then(|e| e["url"].as_str())
+            .ok_or_else(|| peer_error(format!("no {service_type} endpoint")))?
+            .trim_end_matches('/')
+            .to_owned();
+        let method = reqwest::Method::from_bytes(method.as_bytes())
+            .map_err(|e| peer_error(format!("method {method}: {e}")))?;
+        let mut request = reqwest::Client::new()
+            .request(method, format!("{base}/{}", path.trim_start_matches('/')))
+            .header("X-Auth-Token", &session.token)
+            .header("OpenStack-API-Version", "compute 2.90");
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.map_err(peer_error)?;
+        let status = response.status();
+        let text = response.text().await.map_err(peer_error)?;
+        if !status.is_success() {
+            return Err(peer_error(format!("{path} answered {status}: {text}")));
+        }
+        if text.trim().is_empty() {
+            return Ok(Value::Null);
+        }
+        serde_json::from_str(&text).map_err(peer_error)
+    }
+
+    async fn admin_session(&self) -> DriverResult<Session> {
+        self.session(self.password_auth(
+            self.var("OS_ADMIN_USERNAME")?,
+            self.var("OS_ADMIN_PASSWORD")?,
+            self.var("OS_ADMIN_PROJECT_NAME")?,
+        ))
+        .await
+    }
+
     /// A request as the peer's admin (password, admin project), for tests
     /// that change the cloud the way its operator would: flavours,
     /// quotas. Answers with the JSON body (`Null` when empty).
@@ -148,76 +243,122 @@ impl LocalPeer {
         path: &str,
         body: Option<Value>,
     ) -> DriverResult<Value> {
-        let unavailable =
-            |e: String| DriverError::Unavailable(format!("OpenStack peer admin: {e}"));
-        let http = reqwest::Client::new();
-        let auth = json!({"auth": {
-            "identity": {"methods": ["password"], "password": {"user": {
-                "name": self.var("OS_ADMIN_USERNAME")?,
-                "domain": {"name": self.var("OS_USER_DOMAIN_NAME").unwrap_or("Default")},
-                "password": self.var("OS_ADMIN_PASSWORD")?}}},
-            "scope": {"project": {
-                "name": self.var("OS_ADMIN_PROJECT_NAME")?,
-                "domain": {"name": self.var("OS_PROJECT_DOMAIN_NAME").unwrap_or("Default")}}}
-        }});
-        let response = http
-            .post(format!("{}/auth/tokens", self.auth_url()))
-            .json(&auth)
-            .send()
-            .await
-            .map_err(|e| unavailable(e.to_string()))?;
-        if !response.status().is_success() {
-            return Err(unavailable(format!(
-                "Keystone answered {}",
-                response.status()
-            )));
-        }
-        let token = response
-            .headers()
-            .get("X-Subject-Token")
-            .and_then(|v| v.to_str().ok())
+        let session = self.admin_session().await?;
+        self.call(&session, method, service_type, path, body).await
+    }
+
+    /// A project of its own (with a member user and an application
+    /// credential) for a test that changes project-wide settings such as
+    /// quotas, which would disturb tests sharing the main project. The
+    /// returned peer speaks for the new project; remove it with
+    /// [`LocalPeer::remove_project`].
+    pub async fn isolated_project(&self, name: &str) -> DriverResult<LocalPeer> {
+        let admin = self.admin_session().await?;
+        let suffix = uuid::Uuid::now_v7().simple().to_string();
+        let project_name = format!("{name}-{}", &suffix[20..]);
+        let project = self
+            .call(
+                &admin,
+                "POST",
+                "identity",
+                "projects",
+                Some(json!({"project": {
+                "name": project_name, "domain_id": "default"}})),
+            )
+            .await?["project"]["id"]
+            .as_str()
             .map(str::to_owned)
-            .ok_or_else(|| unavailable("no token".into()))?;
-        let issued: Value = response
-            .json()
-            .await
-            .map_err(|e| unavailable(e.to_string()))?;
-        let region = self.var("OS_REGION_NAME")?;
-        let base = issued["token"]["catalog"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|c| c["type"] == service_type)
-            .flat_map(|c| c["endpoints"].as_array().into_iter().flatten())
-            .find(|e| e["interface"] == "public" && e["region_id"] == region)
-            .and_then(|e| e["url"].as_str())
-            .ok_or_else(|| unavailable(format!("no {service_type} endpoint")))?
-            .trim_end_matches('/')
-            .to_owned();
-        let method = reqwest::Method::from_bytes(method.as_bytes())
-            .map_err(|e| unavailable(format!("method {method}: {e}")))?;
-        let mut request = http
-            .request(method, format!("{base}/{}", path.trim_start_matches('/')))
-            .header("X-Auth-Token", token)
-            .header("OpenStack-API-Version", "compute 2.90");
-        if let Some(body) = body {
-            request = request.json(&body);
+            .ok_or_else(|| peer_error("no project id"))?;
+        let password = suffix.clone();
+        let user = self
+            .call(
+                &admin,
+                "POST",
+                "identity",
+                "users",
+                Some(json!({"user": {
+                "name": project_name, "password": password, "domain_id": "default",
+                "default_project_id": project}})),
+            )
+            .await?["user"]["id"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| peer_error("no user id"))?;
+        let roles = self
+            .call(&admin, "GET", "identity", "roles?name=member", None)
+            .await?;
+        let role = roles["roles"][0]["id"]
+            .as_str()
+            .ok_or_else(|| peer_error("no 'member' role"))?;
+        self.call(
+            &admin,
+            "PUT",
+            "identity",
+            &format!("projects/{project}/users/{user}/roles/{role}"),
+            None,
+        )
+        .await?;
+        let own = self
+            .session(self.password_auth(&project_name, &password, &project_name))
+            .await?;
+        let credential = self
+            .call(
+                &own,
+                "POST",
+                "identity",
+                &format!("users/{user}/application_credentials"),
+                Some(json!({"application_credential": {"name": "makonis"}})),
+            )
+            .await?;
+        let credential = &credential["application_credential"];
+        let mut env = self.env.clone();
+        for (key, value) in [
+            ("OS_APPLICATION_CREDENTIAL_ID", &credential["id"]),
+            ("OS_APPLICATION_CREDENTIAL_SECRET", &credential["secret"]),
+        ] {
+            let value = value
+                .as_str()
+                .ok_or_else(|| peer_error(format!("no {key} in the new credential")))?;
+            env.insert(key.to_owned(), value.to_owned());
         }
-        let response = request
-            .send()
-            .await
-            .map_err(|e| unavailable(e.to_string()))?;
-        let status = response.status();
-        let text = response
-            .text()
-            .await
-            .map_err(|e| unavailable(e.to_string()))?;
-        if !status.is_success() {
-            return Err(unavailable(format!("{path} answered {status}: {text}")));
-        }
-        if text.trim().is_empty() {
-            return Ok(Value::Null);
-        }
-        serde_json::from_str(&text).map_err(|e| unavailable(e.to_string()))
+        env.insert("OS_PROJECT_ID".into(), project);
+        env.insert("OS_PROJECT_NAME".into(), project_name);
+        env.insert("MAKONIS_ISOLATED_USER_ID".into(), user);
+        Ok(LocalPeer {
+            env,
+            dir: self.dir.clone(),
+        })
+    }
+
+    /// Sets the compute quota of this peer's project (admin).
+    pub async fn set_compute_quota(&self, quota: Value) -> DriverResult<()> {
+        let project = self.var("OS_PROJECT_ID")?.to_owned();
+        self.admin(
+            "PUT",
+            "compute",
+            &format!("os-quota-sets/{project}"),
+            Some(json!({ "quota_set": quota })),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Removes a project made by [`LocalPeer::isolated_project`] and its
+    /// user.
+    pub async fn remove_project(&self) -> DriverResult<()> {
+        let project = self.var("OS_PROJECT_ID")?.to_owned();
+        let user = self.var("MAKONIS_ISOLATED_USER_ID")?.to_owned();
+        let admin = self.admin_session().await?;
+        self.call(&admin, "DELETE", "identity", &format!("users/{user}"), None)
+            .await?;
+        self.call(
+            &admin,
+            "DELETE",
+            "identity",
+            &format!("projects/{project}"),
+            None,
+        )
+        .await
+        .map(drop)
     }
 }
