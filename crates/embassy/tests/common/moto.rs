@@ -2,7 +2,9 @@
 //! 127.0.0.1 with a free port. Without the binary the tests are skipped with
 //! a message, unless `MAKONIS_REQUIRE_PEERS=1`, in which case they fail.
 //! moto keeps everything in memory: killing it loses the data.
-//! [`start_moto_tls`] serves HTTPS with a given certificate and key.
+//! [`start_moto_tls`] serves HTTPS with a given certificate and key;
+//! [`start_moto_env`] passes moto settings through its environment (e.g.
+//! `INITIAL_NO_AUTH_ACTION_COUNT=0`, which makes it check credentials).
 
 use std::net::TcpStream;
 use std::path::Path;
@@ -44,16 +46,21 @@ fn moto_binary() -> Option<String> {
 }
 
 pub fn start_moto() -> Option<Moto> {
-    start_moto_with(None)
+    start_moto_with(None, &[])
+}
+
+/// moto_server with these extra environment variables.
+pub fn start_moto_env(env: &[(&str, &str)]) -> Option<Moto> {
+    start_moto_with(None, env)
 }
 
 /// moto_server over HTTPS with this PEM certificate chain and key
 /// (`--ssl-cert/--ssl-key`); `endpoint` is `https://127.0.0.1:PORT`.
 pub fn start_moto_tls(cert: &Path, key: &Path) -> Option<Moto> {
-    start_moto_with(Some((cert, key)))
+    start_moto_with(Some((cert, key)), &[])
 }
 
-fn start_moto_with(tls: Option<(&Path, &Path)>) -> Option<Moto> {
+fn start_moto_with(tls: Option<(&Path, &Path)>, env: &[(&str, &str)]) -> Option<Moto> {
     let Some(bin) = moto_binary() else {
         if std::env::var("MAKONIS_REQUIRE_PEERS").as_deref() == Ok("1") {
             panic!("moto_server not found and MAKONIS_REQUIRE_PEERS=1");
@@ -70,6 +77,7 @@ fn start_moto_with(tls: Option<(&Path, &Path)>) -> Option<Moto> {
         .port();
     let mut cmd = Command::new(bin);
     cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
+    cmd.envs(env.iter().copied());
     if let Some((cert, key)) = tls {
         cmd.arg("--ssl-cert").arg(cert).arg("--ssl-key").arg(key);
     }
