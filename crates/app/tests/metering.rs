@@ -693,6 +693,28 @@ async fn the_demo_has_statements_and_charts_from_sim_usage_and_bills() {
         series.iter().all(|p| p.group == "PMLP-PORT") && series.len() >= 2,
         "{series:?}"
     );
+    // Its usage trend: two VMs for every hour of last month, in the
+    // offering's unit.
+    let usage = app
+        .usage_series(
+            &sys,
+            Some(pmlp.institution_id),
+            last_month,
+            last_month,
+            makonis_app::metering::CostGrouping::System,
+        )
+        .await
+        .unwrap();
+    let hours = (last_month.end() - last_month.start()).num_hours();
+    assert_eq!(
+        usage,
+        vec![UsagePoint {
+            month: last_month,
+            unit: "Instance-Hours".into(),
+            group: "PMLP-PORT".into(),
+            quantity: Decimal::from(2 * hours),
+        }]
+    );
     // The federation's view: LVRTC's charges are other institutions' use.
     let split = app.provider_split(&sys, last_month).await.unwrap();
     let lvrtc = split.iter().find(|p| p.provider == "LVRTC").unwrap();
@@ -723,4 +745,300 @@ async fn app_member(app: &App) -> makonis_app::OpContext {
         .find(|i| i.short_name == "VID")
         .unwrap();
     person(app, "member2@vid.lv", Role::Member, Some(vid.id)).await
+}
+
+/// A usage line of a bill in `month` for `account` (an institution's short
+/// name), optionally tagged with a system code.
+fn bill_line(
+    month: Month,
+    account: &str,
+    system: Option<&str>,
+    category: ServiceCategory,
+    unit: &str,
+    quantity: &str,
+    price: &str,
+) -> FocusRecord {
+    let cost = d(quantity) * d(price);
+    FocusRecord {
+        billed_cost: cost,
+        contracted_cost: cost,
+        effective_cost: cost,
+        list_cost: cost,
+        billing_period_start: month.start(),
+        billing_period_end: month.end(),
+        charge_period_start: month.start() + Duration::days(2),
+        charge_period_end: month.start() + Duration::days(3),
+        pricing_quantity: Some(d(quantity)),
+        pricing_unit: Some(unit.into()),
+        service_category: category,
+        sub_account_id: Some(account.into()),
+        tags: system.map(|s| {
+            BTreeMap::from([(
+                makonis_app::metering::SYSTEM_TAG.to_owned(),
+                serde_json::json!(s),
+            )])
+        }),
+        ..record("0")
+    }
+}
+
+/// Usage trends: net quantity per month and unit, from the charges'
+/// quantities, only for those who may read the institution's costs, and
+/// the federation's for the platform.
+#[tokio::test]
+async fn usage_series_sums_quantities_per_month_and_unit_for_whom_may_read_them() {
+    use makonis_app::metering::CostGrouping;
+    for (store, state) in engines().await {
+        let label = store.label;
+        let app = App::new(
+            store.datastore.clone(),
+            SecretBox::random(),
+            config(state.path()),
+        );
+        let w = world(&app, 20).await;
+        let other = other_tenant(&app).await;
+        let m1 = Month::of(Utc::now()).previous();
+        let m0 = m1.previous();
+        let hours = |m, account, q: &str| {
+            bill_line(
+                m,
+                account,
+                Some("web"),
+                ServiceCategory::Compute,
+                "Instance-Hours",
+                q,
+                "0.084",
+            )
+        };
+        let gb = |m, q: &str| {
+            bill_line(
+                m,
+                "IST",
+                None,
+                ServiceCategory::Storage,
+                "GB-Months",
+                q,
+                "0.061",
+            )
+        };
+        // m1's bill corrects 20 of m0's hours (a correction of an earlier
+        // period, booked in m1, the month it was billed).
+        let correction = FocusRecord {
+            charge_class: Some(makonis_metering::ChargeClass::Correction),
+            charge_period_start: m0.start() + Duration::days(4),
+            charge_period_end: m0.start() + Duration::days(5),
+            ..hours(m1, "IST", "-20")
+        };
+        // Not usage: a purchase with a quantity, a tax line.
+        let purchase = FocusRecord {
+            charge_category: ChargeCategory::Purchase,
+            ..bill_line(
+                m1,
+                "IST",
+                None,
+                ServiceCategory::Security,
+                "Licenses",
+                "3",
+                "15",
+            )
+        };
+        let tax = FocusRecord {
+            charge_category: ChargeCategory::Tax,
+            pricing_quantity: None,
+            pricing_unit: None,
+            sub_account_id: Some("IST".into()),
+            ..record("4.20")
+        };
+        let bill = [
+            hours(m0, "IST", "100"),
+            gb(m0, "50.5"),
+            hours(m1, "IST", "120"),
+            correction,
+            gb(m1, "60.25"),
+            purchase,
+            tax,
+            // Another institution's usage at the same provider.
+            bill_line(
+                m1,
+                "CITA",
+                None,
+                ServiceCategory::Compute,
+                "Instance-Hours",
+                "999",
+                "0.084",
+            ),
+        ];
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("usage.csv");
+        write(&path, &bill);
+        let import = app
+            .import_focus(&w.broker, w.provider, "usage.csv", &path, None)
+            .await
+            .unwrap();
+        assert_eq!((import.records, import.unmapped), (8, 0), "{label}");
+        // Two hours collected from the driver, in Mākonis' own unit
+        // (`instance_hour`): they add up with the bill's Instance-Hours.
+        let at = m1.start() + Duration::days(9);
+        let collected = Charge {
+            id: "collected-1".into(),
+            source: "usage".into(),
+            source_key: "sim/vm-1/vcpu/2".into(),
+            month: m1,
+            institution_id: w.institution,
+            information_system_id: Some(w.system),
+            agreement_id: None,
+            provider_id: w.provider,
+            offering_id: Some(w.offering),
+            resource_id: Some("vm-1".into()),
+            service_category: "Compute".into(),
+            service_name: "VM".into(),
+            charge_category: "Usage".into(),
+            charge_class: None,
+            metric: Some("instance_hour".into()),
+            unit: Some("instance_hour".into()),
+            quantity: Some(d("2")),
+            unit_price: Some(d("0.05")),
+            price_list_id: None,
+            price_list_version: None,
+            cost: d("0.10"),
+            currency: "EUR".into(),
+            commercial_cost: None,
+            commercial_ref: None,
+            period_start: at,
+            period_end: at + Duration::hours(1),
+            description: "2 instance-hours".into(),
+            import_id: None,
+            created_at: Utc::now(),
+        };
+        let mut tx = store.datastore.begin().await.unwrap();
+        assert!(
+            makonis_db::metering::insert_charge(&mut tx, &collected)
+                .await
+                .unwrap()
+        );
+        makonis_db::commit(tx).await.unwrap();
+        // A shared cost is charged as Usage with quantity 1: not usage.
+        let shares = app
+            .allocate_shared_cost(
+                &w.broker,
+                &SharedCostInput {
+                    provider_id: w.provider,
+                    month: m1,
+                    amount: d("10.00"),
+                    description: "Platform operations".into(),
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(shares.len(), 2, "{label}: IST and CITA");
+
+        let point = |month, unit: &str, group: &str, quantity: &str| UsagePoint {
+            month,
+            unit: unit.into(),
+            group: group.into(),
+            quantity: d(quantity),
+        };
+        let by_system = app
+            .usage_series(&w.member, Some(w.institution), m0, m1, CostGrouping::System)
+            .await
+            .unwrap();
+        assert_eq!(
+            by_system,
+            vec![
+                point(m0, "GB-Months", "—", "50.5"),
+                point(m0, "Instance-Hours", "WEB", "100"),
+                point(m1, "GB-Months", "—", "60.25"),
+                // 120 billed − 20 corrected + 2 collected
+                point(m1, "Instance-Hours", "WEB", "102"),
+            ],
+            "{label}"
+        );
+        let by_category = app
+            .usage_series(
+                &w.admin,
+                Some(w.institution),
+                m0,
+                m1,
+                CostGrouping::ServiceCategory,
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            by_category,
+            vec![
+                point(m0, "GB-Months", "Storage", "50.5"),
+                point(m0, "Instance-Hours", "Compute", "100"),
+                point(m1, "GB-Months", "Storage", "60.25"),
+                point(m1, "Instance-Hours", "Compute", "102"),
+            ],
+            "{label}"
+        );
+        // One month only; the Broker may read any institution's.
+        let by_provider = app
+            .usage_series(
+                &w.broker,
+                Some(w.institution),
+                m1,
+                m1,
+                CostGrouping::Provider,
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            by_provider,
+            vec![
+                point(m1, "GB-Months", "SIM", "60.25"),
+                point(m1, "Instance-Hours", "SIM", "102"),
+            ],
+            "{label}"
+        );
+        // The other institution sees its own usage only, and not IST's.
+        let cita = app
+            .list_institutions(&w.broker, Some("CITA"), Default::default())
+            .await
+            .unwrap()
+            .items[0]
+            .id;
+        assert_eq!(
+            app.usage_series(&other, Some(cita), m0, m1, CostGrouping::System)
+                .await
+                .unwrap(),
+            vec![point(m1, "Instance-Hours", "—", "999")],
+            "{label}"
+        );
+        assert!(matches!(
+            app.usage_series(&other, Some(w.institution), m0, m1, CostGrouping::System)
+                .await,
+            Err(Error::NotFound { .. })
+        ));
+        // The whole federation: the platform's, not an institution's people.
+        for ctx in [&other, &w.member, &w.admin] {
+            assert!(matches!(
+                app.usage_series(ctx, None, m0, m1, CostGrouping::System)
+                    .await,
+                Err(Error::Forbidden { .. })
+            ));
+        }
+        let federation = app
+            .usage_series(&w.broker, None, m0, m1, CostGrouping::System)
+            .await
+            .unwrap();
+        assert_eq!(
+            federation,
+            vec![
+                point(m0, "GB-Months", "IST/—", "50.5"),
+                point(m0, "Instance-Hours", "IST/WEB", "100"),
+                point(m1, "GB-Months", "IST/—", "60.25"),
+                point(m1, "Instance-Hours", "CITA/—", "999"),
+                point(m1, "Instance-Hours", "IST/WEB", "102"),
+            ],
+            "{label}"
+        );
+        // A range that ends before it starts is refused.
+        assert!(matches!(
+            app.usage_series(&w.member, Some(w.institution), m1, m0, CostGrouping::System)
+                .await,
+            Err(Error::Invalid(_))
+        ));
+    }
 }

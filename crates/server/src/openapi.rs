@@ -100,6 +100,7 @@ use crate::api;
         api::costs::budgets,
         api::costs::set_budget,
         api::costs::provider_split,
+        api::costs::usage_series,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),

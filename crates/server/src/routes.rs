@@ -401,6 +401,12 @@ pub fn all() -> Routes {
         )
         .add(
             g.clone(),
+            "/api/v1/costs/usage-series",
+            Api,
+            api::costs::usage_series,
+        )
+        .add(
+            g.clone(),
             "/api/v1/embassy/systems",
             Api,
             api::embassy::status,

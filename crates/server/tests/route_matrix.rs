@@ -305,6 +305,13 @@ fn cases() -> Vec<Case> {
             &["admin", "broker", "sec", "aud"],
             &[],
         ),
+        // Asked for A (`?institution_id=`): A's cost readers.
+        case(
+            M::GET,
+            "/api/v1/costs/usage-series",
+            READ_ORDERS_A,
+            NO_ORDERS_A,
+        ),
         case(
             M::POST,
             "/api/v1/commercial-prices",
@@ -671,6 +678,9 @@ async fn exercise(s: &TestServer, case: &Case, surface: Surface, who: Option<&st
         // Drafts for submit, orders waiting for approval for the rest.
         let order = s.fresh_order(!path.ends_with("/submit")).await;
         path = path.replace("/orders/{id}", &format!("/orders/{order}"));
+    }
+    if path == "/api/v1/costs/usage-series" {
+        path = format!("{path}?institution_id={a}");
     }
     if case.method == Method::POST && path == "/api/v1/usage/imports" {
         // An empty upload: those allowed get 422 (no header line).

@@ -475,6 +475,22 @@ pub struct CostPoint {
     pub commercial_cost: Option<Decimal>,
 }
 
+/// Usage quantity per month, billing unit and group (IS, provider or
+/// service category), for charts of usage trends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct UsagePoint {
+    pub month: Month,
+    /// The billing unit, in FOCUS spelling for Mākonis' own units
+    /// (`Instance-Hours`, `GB-Months`) and as the provider's bill has it
+    /// otherwise.
+    pub unit: String,
+    /// The group's key (IS code, provider short name, service category).
+    pub group: String,
+    /// Net quantity: corrections included, at full precision.
+    #[schema(value_type = String)]
+    pub quantity: Decimal,
+}
+
 /// Outcome of one run of usage collection.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct CollectionReport {

@@ -1,5 +1,6 @@
 // Costs in the portal (issue 4 §7), in headless Chromium: VID's institution admin sees cost per month as a server-drawn SVG
-// chart with its numbers in a table, switches the split to providers, sees
+// chart with its numbers in a table, usage per month in each billing unit
+// drawn and tabled the same way, switches the split to providers, sees
 // the budget past its first threshold and last month's statement, and opens
 // the printable statement; axe finds no serious or critical violation. A
 // provider operator may not read VID's costs.
@@ -37,9 +38,36 @@ test('costs: chart with a data table, budgets, statements, printable statement',
   const rows = await table.locator('tbody tr').allInnerTexts();
   assert.equal(rows.length, 6, 'six months');
 
+  // Usage trends: one chart and table per billing unit, from the bills'
+  // quantities. Last month (growth 1.08): EDS 5840 + 1460 instance-hours,
+  // MIS 2190, NRS 2920, each × 1.08 and rounded; storage likewise.
+  await page.getByRole('heading', { name: 'Patēriņš pa mēnešiem', level: 2 }).waitFor();
+  for (const [unit, lastMonth] of [
+    ['Instance-Hours', ['7884', '2365', '3154', '13403']],
+    ['GB-Months', ['4320', '12960', '1620', '18900']],
+  ]) {
+    const usageChart = page.getByRole('img', { name: `${unit} mēnesī pa informācijas sistēma` });
+    await usageChart.waitFor();
+    assert.ok((await usageChart.locator('rect[fill] > title').count()) >= 3, `${unit}: bars with titles`);
+    assert.ok(html.includes(`${unit} mēnesī pa`), `${unit} chart in the HTML itself`);
+    const usageTable = page.locator(`table:has(caption:text-is("${unit} mēnesī pa informācijas sistēma"))`);
+    assert.deepEqual(
+      await usageTable.locator('thead th').allInnerTexts(),
+      ['Mēnesis', 'EDS', 'MIS', 'NRS', 'Kopā'],
+      unit,
+    );
+    const usageRows = usageTable.locator('tbody tr');
+    assert.equal(await usageRows.count(), 6, `${unit}: six months`);
+    assert.deepEqual(await usageRows.nth(4).locator('td').allInnerTexts(), lastMonth, `${unit}, last month`);
+  }
+
   await clickAndWait(page, page.getByRole('link', { name: 'pakalpojumu sniedzējs' }));
   const byProvider = await page.locator('table:has(caption:text("Izmaksas mēnesī")) thead th').allInnerTexts();
   assert.ok(byProvider.includes('LVRTC') && byProvider.includes('LAD'), `${byProvider}`);
+  const hoursByProvider = page.locator(
+    'table:has(caption:text-is("Instance-Hours mēnesī pa pakalpojumu sniedzējs")) tbody tr',
+  );
+  assert.deepEqual(await hoursByProvider.nth(4).locator('td').allInnerTexts(), ['2365', '11038', '13403']);
 
   const budget = await page.locator('table:has(caption:text("Budžeti")) tbody tr').first().innerText();
   assert.match(budget, /50 %/, 'the first threshold was crossed');

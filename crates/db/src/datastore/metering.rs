@@ -267,6 +267,57 @@ pub async fn cost_rows(
         .collect()
 }
 
+/// What usage charts need of a charge: its quantity in its unit.
+#[derive(Debug, Clone)]
+pub struct UsageRow {
+    pub month: Month,
+    pub institution_id: InstitutionId,
+    pub information_system_id: Option<InformationSystemId>,
+    pub provider_id: ProviderId,
+    pub service_category: String,
+    pub unit: String,
+    pub quantity: Decimal,
+}
+
+/// The usage charges (ChargeCategory Usage, corrections included) with a
+/// quantity and a unit, for months `from..=to`, of one institution or
+/// (None) all of them. Shared-cost allocations are not usage (their
+/// quantity is one share) and are left out. Quantities are summed by the
+/// caller, in Rust.
+pub async fn usage_rows(
+    conn: &mut Conn,
+    institution: Option<InstitutionId>,
+    from: Month,
+    to: Month,
+) -> Result<Vec<UsageRow>> {
+    let mut sql = "SELECT month, institution_id, information_system_id, provider_id, service_category,         unit, quantity FROM charges WHERE month >= $1 AND month <= $2 AND charge_category = 'Usage'         AND source <> 'allocation' AND quantity IS NOT NULL AND unit IS NOT NULL"
+        .to_owned();
+    if institution.is_some() {
+        sql.push_str(" AND institution_id = $3");
+    }
+    let q = sqlx::query(&sql)
+        .bind(from.to_string())
+        .bind(to.to_string());
+    let q = match institution {
+        Some(i) => q.bind(i.to_string()),
+        None => q,
+    };
+    let rows = q.fetch_all(conn).await?;
+    rows.iter()
+        .map(|r| {
+            Ok(UsageRow {
+                month: month(&r.try_get::<String, _>("month")?)?,
+                institution_id: parse_id(&r.try_get::<String, _>("institution_id")?)?,
+                information_system_id: parse_opt_id(r, "information_system_id")?,
+                provider_id: parse_id(&r.try_get::<String, _>("provider_id")?)?,
+                service_category: r.try_get("service_category")?,
+                unit: r.try_get("unit")?,
+                quantity: parse_decimal(&r.try_get::<String, _>("quantity")?)?,
+            })
+        })
+        .collect()
+}
+
 /// Charges of an institution (or all) from `from` on, for FOCUS export.
 pub async fn charges_between(
     conn: &mut Conn,

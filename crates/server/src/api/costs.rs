@@ -37,6 +37,47 @@ pub struct RangeQuery {
     pub to: Option<Month>,
 }
 
+/// How a series is split.
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SeriesGrouping {
+    /// By information system (institution-wide lines as `—`).
+    #[default]
+    System,
+    Provider,
+    /// By FOCUS ServiceCategory.
+    Category,
+}
+
+impl From<SeriesGrouping> for makonis_app::metering::CostGrouping {
+    fn from(g: SeriesGrouping) -> Self {
+        match g {
+            SeriesGrouping::System => Self::System,
+            SeriesGrouping::Provider => Self::Provider,
+            SeriesGrouping::Category => Self::ServiceCategory,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct UsageSeriesQuery {
+    /// The institution; absent, the whole federation (the platform's
+    /// Broker, auditors and security officers).
+    #[param(value_type = Option<String>)]
+    pub institution_id: Option<InstitutionId>,
+    /// First month, `YYYY-MM` (default: five months before `to`).
+    #[param(value_type = Option<String>)]
+    pub from: Option<Month>,
+    /// Last month, `YYYY-MM` (default: this month).
+    #[param(value_type = Option<String>)]
+    pub to: Option<Month>,
+    /// `system` (default), `provider` or `category`; across institutions
+    /// a system is `INSTITUTION/CODE`.
+    #[param(value_type = Option<String>)]
+    pub by: Option<SeriesGrouping>,
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct ExportQuery {
@@ -334,6 +375,30 @@ pub async fn set_budget(
     ApiJson(input): ApiJson<BudgetInput>,
 ) -> ApiResult<Json<Budget>> {
     ctx.run(ctx.app.set_budget(&ctx.op, &input)).await.map(Json)
+}
+
+/// Usage quantity per month, billing unit and group (usage trends): net
+/// quantities of usage charges, corrections included, exact.
+#[utoipa::path(get, path = "/api/v1/costs/usage-series", tag = "costs", params(UsageSeriesQuery),
+    responses((status = 200, body = Vec<UsagePoint>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn usage_series(
+    ctx: ApiCtx,
+    ApiQuery(q): ApiQuery<UsageSeriesQuery>,
+) -> ApiResult<Json<Vec<UsagePoint>>> {
+    let to = q.to.unwrap_or_else(this_month);
+    let from = q
+        .from
+        .unwrap_or_else(|| (0..5).fold(to, |m, _| m.previous()));
+    ctx.run(ctx.app.usage_series(
+        &ctx.op,
+        q.institution_id,
+        from,
+        to,
+        q.by.unwrap_or_default().into(),
+    ))
+    .await
+    .map(Json)
 }
 
 /// Every provider's charges in a month, split between its own institution's

@@ -1,6 +1,7 @@
 //! Costs in the portal: an institution's cost per month as a stacked bar
 //! chart drawn as SVG on the server (readable with JavaScript off, with its
-//! numbers in a table beside it), budgets, top cost drivers and statements;
+//! numbers in a table beside it), its usage per month in each billing unit
+//! drawn the same way, budgets, top cost drivers and statements;
 //! and a statement as a printable page (also served by the API's
 //! `export?format=html`), standalone so it prints and archives as it is.
 
@@ -13,7 +14,7 @@ use axum::extract::{Path, RawQuery};
 use axum::response::{IntoResponse, Response};
 use makonis_app::metering::CostGrouping;
 use makonis_types::InstitutionId;
-use makonis_types::metering::{CostPoint, Month, StatementId};
+use makonis_types::metering::{Month, StatementId};
 use maud::Markup;
 
 use super::Portal;
@@ -24,6 +25,12 @@ use crate::i18n::Lang;
 
 fn money(d: Decimal) -> String {
     format!("{:.2}", d.round_dp(2))
+}
+
+/// A quantity for charts and their tables: at most two decimals, no
+/// trailing zeros.
+fn quantity(d: Decimal) -> String {
+    d.round_dp(2).normalize().to_string()
 }
 
 fn opt(d: Option<Decimal>) -> String {
@@ -100,15 +107,34 @@ const PALETTE: [&str; 8] = [
     "#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000",
 ];
 
-/// A stacked bar chart of cost per month as SVG, drawn on the server: it
-/// needs no JavaScript, and its numbers are in the table beside it.
-fn stacked_bars(lang: Lang, points: &[CostPoint], months: &[Month], title: &str) -> Markup {
-    let mut groups: Vec<String> = points.iter().map(|p| p.group.clone()).collect();
+/// What a stacked bar chart shows: values per month and group, in one
+/// unit (EUR for costs, a billing unit for usage).
+struct Chart<'a> {
+    /// The SVG title's id, unique within the page.
+    id: String,
+    /// The chart's accessible name and caption.
+    title: String,
+    /// The table's caption.
+    caption: String,
+    /// The values' unit, in each bar segment's title.
+    unit: &'a str,
+    /// (month, group, value); a month and group may repeat (summed).
+    points: Vec<(Month, &'a str, Decimal)>,
+    /// How values are written on the axis, in titles and in the table.
+    format: fn(Decimal) -> String,
+}
+
+/// A stacked bar chart per month as SVG, drawn on the server: it needs no
+/// JavaScript, and its numbers are in the table beside it.
+fn stacked_bars(lang: Lang, chart: &Chart, months: &[Month]) -> Markup {
+    let fmt = chart.format;
+    let title = chart.title.as_str();
+    let mut groups: Vec<String> = chart.points.iter().map(|p| p.1.to_owned()).collect();
     groups.sort();
     groups.dedup();
     let mut by: BTreeMap<(Month, &str), Decimal> = BTreeMap::new();
-    for p in points {
-        *by.entry((p.month, p.group.as_str())).or_default() += p.cost;
+    for (month, group, value) in &chart.points {
+        *by.entry((*month, group)).or_default() += *value;
     }
     let totals: Vec<Decimal> = months
         .iter()
@@ -156,7 +182,7 @@ fn stacked_bars(lang: Lang, points: &[CostPoint], months: &[Month], title: &str)
                     y: base - h,
                     h,
                     group: gi,
-                    label: format!("{m}, {g}: {} EUR", money(v)),
+                    label: format!("{m}, {g}: {} {}", fmt(v), chart.unit),
                 });
                 base -= h;
             }
@@ -165,14 +191,14 @@ fn stacked_bars(lang: Lang, points: &[CostPoint], months: &[Month], title: &str)
     html! {
         figure class="chart" {
             svg xmlns="http://www.w3.org/2000/svg" viewBox={ "0 0 " (width) " " (height + 20.0 * ((groups.len() as f64 / 4.0).ceil())) }
-                role="img" aria-labelledby="chart-title" width="100%" {
-                title id="chart-title" { (title) }
+                role="img" aria-labelledby=(chart.id) width="100%" {
+                title id=(chart.id) { (title) }
                 line x1=(left) y1=(top + plot_h) x2=(width - 10.0) y2=(top + plot_h) stroke="#333" {}
                 @for i in 0..=4 {
                     @let v = max * Decimal::from(i) / Decimal::from(4);
                     @let y = top + plot_h - scale(v);
                     line x1=(left - 4.0) y1=(y) x2=(width - 10.0) y2=(y) stroke="#ddd" {}
-                    text x=(left - 8.0) y=(y + 4.0) text-anchor="end" font-size="11" { (money(v)) }
+                    text x=(left - 8.0) y=(y + 4.0) text-anchor="end" font-size="11" { (fmt(v)) }
                 }
                 @for (m, x) in months.iter().zip(&xs) {
                     text x=(x + bar_w / 2.0) y=(top + plot_h + 16.0) text-anchor="middle" font-size="11" { (m) }
@@ -192,7 +218,7 @@ fn stacked_bars(lang: Lang, points: &[CostPoint], months: &[Month], title: &str)
             figcaption { (title) }
         }
         table {
-            caption { (title) " (EUR)" }
+            caption { (chart.caption) }
             thead { tr {
                 th scope="col" { (lang.t("costs-month")) }
                 @for g in &groups { th scope="col" class="n" { (g) } }
@@ -201,8 +227,8 @@ fn stacked_bars(lang: Lang, points: &[CostPoint], months: &[Month], title: &str)
             tbody {
                 @for (i, m) in months.iter().enumerate() { tr {
                     th scope="row" { (m) }
-                    @for g in &groups { td class="n" { (money(by.get(&(*m, g.as_str())).copied().unwrap_or_default())) } }
-                    td class="n" { (money(totals[i])) }
+                    @for g in &groups { td class="n" { (fmt(by.get(&(*m, g.as_str())).copied().unwrap_or_default())) } }
+                    td class="n" { (fmt(totals[i])) }
                 } }
             }
         }
@@ -251,6 +277,19 @@ pub async fn page(portal: Portal, RawQuery(raw): RawQuery) -> Response {
         .statements(&portal.op, Some(institution))
         .await
         .unwrap_or_default();
+    let usage = match app
+        .usage_series(
+            &portal.op,
+            Some(institution),
+            months[0],
+            this_month,
+            grouping,
+        )
+        .await
+    {
+        Ok(u) => u,
+        Err(e) => return portal.fail(e),
+    };
     let drivers = app
         .preview_statement(&portal.op, institution, this_month.previous())
         .await
@@ -262,6 +301,43 @@ pub async fn page(portal: Portal, RawQuery(raw): RawQuery) -> Response {
         })
         .unwrap_or_default();
     let title = lang.ta("costs-chart-title", &[("by", lang.t(by_key))]);
+    let cost_chart = Chart {
+        id: "chart-cost".into(),
+        caption: format!("{title} (EUR)"),
+        title,
+        unit: "EUR",
+        points: series
+            .iter()
+            .map(|p| (p.month, p.group.as_str(), p.cost))
+            .collect(),
+        format: money,
+    };
+    // One chart per billing unit: hours and gigabyte-months do not stack.
+    let mut units: Vec<&str> = usage.iter().map(|p| p.unit.as_str()).collect();
+    units.sort_unstable();
+    units.dedup();
+    let usage_charts: Vec<Chart> = units
+        .iter()
+        .enumerate()
+        .map(|(i, unit)| {
+            let title = lang.ta(
+                "costs-usage-chart-title",
+                &[("unit", (*unit).to_owned()), ("by", lang.t(by_key))],
+            );
+            Chart {
+                id: format!("chart-usage-{i}"),
+                caption: title.clone(),
+                title,
+                unit,
+                points: usage
+                    .iter()
+                    .filter(|p| p.unit == *unit)
+                    .map(|p| (p.month, p.group.as_str(), p.quantity))
+                    .collect(),
+                format: quantity,
+            }
+        })
+        .collect();
     let base = format!("/costs?institution={institution}");
     let body = html! {
         h1 { (lang.t("costs-title")) }
@@ -271,7 +347,12 @@ pub async fn page(portal: Portal, RawQuery(raw): RawQuery) -> Response {
             a href={ (base) "&by=provider" } { (lang.t("costs-by-provider")) } " · "
             a href={ (base) "&by=category" } { (lang.t("costs-by-category")) }
         }
-        (stacked_bars(lang, &series, &months, &title))
+        (stacked_bars(lang, &cost_chart, &months))
+        h2 { (lang.t("costs-usage")) }
+        @if usage_charts.is_empty() { p { (lang.t("costs-no-usage")) } } @else {
+            p { (lang.t("costs-usage-note")) }
+            @for chart in &usage_charts { (stacked_bars(lang, chart, &months)) }
+        }
         h2 { (lang.ta("costs-budgets", &[("month", this_month.to_string())])) }
         @if budgets.is_empty() { p { (lang.t("costs-no-budget")) } } @else {
             table {
