@@ -1,7 +1,8 @@
 //! Which driver serves a provider (REQUIREMENTS FED-1, FED-13): the
 //! simulator for `sim` providers, the OpenStack driver for OpenStack clouds
 //! registered with a Keystone URL and an application credential, the AWS
-//! driver for AWS-compatible clouds. Drivers are built from the provider's
+//! driver for AWS-compatible clouds registered with an access key (and an
+//! endpoint unless it is AWS itself). Drivers are built from the provider's
 //! registration and its sealed credentials, opened only here, and cached
 //! per provider so a cloud's token is reused; a changed registration
 //! (`updated_at`) builds a new one.
@@ -11,15 +12,19 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use makonis_drivers::Driver;
+use makonis_drivers::aws::{AwsConfig, AwsDriver};
 use makonis_drivers::openstack::{OpenStackConfig, OpenStackDriver};
 use makonis_drivers::sim::{SimConfig, SimDriver};
 use makonis_types::federation::{PlatformFamily, Provider, ProviderId};
 
 use crate::{App, Error, OpContext, Result};
 
+/// A provider's driver with the registration version it was built from.
+type Built = (DateTime<Utc>, Arc<dyn Driver>);
+
 #[derive(Default)]
 pub(crate) struct DriverCache {
-    drivers: Mutex<HashMap<ProviderId, (DateTime<Utc>, Arc<dyn Driver>)>>,
+    drivers: Mutex<HashMap<ProviderId, Built>>,
 }
 
 fn is_sim(provider: &Provider) -> bool {
@@ -36,7 +41,9 @@ pub(crate) fn has_driver(provider: &Provider) -> bool {
     is_sim(provider)
         || match provider.platform {
             PlatformFamily::OpenStack => provider.endpoint.is_some() && provider.has_credentials,
-            _ => false,
+            // No endpoint means AWS itself.
+            PlatformFamily::AwsCompatible => provider.has_credentials,
+            PlatformFamily::Nutanix | PlatformFamily::VMware | PlatformFamily::Sim => false,
         }
 }
 
@@ -95,6 +102,11 @@ impl App {
                          before Mākonis can drive this OpenStack cloud"
                             .to_owned()
                     }
+                    PlatformFamily::AwsCompatible => {
+                        "register an access key (credentials) before Mākonis can drive this \
+                         AWS-compatible cloud"
+                            .to_owned()
+                    }
                     other => format!("no driver for the {other} platform yet"),
                 },
             ));
@@ -114,6 +126,11 @@ impl App {
                         })?;
                 let driver = OpenStackDriver::new(config).map_err(|e| unavailable(provider, e))?;
                 Ok(Arc::new(driver))
+            }
+            PlatformFamily::AwsCompatible => {
+                let config = AwsConfig::from_provider(endpoint, &credentials)
+                    .map_err(|e| unavailable(provider, e))?;
+                Ok(Arc::new(AwsDriver::new(config)))
             }
             other => Err(unavailable(
                 provider,

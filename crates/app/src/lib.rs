@@ -13,6 +13,7 @@ mod catalogue_sync;
 mod context;
 pub mod demo;
 mod demo_costs;
+pub mod demo_openstack;
 pub mod drivers;
 pub mod embassy;
 mod error;

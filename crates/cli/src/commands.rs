@@ -84,7 +84,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let app = open_app(&settings).await?;
             serve(app, &settings).await?;
         }
-        Command::Demo(args) => demo(&args.common, args.output.output).await?,
+        Command::Demo(args) => demo(&args.common, args.with_openstack, args.output.output).await?,
         Command::Admin(AdminCommand::CreateUser {
             target,
             email,
@@ -212,8 +212,19 @@ async fn serve(app: App, settings: &Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn demo(args: &CommonArgs, output: Output) -> anyhow::Result<()> {
+async fn demo(args: &CommonArgs, with_openstack: bool, output: Output) -> anyhow::Result<()> {
     let settings = config::resolve(None, args, "makonis-demo")?;
+    // Read the peer's settings before anything is seeded, so a missing
+    // peer fails the command cleanly.
+    let peer = if with_openstack {
+        let dir = makonis_drivers::openstack::LocalPeer::dir();
+        Some(
+            makonis_drivers::openstack::LocalPeer::read(&dir)
+                .map_err(|e| anyhow::anyhow!("--with-openstack: {e}"))?,
+        )
+    } else {
+        None
+    };
     let app = open_app(&settings).await?;
     let logins_path = settings.data_dir.join("demo-logins.json");
     let logins: Vec<DemoLogin> = match app.seed_demo().await? {
@@ -228,11 +239,16 @@ async fn demo(args: &CommonArgs, output: Output) -> anyhow::Result<()> {
             Err(_) => Vec::new(),
         },
     };
+    let openstack = match &peer {
+        Some(peer) => Some(app.register_local_openstack(peer).await?),
+        None => None,
+    };
     let url = format!("http://{}/", settings.listen);
     match output {
         Output::Json => println!(
             "{}",
-            serde_json::json!({ "url": url, "data_dir": settings.data_dir, "logins": logins })
+            serde_json::json!({ "url": url, "data_dir": settings.data_dir, "logins": logins,
+                "openstack": openstack })
         ),
         Output::Text => {
             println!("Mākonis demo: {url}");
@@ -261,6 +277,17 @@ async fn demo(args: &CommonArgs, output: Output) -> anyhow::Result<()> {
             }
             if logins.is_empty() {
                 println!("(this data directory was not seeded by `makonis demo`; no demo logins)");
+            }
+            if let Some(os) = &openstack {
+                println!();
+                println!(
+                    "Local OpenStack registered as {} (Keystone {}): {} flavours added, {} unchanged; \
+                     orders for its offerings create servers in Nova.",
+                    os.provider,
+                    os.keystone,
+                    os.sync.added.len(),
+                    os.sync.unchanged
+                );
             }
             println!();
         }

@@ -21,6 +21,11 @@ pub struct ServeArgs {
 pub struct DemoArgs {
     #[command(flatten)]
     pub common: CommonArgs,
+    /// Also register the OpenStack running on this machine
+    /// (scripts/peers/openstack-up) as a provider, so orders create real
+    /// servers in Nova.
+    #[arg(long)]
+    pub with_openstack: bool,
     #[command(flatten)]
     pub output: crate::OutputArg,
 }

@@ -307,7 +307,9 @@ impl LocalPeer {
                 "POST",
                 "identity",
                 &format!("users/{user}/application_credentials"),
-                Some(json!({"application_credential": {"name": "makonis"}})),
+                // Roles named explicitly: left out, Keystone copies the token's
+                // roles, which can list one twice (then refuses its own insert).
+                Some(json!({"application_credential": {"name": project_name, "roles": [{"name": "member"}]}})),
             )
             .await?;
         let credential = &credential["application_credential"];
@@ -349,6 +351,19 @@ impl LocalPeer {
         let project = self.var("OS_PROJECT_ID")?.to_owned();
         let user = self.var("MAKONIS_ISOLATED_USER_ID")?.to_owned();
         let admin = self.admin_session().await?;
+        // The credential goes first, on its own: deleting the user deletes
+        // its credentials in bulk, which on SQLite leaves their role rows
+        // behind, and the next credential to get the same row id then
+        // cannot be stored (keystone: "Duplicate entry").
+        let credential = self.var("OS_APPLICATION_CREDENTIAL_ID")?.to_owned();
+        self.call(
+            &admin,
+            "DELETE",
+            "identity",
+            &format!("users/{user}/application_credentials/{credential}"),
+            None,
+        )
+        .await?;
         self.call(&admin, "DELETE", "identity", &format!("users/{user}"), None)
             .await?;
         self.call(
