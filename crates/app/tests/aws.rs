@@ -30,23 +30,6 @@ fn credentials() -> serde_json::Value {
     })
 }
 
-async fn wait(app: &App, w: &World, id: OrderId, wanted: &[OrderState]) -> Order {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
-    loop {
-        let o = app.get_order(&w.member, id).await.unwrap().order;
-        if wanted.contains(&o.state) && o.reason.as_deref() != Some("provisioning was undone") {
-            return o;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "order stuck in {} (wanted {wanted:?}): {:?}",
-            o.state,
-            o.reason
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 #[tokio::test]
 async fn an_order_becomes_ec2_instances_and_is_decommissioned() {
     let Some(moto) = moto::start_moto() else {
@@ -146,7 +129,7 @@ async fn an_order_becomes_ec2_instances_and_is_decommissioned() {
             ..w
         };
         let id = order_and_agree(&app, &w).await;
-        let done = wait(&app, &w, id, &[OrderState::Active, OrderState::Failed]).await;
+        let done = outcome_within(&app, &w, id, Duration::from_secs(90)).await;
         assert_eq!(
             done.state,
             OrderState::Active,
@@ -165,7 +148,14 @@ async fn an_order_becomes_ec2_instances_and_is_decommissioned() {
         assert_eq!(group.tags.get("makonis.order"), Some(&id.to_string()));
 
         app.decommission_order(&w.member, id).await.unwrap();
-        let closed = wait(&app, &w, id, &[OrderState::Closed, OrderState::Failed]).await;
+        let closed = wait_within(
+            &app,
+            &w,
+            id,
+            &[OrderState::Closed, OrderState::Failed],
+            Duration::from_secs(90),
+        )
+        .await;
         assert_eq!(
             closed.state,
             OrderState::Closed,

@@ -25,6 +25,8 @@ mod world;
 use world::*;
 
 const KEY: [u8; 32] = [7; 32];
+/// How long an order may take here (the machine is shared).
+const LIMIT: Duration = Duration::from_secs(150);
 
 fn secrets() -> SecretBox {
     SecretBox::from_bytes(&KEY)
@@ -174,68 +176,10 @@ async fn cloud(app: &App, peer: &LocalPeer) -> Cloud {
     }
 }
 
-async fn order_of(app: &App, w: &World, offering: OfferingId, quantity: i64) -> OrderId {
-    let d = app
-        .create_order(
-            &w.member,
-            &NewOrderInput {
-                information_system_id: w.system,
-                offering_id: offering,
-                quantity,
-                note: None,
-                submit: true,
-            },
-        )
-        .await
-        .unwrap();
-    app.decide_order(
-        &w.owner,
-        d.order.id,
-        &DecisionInput {
-            decision: Decision::Approve,
-            reason: None,
-        },
-    )
-    .await
-    .unwrap();
-    if let Some(agreement) = app
-        .get_order(&w.member, d.order.id)
-        .await
-        .unwrap()
-        .order
-        .agreement_id
-    {
-        let a = app.get_agreement(&w.member, agreement).await.unwrap();
-        if a.status != AgreementStatus::Active {
-            app.sign_agreement(&w.broker, agreement, None)
-                .await
-                .unwrap();
-            app.sign_agreement(&w.admin, agreement, Some("VDAA/OS/1"))
-                .await
-                .unwrap();
-        }
-    }
-    d.order.id
-}
-
-async fn wait_long(app: &App, w: &World, id: OrderId, wanted: &[OrderState]) -> Order {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(150);
-    loop {
-        let o = app.get_order(&w.member, id).await.unwrap().order;
-        if wanted.contains(&o.state)
-            && !(o.state == OrderState::Failed
-                && o.reason.as_deref() == Some("provisioning was undone"))
-        {
-            return o;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "order stuck in {} (wanted {wanted:?}): {:?}",
-            o.state,
-            o.reason
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+async fn order_signed(app: &App, w: &World, offering: OfferingId, quantity: i64) -> OrderId {
+    let id = order_of(app, w, offering, quantity).await;
+    agree(app, w, id).await;
+    id
 }
 
 fn driver(peer: &LocalPeer) -> OpenStackDriver {
@@ -267,8 +211,8 @@ async fn an_order_becomes_servers_in_nova_with_usage_and_is_decommissioned() {
         let app = App::new(store.datastore.clone(), secrets(), os_config(state.path()));
         let c = cloud(&app, &peer).await;
         let w = &c.world;
-        let id = order_of(&app, w, c.offering("m1.small"), 2).await;
-        let done = wait_long(&app, w, id, &[OrderState::Active, OrderState::Failed]).await;
+        let id = order_signed(&app, w, c.offering("m1.small"), 2).await;
+        let done = outcome_within(&app, w, id, LIMIT).await;
         assert_eq!(
             done.state,
             OrderState::Active,
@@ -319,7 +263,14 @@ async fn an_order_becomes_servers_in_nova_with_usage_and_is_decommissioned() {
 
         // Decommission deletes them in Nova.
         app.decommission_order(&w.member, id).await.unwrap();
-        let gone = wait_long(&app, w, id, &[OrderState::Closed, OrderState::Failed]).await;
+        let gone = wait_within(
+            &app,
+            w,
+            id,
+            &[OrderState::Closed, OrderState::Failed],
+            LIMIT,
+        )
+        .await;
         assert_eq!(
             gone.state,
             OrderState::Closed,
@@ -330,27 +281,6 @@ async fn an_order_becomes_servers_in_nova_with_usage_and_is_decommissioned() {
         until_gone_from_nova(&nova, &key).await;
         assert!(!nova.list().await.unwrap().iter().any(|r| r.id == key));
     }
-}
-
-/// Runs `phase` on its own runtime and then drops the runtime: every task
-/// stops at whatever await it had reached, as in a crash.
-fn run_then_crash<T: Send + 'static>(
-    phase: impl FnOnce() -> std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send>>
-    + Send
-    + 'static,
-) -> T {
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let out = runtime.block_on(phase());
-        runtime.shutdown_background();
-        out
-    })
-    .join()
-    .unwrap()
 }
 
 async fn member_of(app: &App, email: &str) -> OpContext {
@@ -392,7 +322,7 @@ async fn killed_during_provisioning_and_restarted_leaves_no_orphan() {
                     os_config(&dir),
                 );
                 let c = cloud(&app, &phase_peer).await;
-                let id = order_of(&app, &c.world, c.offering("m1.tiny"), 1).await;
+                let id = order_signed(&app, &c.world, c.offering("m1.tiny"), 1).await;
                 let key = format!("makonis-order-{id}");
                 let nova = driver(&phase_peer);
                 let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
@@ -422,7 +352,7 @@ async fn killed_during_provisioning_and_restarted_leaves_no_orphan() {
             provider: ProviderId::new(),
             institution: makonis_types::InstitutionId::new(),
         };
-        let done = wait_long(&app, &w, id, &[OrderState::Active, OrderState::Failed]).await;
+        let done = outcome_within(&app, &w, id, LIMIT).await;
         let in_nova = nova.find(&key).await.unwrap();
         match done.state {
             // Finished: exactly the one server, recorded once.
@@ -431,7 +361,7 @@ async fn killed_during_provisioning_and_restarted_leaves_no_orphan() {
                 assert_eq!(group.quantity, 1, "{}", store.label);
                 assert_eq!(app.order_resources(&w.member, id).await.unwrap().len(), 1);
                 app.decommission_order(&w.member, id).await.unwrap();
-                wait_long(&app, &w, id, &[OrderState::Closed]).await;
+                wait_within(&app, &w, id, &[OrderState::Closed], LIMIT).await;
             }
             // Unwound: nothing may be left in nova.
             _ => assert!(in_nova.is_none(), "{}: orphan {in_nova:?}", store.label),
@@ -465,14 +395,8 @@ async fn over_quota_in_nova_fails_the_order_with_a_clear_reason() {
         peer.set_compute_quota(serde_json::json!({"instances": 1}))
             .await
             .unwrap();
-        let id = order_of(&app, &c.world, c.offering("m1.tiny"), 3).await;
-        let out = wait_long(
-            &app,
-            &c.world,
-            id,
-            &[OrderState::Failed, OrderState::Active],
-        )
-        .await;
+        let id = order_signed(&app, &c.world, c.offering("m1.tiny"), 3).await;
+        let out = outcome_within(&app, &c.world, id, LIMIT).await;
         assert_eq!(out.state, OrderState::Failed, "{}", store.label);
         let reason = out.reason.unwrap_or_default();
         assert!(

@@ -164,28 +164,6 @@ async fn provider_faults_unwind_and_leave_nothing_behind() {
     }
 }
 
-/// Runs `phase` on its own runtime and then drops the runtime, cancelling
-/// every task at whatever await it had reached: a crash, as far as the
-/// database and the provider can tell.
-fn run_then_crash<T: Send + 'static>(
-    phase: impl FnOnce() -> std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send>>
-    + Send
-    + 'static,
-) -> T {
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let out = runtime.block_on(phase());
-        runtime.shutdown_background();
-        out
-    })
-    .join()
-    .unwrap()
-}
-
 async fn crash_mid_provisioning(
     store: &TestDatastore,
     state: PathBuf,

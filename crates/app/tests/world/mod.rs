@@ -195,12 +195,18 @@ pub async fn world(app: &App, delay_ms: u64) -> World {
 }
 
 pub async fn order(app: &App, w: &World, quantity: i64) -> OrderId {
+    order_of(app, w, w.offering, quantity).await
+}
+
+/// Orders `quantity` of an offering for the world's system, submitted and
+/// approved by the IS owner.
+pub async fn order_of(app: &App, w: &World, offering: OfferingId, quantity: i64) -> OrderId {
     let d = app
         .create_order(
             &w.member,
             &NewOrderInput {
                 information_system_id: w.system,
-                offering_id: w.offering,
+                offering_id: offering,
                 quantity,
                 note: None,
                 submit: true,
@@ -221,27 +227,51 @@ pub async fn order(app: &App, w: &World, quantity: i64) -> OrderId {
     d.order.id
 }
 
-/// Approves an order and signs the agreement it created: provisioning starts.
-pub async fn order_and_agree(app: &App, w: &World) -> OrderId {
-    let id = order(app, w, 2).await;
-    let agreement = app
-        .get_order(&w.member, id)
+/// Signs the order's agreement on both sides unless it is already in
+/// force (the first order with a provider creates it).
+pub async fn agree(app: &App, w: &World, id: OrderId) {
+    let order = app.get_order(&w.member, id).await.unwrap().order;
+    let Some(agreement) = order.agreement_id else {
+        return;
+    };
+    if app
+        .get_agreement(&w.member, agreement)
         .await
         .unwrap()
-        .order
-        .agreement_id
-        .unwrap();
+        .status
+        == AgreementStatus::Active
+    {
+        return;
+    }
     app.sign_agreement(&w.broker, agreement, None)
         .await
         .unwrap();
     app.sign_agreement(&w.admin, agreement, Some("VDAA/T/1"))
         .await
         .unwrap();
+}
+
+/// Approves an order and signs the agreement it created: provisioning starts.
+pub async fn order_and_agree(app: &App, w: &World) -> OrderId {
+    let id = order(app, w, 2).await;
+    agree(app, w, id).await;
     id
 }
 
 pub async fn wait_for(app: &App, w: &World, id: OrderId, wanted: &[OrderState]) -> Order {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    wait_within(app, w, id, wanted, Duration::from_secs(30)).await
+}
+
+/// Waits until the order is in one of the `wanted` states, or fails the
+/// test after `limit`.
+pub async fn wait_within(
+    app: &App,
+    w: &World,
+    id: OrderId,
+    wanted: &[OrderState],
+    limit: Duration,
+) -> Order {
+    let deadline = tokio::time::Instant::now() + limit;
     loop {
         let o = app.get_order(&w.member, id).await.unwrap().order;
         if wanted.contains(&o.state) {
@@ -257,11 +287,38 @@ pub async fn wait_for(app: &App, w: &World, id: OrderId, wanted: &[OrderState]) 
     }
 }
 
+/// Runs `phase` on its own runtime and then drops the runtime, cancelling
+/// every task at whatever await it had reached: a crash, as far as the
+/// database and the provider can tell.
+pub fn run_then_crash<T: Send + 'static>(
+    phase: impl FnOnce() -> std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send>>
+    + Send
+    + 'static,
+) -> T {
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let out = runtime.block_on(phase());
+        runtime.shutdown_background();
+        out
+    })
+    .join()
+    .unwrap()
+}
+
 /// A failed order's reason once the saga has recorded its real cause: the
 /// undo marks the order failed first (the crash-safe record), the cause
 /// follows a moment later.
 pub async fn failure(app: &App, w: &World, id: OrderId) -> Order {
-    let mut order = wait_for(app, w, id, &[OrderState::Failed, OrderState::Active]).await;
+    outcome_within(app, w, id, Duration::from_secs(30)).await
+}
+
+/// The order once active or failed, a failure with its real cause.
+pub async fn outcome_within(app: &App, w: &World, id: OrderId, limit: Duration) -> Order {
+    let mut order = wait_within(app, w, id, &[OrderState::Failed, OrderState::Active], limit).await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while order.reason.as_deref() == Some("provisioning was undone")
         && tokio::time::Instant::now() < deadline

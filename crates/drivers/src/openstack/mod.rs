@@ -167,17 +167,7 @@ impl OpenStackDriver {
             })?;
             let empty = parsed.is_empty();
             items.extend(parsed);
-            next = page
-                .get(format!("{field}_links"))
-                .and_then(Value::as_array)
-                .and_then(|links| {
-                    links
-                        .iter()
-                        .find(|l| l.get("rel").and_then(Value::as_str) == Some("next"))
-                })
-                .and_then(|l| l.get("href").and_then(Value::as_str))
-                .filter(|_| !empty)
-                .map(str::to_owned);
+            next = next_page(&page, &format!("{field}_links"), empty);
         }
         Ok(items)
     }
@@ -496,6 +486,21 @@ impl OpenStackDriver {
     }
 }
 
+/// The `next` link of a Nova listing page; none after an empty page, so a
+/// cloud that keeps linking never loops the driver.
+fn next_page(page: &Value, links: &str, empty: bool) -> Option<String> {
+    if empty {
+        return None;
+    }
+    page.get(links)?
+        .as_array()?
+        .iter()
+        .find(|l| l.get("rel").and_then(Value::as_str) == Some("next"))?
+        .get("href")?
+        .as_str()
+        .map(str::to_owned)
+}
+
 fn valid_tag(key: &str) -> bool {
     !key.is_empty() && key.len() <= MAX_TAG_LENGTH && !key.contains(['/', ','])
 }
@@ -730,17 +735,7 @@ impl OpenStackDriver {
             })?;
             let empty = parsed.is_empty();
             usages.extend(parsed);
-            next = page
-                .get("tenant_usage_links")
-                .and_then(Value::as_array)
-                .and_then(|links| {
-                    links
-                        .iter()
-                        .find(|l| l.get("rel").and_then(Value::as_str) == Some("next"))
-                })
-                .and_then(|l| l.get("href").and_then(Value::as_str))
-                .filter(|_| !empty)
-                .map(str::to_owned);
+            next = next_page(&page, "tenant_usage_links", empty);
         }
         Ok(usages)
     }
