@@ -236,21 +236,16 @@ pub async fn cost_rows(
     from: Month,
     to: Month,
 ) -> Result<Vec<CostRow>> {
-    let mut sql =
-        "SELECT month, institution_id, information_system_id, provider_id, service_category, \
-        charge_category, cost, commercial_cost FROM charges WHERE month >= $1 AND month <= $2"
-            .to_owned();
-    if institution.is_some() {
-        sql.push_str(" AND institution_id = $3");
-    }
-    let q = sqlx::query(&sql)
-        .bind(from.to_string())
-        .bind(to.to_string());
-    let q = match institution {
-        Some(i) => q.bind(i.to_string()),
-        None => q,
-    };
-    let rows = q.fetch_all(conn).await?;
+    let rows = charges_in_months(
+        conn,
+        "month, institution_id, information_system_id, provider_id, service_category, \
+         charge_category, cost, commercial_cost",
+        "",
+        institution,
+        from,
+        to,
+    )
+    .await?;
     rows.iter()
         .map(|r| {
             Ok(CostRow {
@@ -265,6 +260,32 @@ pub async fn cost_rows(
             })
         })
         .collect()
+}
+
+/// `columns` of the charges in months `from..=to` that meet `filter` (an
+/// SQL fragment starting with AND, or empty), of one institution or (None)
+/// all of them.
+async fn charges_in_months(
+    conn: &mut Conn,
+    columns: &str,
+    filter: &str,
+    institution: Option<InstitutionId>,
+    from: Month,
+    to: Month,
+) -> Result<Vec<AnyRow>> {
+    let mut sql =
+        format!("SELECT {columns} FROM charges WHERE month >= $1 AND month <= $2{filter}");
+    if institution.is_some() {
+        sql.push_str(" AND institution_id = $3");
+    }
+    let q = sqlx::query(&sql)
+        .bind(from.to_string())
+        .bind(to.to_string());
+    let q = match institution {
+        Some(i) => q.bind(i.to_string()),
+        None => q,
+    };
+    Ok(q.fetch_all(conn).await?)
 }
 
 /// What usage charts need of a charge: its quantity in its unit.
@@ -290,19 +311,17 @@ pub async fn usage_rows(
     from: Month,
     to: Month,
 ) -> Result<Vec<UsageRow>> {
-    let mut sql = "SELECT month, institution_id, information_system_id, provider_id, service_category,         unit, quantity FROM charges WHERE month >= $1 AND month <= $2 AND charge_category = 'Usage'         AND source <> 'allocation' AND quantity IS NOT NULL AND unit IS NOT NULL"
-        .to_owned();
-    if institution.is_some() {
-        sql.push_str(" AND institution_id = $3");
-    }
-    let q = sqlx::query(&sql)
-        .bind(from.to_string())
-        .bind(to.to_string());
-    let q = match institution {
-        Some(i) => q.bind(i.to_string()),
-        None => q,
-    };
-    let rows = q.fetch_all(conn).await?;
+    let rows = charges_in_months(
+        conn,
+        "month, institution_id, information_system_id, provider_id, service_category, unit, \
+         quantity",
+        " AND charge_category = 'Usage' AND source <> 'allocation' AND quantity IS NOT NULL \
+         AND unit IS NOT NULL",
+        institution,
+        from,
+        to,
+    )
+    .await?;
     rows.iter()
         .map(|r| {
             Ok(UsageRow {
