@@ -520,3 +520,60 @@ async fn a_flavour_renamed_or_deleted_at_the_provider_is_reflected_by_sync() {
         "{denied:?}"
     );
 }
+
+#[tokio::test]
+async fn servers_deleted_behind_our_back_are_reported_as_drift() {
+    let Some(peer) = LocalPeer::for_test() else {
+        return;
+    };
+    let nova = driver(&peer);
+    let (store, state) = engines().await.remove(0);
+    let app = App::new(store.datastore.clone(), secrets(), os_config(state.path()));
+    let c = cloud(&app, &peer).await;
+    let w = &c.world;
+    let id = order_signed(&app, w, c.offering("m1.tiny"), 1).await;
+    let done = outcome_within(&app, w, id, LIMIT).await;
+    assert_eq!(done.state, OrderState::Active, "{:?}", done.reason);
+    let key = format!("makonis-order-{id}");
+    // Someone deletes the server in OpenStack directly.
+    nova.delete(&key).await.unwrap();
+    let report = app.drift(&w.broker, w.provider).await.unwrap();
+    assert_eq!(report.provider, "OS");
+    assert!(
+        report
+            .missing_at_provider
+            .iter()
+            .any(|d| d.external_id == key),
+        "{report:?}"
+    );
+    // Nothing in Mākonis claims it still runs there: the record is what
+    // the drift report lists, and the provider's list does not have it.
+    assert!(!nova.list().await.unwrap().iter().any(|r| r.id == key));
+}
+
+#[tokio::test]
+async fn a_server_that_stays_in_build_is_unwound() {
+    let Some(peer) = LocalPeer::for_test() else {
+        return;
+    };
+    let nova = driver(&peer);
+    let (store, state) = engines().await.remove(0);
+    // No time at all to become active: the first look finds it in BUILD.
+    let impatient = makonis_app::AppConfig {
+        provision_timeout: Duration::ZERO,
+        ..os_config(state.path())
+    };
+    let app = App::new(store.datastore.clone(), secrets(), impatient);
+    let c = cloud(&app, &peer).await;
+    let id = order_signed(&app, &c.world, c.offering("m1.tiny"), 1).await;
+    let out = outcome_within(&app, &c.world, id, LIMIT).await;
+    assert_eq!(out.state, OrderState::Failed);
+    let reason = out.reason.unwrap_or_default();
+    assert!(
+        reason.contains("OS: resource makonis-order-")
+            && reason.contains("was not active after 0 s"),
+        "{reason}"
+    );
+    // The unwinding deleted what had been started in Nova.
+    until_gone_from_nova(&nova, &format!("makonis-order-{id}")).await;
+}

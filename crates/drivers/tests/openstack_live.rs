@@ -247,3 +247,41 @@ async fn bad_registrations_and_requests_are_named() {
         "{err}"
     );
 }
+
+/// Needs no OpenStack: a "Keystone" that accepts connections and never
+/// answers.
+#[tokio::test]
+async fn a_provider_that_does_not_answer_times_out() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let _silent = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let credentials = serde_json::json!({
+        "application_credential_id": "id",
+        "application_credential_secret": "secret",
+        "region": "RegionOne",
+        "timeout_seconds": 0.3,
+    });
+    let d = OpenStackDriver::new(
+        OpenStackConfig::from_provider(
+            "LNB",
+            Some(&format!("http://127.0.0.1:{port}/v3")),
+            &credentials,
+        )
+        .expect("config"),
+    )
+    .expect("driver");
+    let started = std::time::Instant::now();
+    let err = d.list().await.expect_err("no answer");
+    assert_eq!(err, DriverError::Timeout);
+    assert!(err.is_transient(), "the saga may ask again");
+    // One try: authentication is a POST and is not retried blindly.
+    assert_eq!(d.api_calls(), 1);
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
