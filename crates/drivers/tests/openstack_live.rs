@@ -285,3 +285,23 @@ async fn a_provider_that_does_not_answer_times_out() {
     assert_eq!(d.api_calls(), 1);
     assert!(started.elapsed() < Duration::from_secs(5));
 }
+
+#[tokio::test]
+async fn the_token_is_reused_and_renewed_when_revoked() {
+    let Some(peer) = LocalPeer::for_test() else {
+        return;
+    };
+    let d = driver(&peer);
+    d.list().await.expect("first list");
+    // Token, version document, servers.
+    let first = d.api_calls();
+    assert_eq!(first, 3);
+    d.list().await.expect("second list");
+    assert_eq!(d.api_calls(), first + 1, "the token is reused");
+    let token = d.current_token().await.expect("a token");
+    peer.revoke_token(&token).await.expect("revoke");
+    d.list().await.expect("list after the token was revoked");
+    // 401, a new token, the list again.
+    assert_eq!(d.api_calls(), first + 4);
+    assert_ne!(d.current_token().await.expect("a token"), token);
+}

@@ -398,6 +398,13 @@ impl Client {
         Ok(token)
     }
 
+    /// The token in use, if one was issued (tests revoke it to check
+    /// renewal).
+    #[doc(hidden)]
+    pub async fn current_token(&self) -> Option<String> {
+        self.token.lock().await.as_ref().map(|t| t.value.clone())
+    }
+
     /// The project the credential is scoped to.
     pub async fn project_id(&self) -> DriverResult<String> {
         Ok(self.token().await?.project_id.clone())

@@ -247,6 +247,26 @@ impl LocalPeer {
         self.call(&session, method, service_type, path, body).await
     }
 
+    /// Revokes a token, as Keystone does when a credential is rotated.
+    pub async fn revoke_token(&self, token: &str) -> DriverResult<()> {
+        let admin = self.admin_session().await?;
+        let response = reqwest::Client::new()
+            .delete(format!("{}/auth/tokens", self.auth_url()))
+            .header("X-Auth-Token", &admin.token)
+            .header("X-Subject-Token", token)
+            .send()
+            .await
+            .map_err(peer_error)?;
+        if response.status().is_success() {
+            Ok(())
+        } else {
+            Err(peer_error(format!(
+                "revoking a token: {}",
+                response.status()
+            )))
+        }
+    }
+
     /// A project of its own (with a member user and an application
     /// credential) for a test that changes project-wide settings such as
     /// quotas, which would disturb tests sharing the main project. The

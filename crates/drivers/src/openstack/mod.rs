@@ -103,6 +103,11 @@ impl OpenStackDriver {
         &self.client.config().provider
     }
 
+    #[doc(hidden)]
+    pub async fn current_token(&self) -> Option<String> {
+        self.client.current_token().await
+    }
+
     /// The compute microversion, negotiated once from the endpoint's
     /// version document.
     async fn microversion(&self) -> DriverResult<&str> {
