@@ -703,6 +703,12 @@ pub fn all() -> Routes {
             Portal,
             portal::orders::drift,
         )
+        .add(
+            p.clone(),
+            "/providers/{id}/catalogue-sync",
+            Portal,
+            portal::catalogue::sync,
+        )
         .add(g.clone(), "/operations", Portal, portal::orders::operations)
         .add(g.clone(), "/approvals", Portal, portal::orders::inbox)
         .add(g.clone(), "/agreements", Portal, portal::orders::agreements)

@@ -578,6 +578,13 @@ fn cases() -> Vec<Case> {
             &[],
         ),
         case(M::GET, "/providers/{id}/drift", MANAGE_PROVIDER_A, &[]),
+        // Provider A runs on the simulator: 409 for those allowed.
+        case(
+            M::POST,
+            "/providers/{id}/catalogue-sync",
+            MANAGE_PROVIDER_A,
+            &[],
+        ),
         case(M::GET, "/approvals", ALL, &[]),
         case(M::GET, "/agreements", ALL, &[]),
         case(M::GET, "/agreements/{id}", READ_ORDERS_A, NO_ORDERS_A),

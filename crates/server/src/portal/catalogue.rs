@@ -7,7 +7,7 @@ use makonis_app::Error;
 use makonis_app::catalogue::ProfileOverrides;
 use makonis_app::placement::{Excluded, PlacementRequest, Residency, Rule};
 use makonis_types::catalogue::{
-    CatalogueEntry, CatalogueFilter, OfferingId, OfferingKind, ServiceTier,
+    CatalogueEntry, CatalogueFilter, CatalogueSyncInput, OfferingId, OfferingKind, ServiceTier,
 };
 use makonis_types::federation::{CertificationStatus, ProviderId};
 use makonis_types::paging::PageRequest;
@@ -15,9 +15,9 @@ use makonis_types::{FieldError, InformationSystemId};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::Portal;
 use super::institutions::parse_id;
-use super::ui::{Input, error_summary, layout, pager, select};
+use super::ui::{Input, csrf_field, error_summary, layout, pager, select};
+use super::{Portal, PortalForm};
 use crate::extract::parse_query;
 use crate::i18n::Lang;
 
@@ -297,6 +297,62 @@ pub async fn provider(portal: Portal, Path(raw): Path<String>) -> Response {
                     " · " a href={ "/providers/" (p.id) "/drift" } { (lang.t("drift-link")) }
                 }
             }
+            @if p.has_credentials && makonis_app::authz::can(&portal.op, makonis_app::authz::Action::Create, makonis_app::authz::Kind::Catalogue,
+                p.institution_id.map_or(makonis_app::authz::Scope::Platform, makonis_app::authz::Scope::Institution)) {
+                form method="post" action={ "/providers/" (p.id) "/catalogue-sync" } {
+                    (csrf_field(&portal.csrf))
+                    p { (lang.t("catalogue-sync-explain")) }
+                    button type="submit" { (lang.t("catalogue-sync-button")) }
+                }
+            }
+        },
+    )
+    .into_response()
+}
+
+/// Syncs the provider's offerings with its platform's catalogue and shows
+/// what changed.
+pub async fn sync(Path(raw): Path<String>, PortalForm { portal, .. }: PortalForm) -> Response {
+    let lang = portal.lang;
+    let id: ProviderId = match parse_id(&portal, &raw) {
+        Ok(id) => id,
+        Err(r) => return r,
+    };
+    let report = match portal
+        .app
+        .sync_catalogue(&portal.op, id, &CatalogueSyncInput::default())
+        .await
+    {
+        Ok(r) => r,
+        Err(e) => return portal.fail(e),
+    };
+    let list = |key: &str, names: &[String]| {
+        html! {
+            @if !names.is_empty() {
+                h2 { (lang.t(key)) " (" (names.len()) ")" }
+                ul { @for n in names { li { (n) } } }
+            }
+        }
+    };
+    let title = lang.ta(
+        "catalogue-sync-title",
+        &[("provider", report.provider.clone())],
+    );
+    layout(
+        &portal.page(),
+        &title,
+        html! {
+            h1 { (title) }
+            p { (lang.ta("catalogue-sync-unchanged", &[("count", report.unchanged.to_string())])) }
+            (list("catalogue-sync-added", &report.added))
+            @if !report.renamed.is_empty() {
+                h2 { (lang.t("catalogue-sync-renamed")) " (" (report.renamed.len()) ")" }
+                ul { @for r in &report.renamed { li { (r.from) " → " (r.to) } } }
+            }
+            (list("catalogue-sync-updated", &report.updated))
+            (list("catalogue-sync-withdrawn", &report.withdrawn))
+            (list("catalogue-sync-unpriced", &report.unpriced))
+            p { a href={ "/providers/" (id) } { (lang.t("catalogue-sync-back")) } }
         },
     )
     .into_response()
