@@ -74,12 +74,13 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
  * Seeds a demo federation into a new temporary data dir and serves it on a
  * free 127.0.0.1 port. `stop()` kills the server and removes the data dir.
  */
-export async function startServer() {
+/** A fresh demo; `extraArgs` go to `makonis demo` (e.g. `--with-openstack`). */
+export async function startServer(extraArgs = []) {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'makonis-browser-'));
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
-    const child = spawn(BIN, ['demo', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`], {
+    const child = spawn(BIN, ['demo', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`, ...extraArgs], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, NO_COLOR: '1', RUST_LOG: process.env.RUST_LOG || 'warn' },
     });
