@@ -316,10 +316,17 @@ async fn killed_during_provisioning_and_restarted_leaves_no_orphan() {
         // has the servers, before it saw them ACTIVE.
         let (id, key) = run_then_crash(move || {
             Box::pin(async move {
+                // The saga looks at the new servers once (BUILD), then
+                // waits a minute before looking again: the crash lands
+                // in that minute, whatever the machine's load.
+                let first_life = makonis_app::AppConfig {
+                    poll_interval: Duration::from_secs(60),
+                    ..os_config(&dir)
+                };
                 let app = App::new(
                     Datastore::connect(&url).await.unwrap(),
                     secrets(),
-                    os_config(&dir),
+                    first_life,
                 );
                 let c = cloud(&app, &phase_peer).await;
                 let id = order_signed(&app, &c.world, c.offering("m1.tiny"), 1).await;
