@@ -287,7 +287,7 @@ async fn a_provider_that_does_not_answer_times_out() {
 }
 
 #[tokio::test]
-async fn the_token_is_reused_and_renewed_when_revoked() {
+async fn the_token_is_reused() {
     let Some(peer) = LocalPeer::for_test() else {
         return;
     };
@@ -296,12 +296,105 @@ async fn the_token_is_reused_and_renewed_when_revoked() {
     // Token, version document, servers.
     let first = d.api_calls();
     assert_eq!(first, 3);
-    d.list().await.expect("second list");
-    assert_eq!(d.api_calls(), first + 1, "the token is reused");
     let token = d.current_token().await.expect("a token");
-    peer.revoke_token(&token).await.expect("revoke");
-    d.list().await.expect("list after the token was revoked");
-    // 401, a new token, the list again.
-    assert_eq!(d.api_calls(), first + 4);
-    assert_ne!(d.current_token().await.expect("a token"), token);
+    d.list().await.expect("second list");
+    d.offerings().await.expect("offerings");
+    assert_eq!(d.current_token().await.as_deref(), Some(token.as_str()));
+    // Servers; flavours, limits, Placement: no new token.
+    assert_eq!(d.api_calls(), first + 4, "the token is reused");
+}
+
+/// Renewal needs a service that rejects a token Keystone issued. Nova's
+/// auth middleware caches validated tokens for minutes, so revoking one
+/// in the live Keystone does not reach Nova in a test's time; this checks
+/// the driver's side with a minimal OpenStack on a local socket that
+/// rejects the first token once.
+#[tokio::test]
+async fn a_rejected_token_is_renewed_once() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!(
+        "http://127.0.0.1:{}",
+        listener.local_addr().expect("addr").port()
+    );
+    let catalog = serde_json::json!({"token": {
+        "expires_at": "2099-01-01T00:00:00Z",
+        "project": {"id": "p1"},
+        "catalog": [{"type": "compute", "endpoints": [
+            {"interface": "public", "region_id": "RegionOne", "url": format!("{base}/compute")}]}]
+    }})
+    .to_string();
+    let server = tokio::spawn(async move {
+        let mut tokens = 0;
+        let mut requests = Vec::new();
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut buffer = vec![0u8; 65536];
+            let n = socket.read(&mut buffer).await.unwrap_or(0);
+            let request = String::from_utf8_lossy(&buffer[..n]).to_string();
+            let line = request.lines().next().unwrap_or_default().to_owned();
+            let token = request
+                .lines()
+                .find_map(|l| l.strip_prefix("x-auth-token: "))
+                .unwrap_or_default()
+                .to_owned();
+            let (status, headers, body) = if line.starts_with("POST /v3/auth/tokens") {
+                tokens += 1;
+                (
+                    "201 Created",
+                    format!("X-Subject-Token: token-{tokens}\r\n"),
+                    catalog.clone(),
+                )
+            } else if token == "token-1" && line.contains("/servers") {
+                ("401 Unauthorized", String::new(), r#"{"error": {"message": "The request you have made requires authentication."}}"#.to_owned())
+            } else if line.starts_with("GET /compute/ ") {
+                (
+                    "200 OK",
+                    String::new(),
+                    r#"{"version": {"version": "2.93", "min_version": "2.1"}}"#.to_owned(),
+                )
+            } else {
+                ("200 OK", String::new(), r#"{"servers": []}"#.to_owned())
+            };
+            requests.push(format!("{line} [{token}]"));
+            let response = format!(
+                "HTTP/1.1 {status}\r\n{headers}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = socket.write_all(response.as_bytes()).await;
+            if requests.len() == 5 {
+                return requests;
+            }
+        }
+        requests
+    });
+    let credentials = serde_json::json!({
+        "application_credential_id": "id",
+        "application_credential_secret": "secret",
+        "region": "RegionOne",
+    });
+    let d = OpenStackDriver::new(
+        OpenStackConfig::from_provider("LNB", Some(&format!("{base}/v3")), &credentials)
+            .expect("config"),
+    )
+    .expect("driver");
+    assert!(d.list().await.expect("list after renewal").is_empty());
+    assert_eq!(d.current_token().await.as_deref(), Some("token-2"));
+    let requests = server.await.expect("server");
+    let calls: Vec<&str> = requests
+        .iter()
+        .map(|r| r.split(" HTTP").next().unwrap_or(r))
+        .collect();
+    assert_eq!(
+        calls,
+        [
+            "POST /v3/auth/tokens",
+            "GET /compute/",
+            "GET /compute/servers/detail?limit=1000",
+            "POST /v3/auth/tokens",
+            "GET /compute/servers/detail?limit=1000",
+        ],
+        "{requests:?}"
+    );
 }

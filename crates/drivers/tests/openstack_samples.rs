@@ -17,20 +17,29 @@ use makonis_drivers::{DriverError, ResourceSpec, ResourceStatus};
 use makonis_types::catalogue::OfferingKind;
 use serde_json::Value;
 
+/// Where the samples are: `MAKONIS_OPENSTACK_SAMPLES`, else `../shared`
+/// next to this checkout, else the project's own `../shared` at
+/// `/work/shared` (a clone elsewhere, as CI makes, has no neighbour).
 fn samples_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("MAKONIS_OPENSTACK_SAMPLES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
+    let candidates: Vec<PathBuf> = match std::env::var_os("MAKONIS_OPENSTACK_SAMPLES") {
+        Some(dir) => vec![PathBuf::from(dir)],
+        None => vec![
             PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                .join("../../../shared/data/openstack-api-samples")
-        });
-    if dir.is_dir() {
-        return Some(dir);
+                .join("../../../shared/data/openstack-api-samples"),
+            PathBuf::from("/work/shared/data/openstack-api-samples"),
+        ],
+    };
+    if let Some(dir) = candidates.iter().find(|d| d.is_dir()) {
+        return Some(dir.clone());
     }
     let msg = format!(
         "the OpenStack API samples are not at {} (set MAKONIS_OPENSTACK_SAMPLES to where \
          cinder-v3/ and neutron-v2/ are)",
-        dir.display()
+        candidates
+            .iter()
+            .map(|d| d.display().to_string())
+            .collect::<Vec<_>>()
+            .join(" or ")
     );
     if std::env::var("MAKONIS_REQUIRE_PEERS").as_deref() == Ok("1") {
         panic!("{msg}; MAKONIS_REQUIRE_PEERS=1 requires them");
