@@ -398,3 +398,53 @@ async fn a_rejected_token_is_renewed_once() {
         "{requests:?}"
     );
 }
+
+#[tokio::test]
+async fn placement_is_read_when_the_credential_may() {
+    let Some(peer) = LocalPeer::for_test() else {
+        return;
+    };
+    // A project member may not read Placement (its default policy).
+    assert_eq!(driver(&peer).placement_room().await.expect("member"), None);
+    let admin = peer.admin_credential().await.expect("admin credential");
+    let d = OpenStackDriver::new(admin.config("LVRTC").expect("config")).expect("driver");
+    let room = d
+        .placement_room()
+        .await
+        .expect("placement")
+        .expect("readable by admin");
+    // What Placement itself says about the one fake host.
+    let providers = peer
+        .admin("GET", "placement", "resource_providers", None)
+        .await
+        .expect("providers");
+    let uuid = providers["resource_providers"][0]["uuid"]
+        .as_str()
+        .expect("a provider")
+        .to_owned();
+    let inventory = peer
+        .admin(
+            "GET",
+            "placement",
+            &format!("resource_providers/{uuid}/inventories"),
+            None,
+        )
+        .await
+        .expect("inventories");
+    let vcpu = &inventory["inventories"]["VCPU"];
+    let expected_total = ((vcpu["total"].as_i64().expect("total")
+        - vcpu["reserved"].as_i64().unwrap_or(0)) as f64
+        * vcpu["allocation_ratio"].as_f64().unwrap_or(1.0))
+    .floor() as i64;
+    assert_eq!(
+        providers["resource_providers"].as_array().map(Vec::len),
+        Some(1)
+    );
+    assert_eq!(room.vcpu_total, expected_total);
+    assert!(
+        room.vcpu_free > 0 && room.vcpu_free <= room.vcpu_total,
+        "{room:?}"
+    );
+    assert!(room.ram_free_mb > 0 && room.disk_free_gb > 0, "{room:?}");
+    admin.remove_admin_credential().await.expect("cleanup");
+}

@@ -137,10 +137,11 @@ impl LocalPeer {
     }
 }
 
-/// A token and the catalogue it came with.
+/// A token and the catalogue and user it came with.
 struct Session {
     token: String,
     catalog: Value,
+    user_id: String,
 }
 
 fn peer_error(e: impl std::fmt::Display) -> DriverError {
@@ -171,6 +172,10 @@ impl LocalPeer {
         Ok(Session {
             token,
             catalog: issued["token"]["catalog"].clone(),
+            user_id: issued["token"]["user"]["id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
         })
     }
 
@@ -350,6 +355,62 @@ impl LocalPeer {
             env,
             dir: self.dir.clone(),
         })
+    }
+
+    /// The peer as its admin sees it: an application credential of the
+    /// admin user in the admin project (which may read Placement). Remove
+    /// it with [`LocalPeer::remove_admin_credential`].
+    pub async fn admin_credential(&self) -> DriverResult<LocalPeer> {
+        let admin = self.admin_session().await?;
+        let name = format!(
+            "makonis-admin-{}",
+            &uuid::Uuid::now_v7().simple().to_string()[20..]
+        );
+        let credential = self
+            .call(
+                &admin,
+                "POST",
+                "identity",
+                &format!("users/{}/application_credentials", admin.user_id),
+                Some(
+                    json!({"application_credential": {"name": name, "roles": [{"name": "admin"}]}}),
+                ),
+            )
+            .await?;
+        let credential = &credential["application_credential"];
+        let mut env = self.env.clone();
+        for (key, value) in [
+            ("OS_APPLICATION_CREDENTIAL_ID", &credential["id"]),
+            ("OS_APPLICATION_CREDENTIAL_SECRET", &credential["secret"]),
+        ] {
+            let value = value
+                .as_str()
+                .ok_or_else(|| peer_error(format!("no {key} in the new credential")))?;
+            env.insert(key.to_owned(), value.to_owned());
+        }
+        env.insert("MAKONIS_ISOLATED_USER_ID".into(), admin.user_id.clone());
+        Ok(LocalPeer {
+            env,
+            dir: self.dir.clone(),
+        })
+    }
+
+    /// Deletes a credential made by [`LocalPeer::admin_credential`].
+    pub async fn remove_admin_credential(&self) -> DriverResult<()> {
+        let admin = self.admin_session().await?;
+        let credential = self.var("OS_APPLICATION_CREDENTIAL_ID")?.to_owned();
+        self.call(
+            &admin,
+            "DELETE",
+            "identity",
+            &format!(
+                "users/{}/application_credentials/{credential}",
+                admin.user_id
+            ),
+            None,
+        )
+        .await
+        .map(drop)
     }
 
     /// Sets the compute quota of this peer's project (admin).

@@ -48,13 +48,14 @@ pub struct OpenStackDriver {
     image: tokio::sync::OnceCell<String>,
 }
 
-/// Free and total amounts of one cloud, from Placement.
+/// Free and total amounts of one cloud, from Placement: per resource
+/// provider (total − reserved) × allocation ratio − used, summed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-struct Room {
-    vcpu_total: i64,
-    vcpu_free: i64,
-    ram_free_mb: i64,
-    disk_free_gb: i64,
+pub struct Room {
+    pub vcpu_total: i64,
+    pub vcpu_free: i64,
+    pub ram_free_mb: i64,
+    pub disk_free_gb: i64,
 }
 
 impl Room {
@@ -334,8 +335,9 @@ impl OpenStackDriver {
 
     /// The cloud's free room from Placement, or `None` when the credential
     /// may not read Placement (its default policy is admin-only) or the
-    /// catalogue has no Placement.
-    async fn placement_room(&self) -> DriverResult<Option<Room>> {
+    /// catalogue has no Placement. Capacity is the smaller of this and the
+    /// project's quota room.
+    pub async fn placement_room(&self) -> DriverResult<Option<Room>> {
         if self.client.endpoint(Service::Placement).await?.is_none() {
             return Ok(None);
         }
