@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use makonis_app::secrets::SecretBox;
-use makonis_app::{Actor, App, OpContext};
+use makonis_app::{App, OpContext};
 use makonis_db::Datastore;
 use makonis_drivers::Driver;
 use makonis_drivers::openstack::{LocalPeer, OpenStackDriver};
@@ -283,25 +283,6 @@ async fn an_order_becomes_servers_in_nova_with_usage_and_is_decommissioned() {
     }
 }
 
-async fn member_of(app: &App, email: &str) -> OpContext {
-    let sys = OpContext::system("t");
-    let user = app
-        .list_users(&sys, Some(email), Default::default())
-        .await
-        .unwrap()
-        .items
-        .remove(0);
-    let roles = app.get_user(&sys, user.id).await.unwrap().roles;
-    OpContext {
-        actor: Actor::User {
-            user,
-            roles,
-            token_scope: None,
-        },
-        request_id: "t".into(),
-    }
-}
-
 #[tokio::test]
 async fn killed_during_provisioning_and_restarted_leaves_no_orphan() {
     let Some(peer) = LocalPeer::for_test() else {
@@ -345,20 +326,10 @@ async fn killed_during_provisioning_and_restarted_leaves_no_orphan() {
         });
         // Second life on the same database.
         let app = App::new(store.datastore.clone(), secrets(), os_config(state.path()));
-        let member = member_of(&app, "member@ist.lv").await;
-        let before = app.get_order(&member, id).await.unwrap().order;
+        let w = second_life(&app, ProviderId::new()).await;
+        let before = app.get_order(&w.member, id).await.unwrap().order;
         assert_eq!(before.state, OrderState::Provisioning, "{}", store.label);
         assert_eq!(app.resume_sagas().await.unwrap(), 1, "{}", store.label);
-        let w = World {
-            owner: member.clone(),
-            broker: member.clone(),
-            admin: member.clone(),
-            member,
-            system: makonis_types::InformationSystemId::new(),
-            offering: OfferingId::new(),
-            provider: ProviderId::new(),
-            institution: makonis_types::InstitutionId::new(),
-        };
         let done = outcome_within(&app, &w, id, LIMIT).await;
         let in_nova = nova.find(&key).await.unwrap();
         match done.state {

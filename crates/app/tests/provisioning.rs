@@ -6,13 +6,12 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use makonis_app::App;
 use makonis_app::secrets::SecretBox;
-use makonis_app::{Actor, App, OpContext};
 use makonis_db::Datastore;
 use makonis_db::testing::TestDatastore;
 use makonis_drivers::Driver;
 use makonis_drivers::sim::{Faults, break_resource};
-use makonis_types::InstitutionId;
 use makonis_types::catalogue::*;
 use makonis_types::federation::*;
 use makonis_types::order::*;
@@ -199,39 +198,7 @@ async fn crash_mid_provisioning(
     });
     // The world's people, looked up again for the second life.
     let app = App::new(store.datastore.clone(), SecretBox::random(), config(&state));
-    let member = app
-        .list_users(
-            &OpContext::system("t"),
-            Some("member@ist.lv"),
-            Default::default(),
-        )
-        .await
-        .unwrap()
-        .items
-        .remove(0);
-    let roles = app
-        .get_user(&OpContext::system("t"), member.id)
-        .await
-        .unwrap()
-        .roles;
-    let member = OpContext {
-        actor: Actor::User {
-            user: member,
-            roles,
-            token_scope: None,
-        },
-        request_id: "t".into(),
-    };
-    let w = World {
-        owner: member.clone(),
-        broker: member.clone(),
-        admin: member.clone(),
-        member,
-        system: makonis_types::InformationSystemId::new(),
-        offering: OfferingId::new(),
-        provider,
-        institution: InstitutionId::new(),
-    };
+    let w = second_life(&app, provider).await;
     (id, provider, w)
 }
 

@@ -287,6 +287,37 @@ pub async fn wait_within(
     }
 }
 
+/// The world as a restarted process finds it: the member looked up again
+/// (in every role slot; only the member's reads are used) and the provider.
+pub async fn second_life(app: &App, provider: ProviderId) -> World {
+    let sys = OpContext::system("t");
+    let user = app
+        .list_users(&sys, Some("member@ist.lv"), Default::default())
+        .await
+        .unwrap()
+        .items
+        .remove(0);
+    let roles = app.get_user(&sys, user.id).await.unwrap().roles;
+    let member = OpContext {
+        actor: Actor::User {
+            user,
+            roles,
+            token_scope: None,
+        },
+        request_id: "t".into(),
+    };
+    World {
+        owner: member.clone(),
+        broker: member.clone(),
+        admin: member.clone(),
+        member,
+        system: makonis_types::InformationSystemId::new(),
+        offering: OfferingId::new(),
+        provider,
+        institution: InstitutionId::new(),
+    }
+}
+
 /// Runs `phase` on its own runtime and then drops the runtime, cancelling
 /// every task at whatever await it had reached: a crash, as far as the
 /// database and the provider can tell.

@@ -337,7 +337,20 @@ impl LocalPeer {
                 Some(json!({"application_credential": {"name": project_name, "roles": [{"name": "member"}]}})),
             )
             .await?;
-        let credential = &credential["application_credential"];
+        self.speaking_as(
+            &credential,
+            &[
+                ("OS_PROJECT_ID", project),
+                ("OS_PROJECT_NAME", project_name),
+                ("MAKONIS_ISOLATED_USER_ID", user),
+            ],
+        )
+    }
+
+    /// This peer, but with the application credential Keystone just issued
+    /// (its answer) and the other settings given.
+    fn speaking_as(&self, issued: &Value, settings: &[(&str, String)]) -> DriverResult<LocalPeer> {
+        let credential = &issued["application_credential"];
         let mut env = self.env.clone();
         for (key, value) in [
             ("OS_APPLICATION_CREDENTIAL_ID", &credential["id"]),
@@ -348,9 +361,9 @@ impl LocalPeer {
                 .ok_or_else(|| peer_error(format!("no {key} in the new credential")))?;
             env.insert(key.to_owned(), value.to_owned());
         }
-        env.insert("OS_PROJECT_ID".into(), project);
-        env.insert("OS_PROJECT_NAME".into(), project_name);
-        env.insert("MAKONIS_ISOLATED_USER_ID".into(), user);
+        for (key, value) in settings {
+            env.insert((*key).to_owned(), value.clone());
+        }
         Ok(LocalPeer {
             env,
             dir: self.dir.clone(),
@@ -377,22 +390,10 @@ impl LocalPeer {
                 ),
             )
             .await?;
-        let credential = &credential["application_credential"];
-        let mut env = self.env.clone();
-        for (key, value) in [
-            ("OS_APPLICATION_CREDENTIAL_ID", &credential["id"]),
-            ("OS_APPLICATION_CREDENTIAL_SECRET", &credential["secret"]),
-        ] {
-            let value = value
-                .as_str()
-                .ok_or_else(|| peer_error(format!("no {key} in the new credential")))?;
-            env.insert(key.to_owned(), value.to_owned());
-        }
-        env.insert("MAKONIS_ISOLATED_USER_ID".into(), admin.user_id.clone());
-        Ok(LocalPeer {
-            env,
-            dir: self.dir.clone(),
-        })
+        self.speaking_as(
+            &credential,
+            &[("MAKONIS_ISOLATED_USER_ID", admin.user_id.clone())],
+        )
     }
 
     /// Deletes a credential made by [`LocalPeer::admin_credential`].
