@@ -33,6 +33,16 @@ fn hourly_price(vcpu: i64, ram_gb: i64) -> Decimal {
     Decimal::new(95, 4) * Decimal::from(vcpu) + Decimal::new(25, 4) * Decimal::from(ram_gb)
 }
 
+/// EUR per GB-month of block storage (Cinder volume types).
+const VOLUME_GB_MONTH: Decimal = Decimal::from_parts(45, 0, 0, false, 3);
+
+fn price_of(offering: &makonis_types::catalogue::Offering) -> Decimal {
+    match offering.kind {
+        makonis_types::catalogue::OfferingKind::Volume => VOLUME_GB_MONTH,
+        _ => hourly_price(offering.vcpu, offering.ram_gb),
+    }
+}
+
 impl App {
     pub async fn register_local_openstack(&self, peer: &LocalPeer) -> Result<LocalOpenStack> {
         let ctx = OpContext::system("demo-openstack");
@@ -125,7 +135,7 @@ impl App {
                             .iter()
                             .map(|e| PriceItem {
                                 offering_id: e.offering.id,
-                                unit_price: hourly_price(e.offering.vcpu, e.offering.ram_gb),
+                                unit_price: price_of(&e.offering),
                             })
                             .collect(),
                     },
@@ -149,5 +159,6 @@ mod tests {
     fn prices_follow_size() {
         assert_eq!(hourly_price(1, 1), Decimal::new(120, 4));
         assert_eq!(hourly_price(4, 8), Decimal::new(580, 4));
+        assert_eq!(VOLUME_GB_MONTH.to_string(), "0.045");
     }
 }

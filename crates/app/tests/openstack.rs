@@ -105,21 +105,30 @@ async fn cloud(app: &App, peer: &LocalPeer) -> Cloud {
         .search_catalogue(
             &w.member,
             &CatalogueFilter {
-                q: Some("m1".into()),
+                provider_id: Some(provider.id),
                 ..CatalogueFilter::default()
             },
             chrono::Utc::now().date_naive(),
-            Default::default(),
+            makonis_types::paging::PageRequest {
+                limit: Some(500),
+                offset: None,
+            },
         )
         .await
         .unwrap();
+    // The flavours, and the volume types when Cinder is in the catalogue
+    // (and whatever flavours other tests add to the shared cloud).
     let offerings: Vec<(String, OfferingId)> = entries
         .items
         .iter()
-        .filter(|e| e.offering.provider_id == provider.id)
         .map(|e| (e.offering.name.clone(), e.offering.id))
         .collect();
-    assert_eq!(offerings.len(), 4, "the catalogue shows the flavours");
+    for flavour in ["m1.tiny", "m1.small", "m1.medium", "m1.large"] {
+        assert!(
+            offerings.iter().any(|(n, _)| n == flavour),
+            "the catalogue shows {flavour}: {offerings:?}"
+        );
+    }
     let tiny = entries
         .items
         .iter()
@@ -186,8 +195,8 @@ fn driver(peer: &LocalPeer) -> OpenStackDriver {
     OpenStackDriver::new(peer.config("OS").unwrap()).unwrap()
 }
 
-/// Waits until Nova no longer lists any server of the group.
-async fn until_gone_from_nova(d: &OpenStackDriver, key: &str) {
+/// Waits until the provider (Nova or Cinder) no longer lists the key.
+async fn until_gone_at_provider(d: &OpenStackDriver, key: &str) {
     for _ in 0..300 {
         if d.find(key).await.unwrap().is_none() {
             return;
@@ -278,7 +287,7 @@ async fn an_order_becomes_servers_in_nova_with_usage_and_is_decommissioned() {
             store.label,
             gone.reason
         );
-        until_gone_from_nova(&nova, &key).await;
+        until_gone_at_provider(&nova, &key).await;
         assert!(!nova.list().await.unwrap().iter().any(|r| r.id == key));
     }
 }
@@ -344,7 +353,7 @@ async fn killed_during_provisioning_and_restarted_leaves_no_orphan() {
             // Unwound: nothing may be left in nova.
             _ => assert!(in_nova.is_none(), "{}: orphan {in_nova:?}", store.label),
         }
-        until_gone_from_nova(&nova, &key).await;
+        until_gone_at_provider(&nova, &key).await;
         assert_eq!(
             app.resume_sagas().await.unwrap(),
             0,
@@ -553,5 +562,55 @@ async fn a_server_that_stays_in_build_is_unwound() {
         "{reason}"
     );
     // The unwinding deleted what had been started in Nova.
-    until_gone_from_nova(&nova, &format!("makonis-order-{id}")).await;
+    until_gone_at_provider(&nova, &format!("makonis-order-{id}")).await;
+}
+
+#[tokio::test]
+async fn a_volume_order_becomes_a_cinder_volume_and_is_decommissioned() {
+    let Some(peer) = LocalPeer::for_test() else {
+        return;
+    };
+    let nova = driver(&peer);
+    let (store, state) = engines().await.remove(0);
+    let app = App::new(store.datastore.clone(), secrets(), os_config(state.path()));
+    let c = cloud(&app, &peer).await;
+    if !c.offerings.iter().any(|(n, _)| n == "__DEFAULT__") {
+        assert_ne!(
+            std::env::var("MAKONIS_REQUIRE_PEERS").as_deref(),
+            Ok("1"),
+            "no Cinder in the catalogue: start scripts/peers/openstack-neutron-cinder up --catalog"
+        );
+        eprintln!("skipped: no Cinder in the catalogue");
+        return;
+    }
+    let w = &c.world;
+    // 5 GB of the default volume type.
+    let id = order_signed(&app, w, c.offering("__DEFAULT__"), 5).await;
+    let done = outcome_within(&app, w, id, LIMIT).await;
+    assert_eq!(done.state, OrderState::Active, "{:?}", done.reason);
+    let key = format!("makonis-order-{id}");
+    let volume = nova
+        .find(&key)
+        .await
+        .unwrap()
+        .expect("the volume in Cinder");
+    assert_eq!(
+        (volume.kind, volume.quantity, volume.offering.as_str()),
+        (OfferingKind::Volume, 5, "__DEFAULT__")
+    );
+    assert_eq!(volume.tags["makonis.order"], id.to_string());
+    let recorded = app.order_resources(&w.member, id).await.unwrap();
+    assert_eq!(recorded[0].external_id, volume.id);
+
+    app.decommission_order(&w.member, id).await.unwrap();
+    let closed = wait_within(
+        &app,
+        w,
+        id,
+        &[OrderState::Closed, OrderState::Failed],
+        LIMIT,
+    )
+    .await;
+    assert_eq!(closed.state, OrderState::Closed, "{:?}", closed.reason);
+    until_gone_at_provider(&nova, &key).await;
 }

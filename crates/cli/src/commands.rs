@@ -281,8 +281,8 @@ async fn demo(args: &CommonArgs, with_openstack: bool, output: Output) -> anyhow
             if let Some(os) = &openstack {
                 println!();
                 println!(
-                    "Local OpenStack registered as {} (Keystone {}): {} flavours added, {} unchanged; \
-                     orders for its offerings create servers in Nova.",
+                    "Local OpenStack registered as {} (Keystone {}): {} offerings added, {} unchanged; \
+                     orders for its offerings create servers in Nova (and volumes in Cinder).",
                     os.provider,
                     os.keystone,
                     os.sync.added.len(),

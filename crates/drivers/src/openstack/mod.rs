@@ -535,9 +535,10 @@ impl Driver for OpenStackDriver {
         }
         match spec.kind {
             OfferingKind::Vm => self.create_servers(spec).await,
+            OfferingKind::Volume => self.create_volume(spec).await,
             other => Err(DriverError::Invalid(format!(
-                "{}: the OpenStack driver provisions servers (vm); {other} offerings are \
-                 delivered another way",
+                "{}: the OpenStack driver provisions servers (vm) and volumes; {other} \
+                 offerings are delivered another way",
                 self.provider()
             ))),
         }
@@ -545,14 +546,40 @@ impl Driver for OpenStackDriver {
 
     async fn find(&self, idempotency_key: &str) -> DriverResult<Option<Resource>> {
         let servers = self.group(idempotency_key).await?;
-        Ok(self.resource(idempotency_key, &servers))
+        match self.resource(idempotency_key, &servers) {
+            Some(group) => Ok(Some(group)),
+            None => self.find_volume(idempotency_key).await,
+        }
     }
 
     async fn get(&self, id: &str) -> DriverResult<Option<Resource>> {
-        self.find(id).await
+        if is_volume_id(id) {
+            return Ok(self.volume(id).await?.and_then(|v| v.resource()));
+        }
+        let servers = self.group(id).await?;
+        Ok(self.resource(id, &servers))
     }
 
     async fn delete(&self, id: &str) -> DriverResult<()> {
+        if is_volume_id(id) {
+            // Gone or already being deleted: done (Cinder refuses a second
+            // delete of a deleting volume).
+            if self.volume(id).await?.and_then(|v| v.resource()).is_none() {
+                return Ok(());
+            }
+            return match self
+                .volume_call(
+                    Method::DELETE,
+                    &cinder::volume_path(id),
+                    None,
+                    &format!("deleting volume {id}"),
+                )
+                .await
+            {
+                Ok(_) | Err(DriverError::NotFound(_)) => Ok(()),
+                Err(e) => Err(e),
+            };
+        }
         let servers = self.group(id).await?;
         for server in &servers {
             self.delete_server(server, id).await?;
@@ -573,6 +600,9 @@ impl Driver for OpenStackDriver {
     }
 
     async fn resize(&self, id: &str, quantity: i64) -> DriverResult<Resource> {
+        if is_volume_id(id) {
+            return self.resize_volume(id, quantity).await;
+        }
         if !(1..=1000).contains(&quantity) {
             return Err(DriverError::Invalid(format!(
                 "{}: quantity must be 1 to 1000 servers, got {quantity}",
@@ -639,13 +669,20 @@ impl Driver for OpenStackDriver {
                 groups.entry(key).or_default().push(server);
             }
         }
-        Ok(groups
+        let mut resources: Vec<Resource> = groups
             .into_iter()
             .filter_map(|(key, mut servers)| {
                 servers.sort_by_key(Server::index);
                 self.resource(&key, &servers)
             })
-            .collect())
+            .collect();
+        resources.extend(
+            self.volumes()
+                .await?
+                .iter()
+                .filter_map(cinder::Volume::resource),
+        );
+        Ok(resources)
     }
 
     async fn capacity(&self) -> DriverResult<Vec<Capacity>> {
@@ -676,13 +713,22 @@ impl Driver for OpenStackDriver {
         let now = Utc::now();
         let project = self.client.project_id().await?;
         let usages = self.tenant_usage(&project, since, now).await?;
-        nova::hourly_usage(self.provider(), &usages, since, now)
+        let mut records = nova::hourly_usage(self.provider(), &usages, since, now)?;
+        // Cinder keeps no usage history: a volume's hours are counted at
+        // its current size while it exists (collect at least hourly).
+        for volume in self.volumes().await? {
+            if let Some(resource) = volume.resource() {
+                records.extend(cinder::volume_usage(&resource, since, now));
+            }
+        }
+        Ok(records)
     }
 
     async fn offerings(&self) -> DriverResult<Vec<ProviderOffering>> {
         let flavors = self.flavors().await?;
         let limits = self.limits().await?;
         let room = self.placement_room().await?;
+        let volumes = self.volume_offerings().await?;
         Ok(flavors
             .into_iter()
             .filter(|f| f.is_public)
@@ -706,8 +752,190 @@ impl Driver for OpenStackDriver {
                     capacity_units: capacity,
                 }
             })
+            .chain(volumes)
             .collect())
     }
+}
+
+/// Volumes through Cinder, when the catalogue lists block storage. A
+/// volume resource's id is the Cinder volume id (a UUID), which no server
+/// group's key is, so each call can tell the two apart.
+impl OpenStackDriver {
+    async fn has_block_storage(&self) -> DriverResult<bool> {
+        Ok(self.client.endpoint(Service::BlockStorage).await?.is_some())
+    }
+
+    async fn volume_call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        what: &str,
+    ) -> DriverResult<String> {
+        let answer = self
+            .client
+            .request(Service::BlockStorage, method, path, None, body, what)
+            .await?;
+        serde_json::to_string(&answer.body).map_err(|e| DriverError::Unavailable(e.to_string()))
+    }
+
+    async fn volume(&self, id: &str) -> DriverResult<Option<cinder::Volume>> {
+        match self
+            .volume_call(
+                Method::GET,
+                &cinder::volume_path(id),
+                None,
+                &format!("volume {id}"),
+            )
+            .await
+        {
+            Ok(text) => Ok(Some(cinder::parse_volume(&text)?)),
+            Err(DriverError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Every volume of the project that Mākonis made (metadata carries
+    /// the key), following Cinder's `next` links.
+    async fn volumes(&self) -> DriverResult<Vec<cinder::Volume>> {
+        if !self.has_block_storage().await? {
+            return Ok(Vec::new());
+        }
+        let mut volumes = Vec::new();
+        let mut next = Some(cinder::VOLUMES_DETAIL_PATH.to_owned());
+        while let Some(path) = next.take() {
+            let text = self
+                .volume_call(Method::GET, &path, None, "the volume list")
+                .await?;
+            let page = cinder::parse_volume_details(&text)?;
+            next = page.next.filter(|_| !page.volumes.is_empty());
+            volumes.extend(
+                page.volumes
+                    .into_iter()
+                    .filter(|v| v.metadata.contains_key(cinder::META_KEY)),
+            );
+        }
+        Ok(volumes)
+    }
+
+    async fn find_volume(&self, key: &str) -> DriverResult<Option<Resource>> {
+        if !self.has_block_storage().await? {
+            return Ok(None);
+        }
+        let text = self
+            .volume_call(
+                Method::GET,
+                &cinder::volumes_named_path(key),
+                None,
+                &format!("volumes named {key}"),
+            )
+            .await?;
+        let volumes = cinder::parse_volume_details(&text)?.volumes;
+        Ok(cinder::find_by_key(&volumes, key).and_then(cinder::Volume::resource))
+    }
+
+    async fn create_volume(&self, spec: &ResourceSpec) -> DriverResult<Resource> {
+        if !self.has_block_storage().await? {
+            return Err(DriverError::Invalid(format!(
+                "{}: the service catalogue has no block-storage endpoint for region {}; \
+                 volumes cannot be made there",
+                self.provider(),
+                self.client.config().region
+            )));
+        }
+        let body = serde_json::to_value(cinder::volume_create_body(
+            spec,
+            self.client.config().availability_zone.as_deref(),
+        )?)
+        .map_err(|e| DriverError::Invalid(e.to_string()))?;
+        let text = self
+            .volume_call(
+                Method::POST,
+                "/volumes",
+                Some(&body),
+                &format!(
+                    "creating a {} GB volume of type {} for {}",
+                    spec.quantity, spec.offering, spec.idempotency_key
+                ),
+            )
+            .await?;
+        let volume = cinder::parse_volume(&text)?;
+        volume.resource().ok_or_else(|| {
+            DriverError::Unavailable(format!(
+                "{}: volume {} was deleted as it was made",
+                self.provider(),
+                volume.id
+            ))
+        })
+    }
+
+    async fn resize_volume(&self, id: &str, size_gb: i64) -> DriverResult<Resource> {
+        let gone = || DriverError::NotFound(format!("{}: volume {id}", self.provider()));
+        let volume = self.volume(id).await?.ok_or_else(gone)?;
+        if let cinder::ExtendPlan::Extend(body) = cinder::plan_extend(&volume, size_gb)? {
+            let body =
+                serde_json::to_value(body).map_err(|e| DriverError::Invalid(e.to_string()))?;
+            // An attached volume is extended online, from microversion 3.42.
+            let version = (volume.status == cinder::VolumeStatus::InUse)
+                .then(|| cinder::EXTEND_IN_USE_MICROVERSION.trim_start_matches("volume "));
+            self.client
+                .request(
+                    Service::BlockStorage,
+                    Method::POST,
+                    &cinder::volume_action_path(id),
+                    version,
+                    Some(&body),
+                    &format!("extending volume {id} to {size_gb} GB"),
+                )
+                .await?;
+        }
+        self.volume(id)
+            .await?
+            .and_then(|v| v.resource())
+            .ok_or_else(gone)
+    }
+
+    async fn volume_offerings(&self) -> DriverResult<Vec<ProviderOffering>> {
+        if !self.has_block_storage().await? {
+            return Ok(Vec::new());
+        }
+        let types = cinder::parse_volume_types(
+            &self
+                .volume_call(
+                    Method::GET,
+                    cinder::VOLUME_TYPES_PATH,
+                    None,
+                    "the volume types",
+                )
+                .await?,
+        )?;
+        let project = self.client.project_id().await?;
+        let quota = match self
+            .volume_call(
+                Method::GET,
+                &cinder::quota_usage_path(&project),
+                None,
+                "the project's volume quota",
+            )
+            .await
+        {
+            Ok(text) => Some(cinder::parse_quota_usage(&text)?),
+            // A policy that hides quotas leaves the capacity unknown.
+            Err(DriverError::Refused(_)) => None,
+            Err(e) => return Err(e),
+        };
+        Ok(cinder::volume_type_offerings(
+            &types
+                .into_iter()
+                .filter(|t| t.is_public)
+                .collect::<Vec<_>>(),
+            quota.as_ref(),
+        ))
+    }
+}
+
+fn is_volume_id(id: &str) -> bool {
+    uuid::Uuid::parse_str(id).is_ok()
 }
 
 impl OpenStackDriver {
