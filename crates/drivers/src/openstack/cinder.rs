@@ -2,10 +2,11 @@
 //! OpenStack driver sends for volumes (create, extend), the paths it reads
 //! (volume details, volume types, quota usage, limits), and the parsing of
 //! Cinder's answers into typed structs, [`Resource`]s and
-//! [`ProviderOffering`]s. No HTTP happens here. Cinder does not run on the
-//! development machine, so everything in this module is checked against the
-//! API reference samples (`crates/drivers/tests/openstack_samples.rs`,
-//! `docs/drivers/openstack.md`).
+//! [`ProviderOffering`]s. No HTTP happens here. Everything in this module is
+//! checked against the API reference samples
+//! (`crates/drivers/tests/openstack_samples.rs`, `docs/drivers/openstack.md`),
+//! and what the peer's real Cinder answers (fake volume driver, Zed) against
+//! the live service (`crates/drivers/tests/openstack_neutron_cinder_live.rs`).
 //!
 //! This module also owns [`ParseError`] and the field reader `wire` that the
 //! Neutron module shares; they belong in a module of their own under
@@ -28,9 +29,12 @@ use wire::Obj;
 pub const META_KEY: &str = "makonis-key";
 /// Metadata key holding the Mākonis site name a volume was ordered for.
 pub const META_SITE: &str = "makonis-site";
-/// `OpenStack-API-Version` header value needed to extend an attached
-/// (`in-use`) volume; older microversions only extend `available` ones.
-pub const EXTEND_IN_USE_MICROVERSION: &str = "volume 3.42";
+/// The volume microversion needed to extend an attached (`in-use`)
+/// volume; older microversions only extend `available` ones. The version
+/// alone, as [`super::Client::request`] takes it: the client adds the
+/// service name (`OpenStack-API-Version: volume 3.42`), and Cinder answers
+/// `volume volume 3.42` with a 500.
+pub const EXTEND_IN_USE_MICROVERSION: &str = "3.42";
 /// Detailed volume list; the plain `/volumes` list has only ids and names.
 pub const VOLUMES_DETAIL_PATH: &str = "/volumes/detail";
 /// The volume types the project may use.
@@ -1066,4 +1070,17 @@ pub fn parse_limits(body: &str) -> Result<VolumeLimits, ParseError> {
         max_total_backup_gb: o.opt_i64("maxTotalBackupGigabytes")?,
         total_backup_gb_used: o.opt_i64("totalBackupGigabytesUsed")?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_extend_microversion_is_a_bare_version_for_the_client() {
+        let (major, minor) = EXTEND_IN_USE_MICROVERSION
+            .split_once('.')
+            .expect("major.minor");
+        assert_eq!((major, minor), ("3", "42"));
+    }
 }

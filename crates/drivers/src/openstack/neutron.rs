@@ -1,10 +1,11 @@
 //! Neutron v2 networking as pure functions: the network the OpenStack
 //! driver attaches a server to, the bodies it sends to make and label a
 //! network, the paths it reads, and the parsing of networks, subnets,
-//! ports and quotas into typed structs. No HTTP happens here. Neutron does
-//! not run on the development machine, so everything in this module is
-//! checked against the API reference samples
-//! (`crates/drivers/tests/openstack_samples.rs`, `docs/drivers/openstack.md`).
+//! ports and quotas into typed structs. No HTTP happens here. Everything in
+//! this module is checked against the API reference samples
+//! (`crates/drivers/tests/openstack_samples.rs`, `docs/drivers/openstack.md`),
+//! and what the peer's real Neutron answers (ML2, no agents, Zed) against
+//! the live service (`crates/drivers/tests/openstack_neutron_cinder_live.rs`).
 //!
 //! Paths are relative to the `network` endpoint of the service catalogue,
 //! which (unlike Cinder's) does not include the API version, so they start
