@@ -212,8 +212,11 @@ impl LocalPeer {
             .map_err(|e| peer_error(format!("method {method}: {e}")))?;
         let mut request = reqwest::Client::new()
             .request(method, format!("{base}/{}", path.trim_start_matches('/')))
-            .header("X-Auth-Token", &session.token)
-            .header("OpenStack-API-Version", "compute 2.90");
+            .header("X-Auth-Token", &session.token);
+        // Other services refuse a microversion header naming compute.
+        if service_type == "compute" {
+            request = request.header("OpenStack-API-Version", "compute 2.90");
+        }
         if let Some(body) = body {
             request = request.json(&body);
         }

@@ -877,7 +877,7 @@ impl OpenStackDriver {
                 serde_json::to_value(body).map_err(|e| DriverError::Invalid(e.to_string()))?;
             // An attached volume is extended online, from microversion 3.42.
             let version = (volume.status == cinder::VolumeStatus::InUse)
-                .then(|| cinder::EXTEND_IN_USE_MICROVERSION.trim_start_matches("volume "));
+                .then_some(cinder::EXTEND_IN_USE_MICROVERSION);
             self.client
                 .request(
                     Service::BlockStorage,
