@@ -46,6 +46,18 @@ fn suffix() -> String {
 }
 
 /// An answer's body as the text the parsers take.
+/// A GET whose answer must be there.
+async fn get(
+    c: &Client,
+    service: Service,
+    path: &str,
+    what: &str,
+) -> makonis_drivers::openstack::client::Answer {
+    c.request(service, Method::GET, path, None, None, what)
+        .await
+        .unwrap_or_else(|e| panic!("{what}: {e}"))
+}
+
 fn text(body: &Value) -> String {
     serde_json::to_string(body).expect("JSON")
 }
@@ -136,32 +148,18 @@ async fn until_available(c: &Client, id: &str, size_gb: i64) -> cinder::Volume {
 }
 
 async fn quota_usage(c: &Client, project: &str) -> cinder::VolumeQuotaUsage {
-    let answer = c
-        .request(
-            Service::BlockStorage,
-            Method::GET,
-            &cinder::quota_usage_path(project),
-            None,
-            None,
-            "quota usage",
-        )
-        .await
-        .expect("quota usage");
+    let answer = get(
+        c,
+        Service::BlockStorage,
+        &cinder::quota_usage_path(project),
+        "quota usage",
+    )
+    .await;
     cinder::parse_quota_usage(&text(&answer.body)).expect("parse_quota_usage")
 }
 
 async fn limits(c: &Client) -> cinder::VolumeLimits {
-    let answer = c
-        .request(
-            Service::BlockStorage,
-            Method::GET,
-            cinder::LIMITS_PATH,
-            None,
-            None,
-            "limits",
-        )
-        .await
-        .expect("limits");
+    let answer = get(c, Service::BlockStorage, cinder::LIMITS_PATH, "limits").await;
     cinder::parse_limits(&text(&answer.body)).expect("parse_limits")
 }
 
@@ -198,17 +196,13 @@ async fn cinder_volume_is_created_found_extended_counted_and_deleted() {
     let project = client.project_id().await.expect("project");
 
     // Volume types, and the default type as an offering.
-    let answer = client
-        .request(
-            Service::BlockStorage,
-            Method::GET,
-            cinder::VOLUME_TYPES_PATH,
-            None,
-            None,
-            "volume types",
-        )
-        .await
-        .expect("volume types");
+    let answer = get(
+        &client,
+        Service::BlockStorage,
+        cinder::VOLUME_TYPES_PATH,
+        "volume types",
+    )
+    .await;
     let types = cinder::parse_volume_types(&text(&answer.body)).expect("parse_volume_types");
     let default = types
         .iter()
@@ -331,17 +325,13 @@ async fn volume_checks(
     );
 
     // Found again by key, as after a lost create answer.
-    let answer = c
-        .request(
-            Service::BlockStorage,
-            Method::GET,
-            &cinder::volumes_named_path(&key),
-            None,
-            None,
-            "volumes by name",
-        )
-        .await
-        .expect("volumes by name");
+    let answer = get(
+        c,
+        Service::BlockStorage,
+        &cinder::volumes_named_path(&key),
+        "volumes by name",
+    )
+    .await;
     let list = cinder::parse_volume_details(&text(&answer.body)).expect("parse_volume_details");
     assert_eq!(list.next, None);
     assert_eq!(list.volumes.len(), 1, "{list:?}");
@@ -537,17 +527,13 @@ async fn over_quota(admin: Arc<Client>, isolated: LocalPeer, project: String) {
 
     let client = Client::new(isolated.config("LVRTC").expect("config")).expect("client");
     assert_eq!(client.project_id().await.expect("project"), project);
-    let answer = client
-        .request(
-            Service::BlockStorage,
-            Method::GET,
-            &format!("/os-quota-sets/{project}"),
-            None,
-            None,
-            "quota set",
-        )
-        .await
-        .expect("quota set");
+    let answer = get(
+        &client,
+        Service::BlockStorage,
+        &format!("/os-quota-sets/{project}"),
+        "quota set",
+    )
+    .await;
     let set = cinder::parse_quota_set(&text(&answer.body)).expect("parse_quota_set");
     assert_eq!(set.project_id, project);
     assert_eq!(set.limits.get("gigabytes"), Some(&5), "{set:?}");
@@ -583,17 +569,13 @@ async fn over_quota(admin: Arc<Client>, isolated: LocalPeer, project: String) {
     assert!(m.contains("gigabytes"), "Cinder names the quota: {m}");
     eprintln!("over quota: {m}");
     // And nothing was made.
-    let answer = client
-        .request(
-            Service::BlockStorage,
-            Method::GET,
-            &cinder::volumes_named_path(&key),
-            None,
-            None,
-            "volumes by name",
-        )
-        .await
-        .expect("volumes by name");
+    let answer = get(
+        &client,
+        Service::BlockStorage,
+        &cinder::volumes_named_path(&key),
+        "volumes by name",
+    )
+    .await;
     let list = cinder::parse_volume_details(&text(&answer.body)).expect("parse");
     assert!(list.volumes.is_empty(), "{list:?}");
 }
