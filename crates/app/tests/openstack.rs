@@ -319,16 +319,20 @@ async fn killed_during_provisioning_and_restarted_leaves_no_orphan() {
                     first_life,
                 );
                 let c = cloud(&app, &phase_peer).await;
+                // The watcher has its token before the order goes out, so
+                // it sees the servers the moment Nova lists them, long
+                // before the fake hypervisor makes them ACTIVE.
+                let nova = driver(&phase_peer);
+                nova.find("warm-up").await.unwrap();
                 let id = order_signed(&app, &c.world, c.offering("m1.tiny"), 1).await;
                 let key = format!("makonis-order-{id}");
-                let nova = driver(&phase_peer);
                 let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
                 while nova.find(&key).await.unwrap().is_none() {
                     assert!(
                         tokio::time::Instant::now() < deadline,
                         "the saga never reached nova"
                     );
-                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    tokio::time::sleep(Duration::from_millis(5)).await;
                 }
                 (id, key)
             })
