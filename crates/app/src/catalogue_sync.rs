@@ -6,7 +6,7 @@
 //! kept inactive, because orders and charges name them. Prices stay the
 //! provider's to publish; the report lists synced offerings without one.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use makonis_db::{catalogue as store, commit, federation};
 use makonis_drivers::ProviderOffering;
@@ -58,7 +58,7 @@ impl App {
         input: &CatalogueSyncInput,
     ) -> Result<CatalogueSyncReport> {
         authorize(ctx, Action::Read, Kind::Catalogue, Scope::Platform)?;
-        let (provider, site_id, default) = {
+        let (provider, site_id) = {
             let mut conn = self.datastore().conn().await?;
             let provider = federation::get_provider(&mut conn, provider_id)
                 .await?
@@ -95,12 +95,7 @@ impl App {
                     )));
                 }
             };
-            let existing = store::offerings_at_site(&mut conn, provider_id, site_id).await?;
-            let default = existing
-                .iter()
-                .find(|(o, _)| o.kind == OfferingKind::Vm)
-                .map(|(o, _)| o.sla.clone());
-            (provider, site_id, default)
+            (provider, site_id)
         };
         let driver = self.driver_for(&provider).await?;
         let offered = driver.offerings().await.map_err(|e| Error::Unavailable {
@@ -115,11 +110,15 @@ impl App {
                 ),
             });
         }
-        let sla = input.sla.clone().or(default).unwrap_or_else(default_sla);
-
         let at = now();
         let mut tx = self.datastore().begin().await?;
         let existing = store::offerings_at_site(&mut tx, provider_id, site_id).await?;
+        let sla = input.sla.clone().unwrap_or_else(|| {
+            existing
+                .iter()
+                .find(|(o, _)| o.kind == OfferingKind::Vm)
+                .map_or_else(default_sla, |(o, _)| o.sla.clone())
+        });
         let mut by_ref: HashMap<&str, &Offering> = HashMap::new();
         let mut by_name: HashMap<&str, &Offering> = HashMap::new();
         for (offering, reference) in &existing {
@@ -137,9 +136,11 @@ impl App {
             site_id: Some(site_id),
             ..CatalogueSyncReport::default()
         };
-        let mut seen: Vec<&str> = Vec::new();
+        let mut seen: HashSet<&str> = HashSet::new();
+        // The offerings the provider has, active after this sync.
+        let mut synced: Vec<(OfferingId, &str)> = Vec::new();
         for p in &offered {
-            seen.push(p.provider_ref.as_str());
+            seen.insert(p.provider_ref.as_str());
             // A hand-entered offering of the same name is adopted, not
             // duplicated.
             let current = by_ref
@@ -147,12 +148,14 @@ impl App {
                 .or_else(|| by_name.get(p.name.as_str()))
                 .copied();
             let wanted = synced_offering(p, current, provider_id, site_id, &sla);
+            // A renamed or resized flavour must meet the bounds too.
+            check_sizes(&wanted).map_err(|m| Error::Unavailable {
+                message: format!("{}: offering {}: {m}", provider.short_name, p.name),
+                detail: String::new(),
+            })?;
+            synced.push((wanted.id, p.name.as_str()));
             match current {
                 None => {
-                    check_sizes(&wanted).map_err(|m| Error::Unavailable {
-                        message: format!("{}: offering {}: {m}", provider.short_name, p.name),
-                        detail: String::new(),
-                    })?;
                     store::insert_synced_offering(&mut tx, &wanted, &p.provider_ref, at).await?;
                     report.added.push(wanted.name.clone());
                 }
@@ -175,7 +178,7 @@ impl App {
         }
         for (offering, reference) in &existing {
             let Some(reference) = reference else { continue };
-            if offering.active && !seen.contains(&reference.as_str()) {
+            if offering.active && !seen.contains(reference.as_str()) {
                 let withdrawn = Offering {
                     active: false,
                     capacity_units: 0,
@@ -186,17 +189,16 @@ impl App {
             }
         }
         let today = at.date_naive();
-        let priced: Vec<OfferingId> = store::price_lists(&mut tx, provider_id)
+        let priced: HashSet<OfferingId> = store::price_lists(&mut tx, provider_id)
             .await?
             .into_iter()
             .filter(|l| l.is_valid_on(today))
             .flat_map(|l| l.items.into_iter().map(|i| i.offering_id))
             .collect();
-        report.unpriced = store::offerings_at_site(&mut tx, provider_id, site_id)
-            .await?
+        report.unpriced = synced
             .into_iter()
-            .filter(|(o, r)| r.is_some() && o.active && !priced.contains(&o.id))
-            .map(|(o, _)| o.name)
+            .filter(|(id, _)| !priced.contains(id))
+            .map(|(_, name)| name.to_owned())
             .collect();
         let changed = !(report.added.is_empty()
             && report.renamed.is_empty()

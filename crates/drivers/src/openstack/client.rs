@@ -538,24 +538,6 @@ impl Client {
         }
     }
 
-    /// A GET that treats 404 as "not there".
-    pub async fn get_optional(
-        &self,
-        service: Service,
-        path: &str,
-        microversion: Option<&str>,
-        what: &str,
-    ) -> DriverResult<Option<Value>> {
-        match self
-            .request(service, Method::GET, path, microversion, None, what)
-            .await
-        {
-            Ok(answer) => Ok(Some(answer.body)),
-            Err(DriverError::NotFound(_)) => Ok(None),
-            Err(e) => Err(e),
-        }
-    }
-
     fn transport(&self, service: &str, url: &str, e: reqwest::Error) -> DriverError {
         if e.is_timeout() {
             tracing::warn!(provider = self.provider(), service, url, "time-out");

@@ -57,16 +57,11 @@ pub fn negotiate_microversion(provider: &str, document: &Value) -> DriverResult<
     Ok(format!("{}.{}", chosen.0, chosen.1))
 }
 
+/// The flavour embedded in a server (microversion 2.47 and later).
 #[derive(Debug, Clone, Deserialize)]
 pub struct ServerFlavor {
     #[serde(default)]
     pub original_name: String,
-    #[serde(default)]
-    pub vcpus: i64,
-    #[serde(default)]
-    pub ram: i64,
-    #[serde(default)]
-    pub disk: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -84,8 +79,6 @@ pub struct Server {
     pub task_state: Option<String>,
     #[serde(rename = "OS-EXT-AZ:availability_zone", default)]
     pub availability_zone: Option<String>,
-    #[serde(default)]
-    pub fault: Option<Value>,
 }
 
 impl Server {
@@ -105,14 +98,6 @@ impl Server {
             // (stopped, paused, resizing, rebooting, migrating…).
             _ => ResourceStatus::Active,
         }
-    }
-
-    /// The Mākonis idempotency key of the group the server belongs to.
-    pub fn key(&self) -> Option<&str> {
-        self.metadata
-            .get(KEY_METADATA)
-            .map(String::as_str)
-            .or_else(|| group_of(&self.name).map(|(key, _)| key))
     }
 
     pub fn index(&self) -> u32 {
@@ -218,8 +203,6 @@ pub struct ServerUsage {
     pub started_at: String,
     #[serde(default)]
     pub ended_at: Option<String>,
-    #[serde(default)]
-    pub vcpus: i64,
 }
 
 /// Nova writes usage times without a zone (`2026-11-21T21:41:03.000000`),
@@ -340,7 +323,6 @@ mod tests {
             name: name.into(),
             started_at: start.into(),
             ended_at: end.map(str::to_owned),
-            vcpus: 1,
         };
         let usages = [
             // Two servers of group a: one runs 10:20–13:00, one 11:00–12:30.
