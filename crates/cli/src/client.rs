@@ -840,3 +840,23 @@ pub async fn statement(command: StatementCommand) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sync_report_reads_as_text() {
+        let report = json!({
+            "provider": "LVRTC-OS", "unchanged": 3,
+            "added": ["m1.xl"], "updated": [], "withdrawn": ["m1.old"],
+            "unpriced": ["m1.xl"],
+            "renamed": [{"provider_ref": "7", "from": "m1.a", "to": "m1.b"}]
+        });
+        assert_eq!(
+            sync_text(&report),
+            "LVRTC-OS: 3 unchanged\nadded: m1.xl\nwithdrawn (gone at the provider): m1.old\n\
+             without a price in today's price list: m1.xl\nrenamed: m1.a → m1.b"
+        );
+    }
+}

@@ -58,10 +58,15 @@ fn ok_json(out: &Output) -> serde_json::Value {
 #[tokio::test(flavor = "multi_thread")]
 async fn catalogue_search_order_approve_and_show() {
     let store = makonis_db::testing::sqlite().await;
+    // The simulator's providers keep their state here.
+    let state = tempfile::tempdir().unwrap();
     let app = App::new(
         store.datastore.clone(),
         SecretBox::random(),
-        AppConfig::default(),
+        AppConfig {
+            state_dir: Some(state.path().to_owned()),
+            ..AppConfig::default()
+        },
     );
     app.seed_demo().await.unwrap();
     let member = token(&app, "darbinieks@vid.gov.lv").await;
@@ -116,6 +121,41 @@ async fn catalogue_search_order_approve_and_show() {
         text.contains("PostgreSQL pārvaldīta") && text.contains("offerings"),
         "{text}"
     );
+
+    // A provider's own catalogue: LVRTC runs on the simulator, which has
+    // none to sync, and the CLI says so; a customer may not sync at all.
+    let sys = makonis_app::OpContext::system("t");
+    let lvrtc = app
+        .list_providers(&sys)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|p| p.short_name == "LVRTC")
+        .unwrap()
+        .id;
+    let ulbroka = app
+        .get_provider(&sys, lvrtc, chrono::Utc::now().date_naive())
+        .await
+        .unwrap()
+        .sites
+        .into_iter()
+        .find(|s| s.name == "Ulbroka")
+        .unwrap()
+        .id
+        .to_string();
+    let lvrtc = lvrtc.to_string();
+    // LVRTC has several sites: the CLI passes on which one is meant.
+    let sync = ["catalogue", "sync", &lvrtc, "--site", &ulbroka];
+    let operator = token(&app, "operators@lvrtc.lv").await;
+    let out = makonis(&url, &operator, &sync).await;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("LVRTC: the provider reports no catalogue to sync"),
+        "{err}"
+    );
+    let out = makonis(&url, &member, &sync).await;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("403"), "{err}");
 
     let systems = app
         .list_information_systems(
