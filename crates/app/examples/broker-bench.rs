@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
 use makonis_app::catalogue::ProfileOverrides;
-use makonis_app::placement::PlacementRequest;
+use makonis_app::catalogue::placement::PlacementRequest;
 use makonis_app::secrets::SecretBox;
 use makonis_app::{Actor, App, AppConfig, OpContext};
 use makonis_types::catalogue::{

@@ -26,7 +26,7 @@ async fn main() -> anyhow::Result<()> {
             ..AppConfig::default()
         },
     );
-    app.seed_demo().await?;
+    makonis_demo::seed(&app).await?;
     let sys = OpContext::system("focus-exports");
     let this_month = Month::of(chrono::Utc::now());
     let statements = app.statements(&sys, None).await?;

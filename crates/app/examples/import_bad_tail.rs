@@ -34,7 +34,7 @@ async fn main() -> anyhow::Result<()> {
         SecretBox::random(),
         AppConfig::default(),
     );
-    app.seed_demo().await?;
+    makonis_demo::seed(&app).await?;
     let sys = OpContext::system("bench");
     let lvrtc = app
         .list_providers(&sys)

@@ -1,33 +1,31 @@
 //! Mākonis use cases. Every public function takes an [`OpContext`] (who is
-//! asking, for which institution, under which request id), asks the one
-//! authorisation policy in [`authz`] before it reads or writes anything, and
-//! writes its audit record in the same transaction as its change. HTTP
-//! handlers and the CLI call these functions and nothing below them.
+//! asking, for which institution, under which request id), asks the
+//! authorisation policy in [`authz`] before it reads or writes anything for
+//! the caller, and writes its audit record in the same transaction as its
+//! change. HTTP handlers and the CLI call these functions and nothing below
+//! them.
+//!
+//! One folder per capability area, mirrored in `db/src/datastore`,
+//! `server/src/api` and `server/src/portal`: [`identity`], [`systems`],
+//! [`federation`], [`catalogue`], [`orders`], [`sagas`], [`background`],
+//! [`metering`], [`embassy`], [`audit`]. Each area's `policy.rs` declares
+//! what each role may do on the kinds it owns; `docs/ARCHITECTURE.md` has
+//! the table of areas and walkthroughs through the files.
 
 pub mod audit;
-pub mod authn;
 pub mod authz;
+pub mod background;
 pub mod catalogue;
-mod catalogue_snapshot;
-mod catalogue_sync;
 mod context;
-pub mod demo;
-mod demo_costs;
-pub mod demo_openstack;
-pub mod drivers;
 pub mod embassy;
 mod error;
 pub mod federation;
-pub mod information_systems;
-pub mod institutions;
+pub mod identity;
 pub mod metering;
 pub mod orders;
-pub mod placement;
-pub mod provisioning;
-pub mod reconcilers;
-pub mod resize;
+pub mod sagas;
 pub mod secrets;
-pub mod users;
+pub mod systems;
 
 use std::sync::Arc;
 
@@ -36,8 +34,9 @@ pub use error::{Error, Result};
 use makonis_db::Datastore;
 /// Records the use cases return as they are stored; the HTTP edge names
 /// them through `app`, never through `db`.
+pub use makonis_db::background::ReconcilerRun;
 pub use makonis_db::orders::Notification;
-pub use makonis_db::sagas::{ReconcilerRun, ResourceRecord};
+pub use makonis_db::sagas::ResourceRecord;
 
 /// Settings the use cases need.
 #[derive(Debug, Clone)]
@@ -96,9 +95,9 @@ struct AppInner {
     sec: tokio::sync::OnceCell<steno::SecClient>,
     /// One driver per provider (the simulator's lock is per instance; a
     /// cloud driver's token is reused), rebuilt when the provider changes.
-    drivers: drivers::DriverCache,
+    drivers: federation::drivers::DriverCache,
     /// What placement decides on, rebuilt when the catalogue changes.
-    snapshot: catalogue_snapshot::SnapshotCache,
+    snapshot: catalogue::snapshot::SnapshotCache,
 }
 
 impl std::fmt::Debug for App {
@@ -117,8 +116,8 @@ impl App {
                 secrets,
                 config,
                 sec: tokio::sync::OnceCell::new(),
-                drivers: drivers::DriverCache::default(),
-                snapshot: catalogue_snapshot::SnapshotCache::default(),
+                drivers: federation::drivers::DriverCache::default(),
+                snapshot: catalogue::snapshot::SnapshotCache::default(),
             }),
         }
     }
@@ -131,7 +130,7 @@ impl App {
         &self.inner.secrets
     }
 
-    pub(crate) fn snapshot_cache(&self) -> &catalogue_snapshot::SnapshotCache {
+    pub(crate) fn snapshot_cache(&self) -> &catalogue::snapshot::SnapshotCache {
         &self.inner.snapshot
     }
 

@@ -4,7 +4,7 @@
 mod common;
 
 use makonis_app::Error;
-use makonis_app::authn::{Stage, current_totp_code};
+use makonis_app::identity::authn::{Stage, current_totp_code};
 use makonis_types::UserId;
 use makonis_types::roles::{NewRoleAssignment, Role};
 use makonis_types::token::{NewApiTokenInput, TokenScope};

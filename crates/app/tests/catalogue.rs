@@ -6,7 +6,7 @@ mod common;
 
 use chrono::NaiveDate;
 use makonis_app::catalogue::ProfileOverrides;
-use makonis_app::placement::{PlacementRequest, Residency, Rule};
+use makonis_app::catalogue::placement::{PlacementRequest, Residency, Rule};
 use makonis_app::{Error, OpContext};
 use makonis_types::catalogue::*;
 use makonis_types::federation::*;
@@ -338,7 +338,7 @@ async fn provider_operators_publish_only_their_own_offerings() {
 async fn demo_federation_places_a_category_a_vm_and_explains_the_rest() {
     for t in common::apps().await {
         let sys = common::system();
-        t.app.seed_demo().await.unwrap().expect("seeded");
+        makonis_demo::seed(&t.app).await.unwrap().expect("seeded");
         let systems = t
             .app
             .list_information_systems(
@@ -540,7 +540,7 @@ async fn demo_federation_places_a_category_a_vm_and_explains_the_rest() {
 async fn snapshot_search_matches_the_sql_reference() {
     for t in common::apps().await {
         let sys = common::system();
-        t.app.seed_demo().await.unwrap().expect("seeded");
+        makonis_demo::seed(&t.app).await.unwrap().expect("seeded");
         let lvrtc = t
             .app
             .list_providers(&sys)

@@ -642,7 +642,7 @@ async fn the_demo_has_statements_and_charts_from_sim_usage_and_bills() {
         SecretBox::random(),
         config(state.path()),
     );
-    app.seed_demo().await.unwrap();
+    makonis_demo::seed(&app).await.unwrap();
     let sys = makonis_app::OpContext::system("t");
     let statements = app.statements(&sys, None).await.unwrap();
     assert_eq!(statements.len(), 2, "PMLP's and VID's: {statements:?}");

@@ -4,8 +4,8 @@
 
 mod common;
 
-use makonis_app::demo::DEMO_PASSWORD;
 use makonis_app::{App, Error, OpContext};
+use makonis_demo::DEMO_PASSWORD;
 use makonis_types::InformationSystemId;
 use makonis_types::catalogue::{CatalogueFilter, OfferingKind};
 use makonis_types::information_system::{
@@ -75,7 +75,7 @@ async fn offering(
 async fn category_a_order_needs_four_eyes_then_both_signatures() {
     for t in common::apps().await {
         let app = &t.app;
-        app.seed_demo().await.unwrap();
+        makonis_demo::seed(app).await.unwrap();
         let member = as_user(app, "darbinieks@vid.gov.lv").await;
         let owner = as_user(app, "parzinis@vid.gov.lv").await;
         let admin = as_user(app, "admin@vid.gov.lv").await;
@@ -278,7 +278,7 @@ async fn category_a_order_needs_four_eyes_then_both_signatures() {
 async fn rejections_need_a_reason_and_specialised_services_need_the_broker() {
     for t in common::apps().await {
         let app = &t.app;
-        app.seed_demo().await.unwrap();
+        makonis_demo::seed(app).await.unwrap();
         let member = as_user(app, "darbinieks@vid.gov.lv").await;
         let owner = as_user(app, "parzinis@vid.gov.lv").await;
         let broker = as_user(app, "brokeris@vdaa.gov.lv").await;
@@ -406,7 +406,7 @@ async fn rejections_need_a_reason_and_specialised_services_need_the_broker() {
 async fn bad_orders_are_refused_with_the_field_named_and_nothing_written() {
     for t in common::apps().await {
         let app = &t.app;
-        app.seed_demo().await.unwrap();
+        makonis_demo::seed(app).await.unwrap();
         let member = as_user(app, "darbinieks@vid.gov.lv").await;
         let pmlp = as_user(app, "admin@pmlp.gov.lv").await;
         let eds = system(app, "EDS").await;
@@ -534,7 +534,7 @@ async fn bad_orders_are_refused_with_the_field_named_and_nothing_written() {
 async fn two_hundred_concurrent_orders_never_exceed_the_quota() {
     for t in common::apps().await {
         let app = t.app.clone();
-        app.seed_demo().await.unwrap();
+        makonis_demo::seed(&app).await.unwrap();
         let member = as_user(&app, "darbinieks@vid.gov.lv").await;
         let nrs = system(&app, "NRS").await;
         let vid = app

@@ -453,7 +453,7 @@ async fn the_drift_reconciler_records_what_it_finds() {
 /// a provider refusal unwinds to the old size, a reduction is self-service.
 #[tokio::test]
 async fn active_orders_change_size_and_a_refused_change_unwinds() {
-    use makonis_app::resize::ModifyOrderInput;
+    use makonis_app::sagas::modify::ModifyOrderInput;
     for (store, state) in engines().await {
         let app = App::new(
             store.datastore.clone(),

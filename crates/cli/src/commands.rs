@@ -6,9 +6,9 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, CommandFactory, Subcommand};
-use makonis_app::demo::DemoLogin;
 use makonis_app::secrets::SecretBox;
 use makonis_app::{App, AppConfig, OpContext};
+use makonis_demo::DemoLogin;
 use makonis_types::paging::PageRequest;
 use makonis_types::roles::{NewRoleAssignment, Role};
 use makonis_types::user::NewUserInput;
@@ -227,7 +227,7 @@ async fn demo(args: &CommonArgs, with_openstack: bool, output: Output) -> anyhow
     };
     let app = open_app(&settings).await?;
     let logins_path = settings.data_dir.join("demo-logins.json");
-    let logins: Vec<DemoLogin> = match app.seed_demo().await? {
+    let logins: Vec<DemoLogin> = match makonis_demo::seed(&app).await? {
         Some(logins) => {
             write_private(&logins_path, &serde_json::to_vec_pretty(&logins)?)?;
             logins
@@ -240,7 +240,7 @@ async fn demo(args: &CommonArgs, with_openstack: bool, output: Output) -> anyhow
         },
     };
     let openstack = match &peer {
-        Some(peer) => Some(app.register_local_openstack(peer).await?),
+        Some(peer) => Some(makonis_demo::register_local_openstack(&app, peer).await?),
         None => None,
     };
     let url = format!("http://{}/", settings.listen);
@@ -260,7 +260,7 @@ async fn demo(args: &CommonArgs, with_openstack: bool, output: Output) -> anyhow
             println!();
             println!(
                 "Demo logins (password for all: {}):",
-                makonis_app::demo::DEMO_PASSWORD
+                makonis_demo::DEMO_PASSWORD
             );
             println!(
                 "{:<26} {:<20} {:<9} TOTP secret (add to an authenticator app)",

@@ -4,9 +4,9 @@
 
 use std::process::Output;
 
-use makonis_app::demo::DEMO_PASSWORD;
 use makonis_app::secrets::SecretBox;
 use makonis_app::{App, AppConfig};
+use makonis_demo::DEMO_PASSWORD;
 use makonis_types::token::{NewApiTokenInput, TokenScope};
 
 async fn token(app: &App, email: &str) -> String {
@@ -68,7 +68,7 @@ async fn catalogue_search_order_approve_and_show() {
             ..AppConfig::default()
         },
     );
-    app.seed_demo().await.unwrap();
+    makonis_demo::seed(&app).await.unwrap();
     let member = token(&app, "darbinieks@vid.gov.lv").await;
     let owner = token(&app, "parzinis@vid.gov.lv").await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -298,7 +298,7 @@ async fn usage_import_and_statements_through_the_cli() {
         SecretBox::random(),
         AppConfig::default(),
     );
-    app.seed_demo().await.unwrap();
+    makonis_demo::seed(&app).await.unwrap();
     let broker = token(&app, "brokeris@vdaa.gov.lv").await;
     let member = token(&app, "darbinieks@vid.gov.lv").await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

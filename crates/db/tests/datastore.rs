@@ -2,7 +2,9 @@
 //! filters, and the audit head that serialises appends.
 
 use chrono::Utc;
-use makonis_db::{Error, audit, information_system, institution, role, testing, user};
+use makonis_db::identity::{institution, role, user};
+use makonis_db::systems as information_system;
+use makonis_db::{Error, audit, testing};
 use makonis_types::information_system::*;
 use makonis_types::institution::{InstitutionKind, ValidInstitution};
 use makonis_types::paging::PageRequest;

@@ -57,6 +57,11 @@ pub struct AppState {
     pub config: Arc<ServerConfig>,
 }
 
+/// The date the server takes as today (UTC) for validity and price checks.
+pub(crate) fn today() -> chrono::NaiveDate {
+    chrono::Utc::now().date_naive()
+}
+
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
 /// The whole service with its middleware.

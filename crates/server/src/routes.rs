@@ -95,113 +95,128 @@ pub fn all() -> Routes {
             api::docs::openapi_json,
         )
         .add(g.clone(), "/api/v1/docs", Public, api::docs::docs_page)
-        .add(g.clone(), "/api/v1/me", Api, api::me::me)
+        .add(g.clone(), "/api/v1/me", Api, api::identity::me::me)
         .add(
             g.clone(),
             "/api/v1/institutions",
             Api,
-            api::institutions::list,
+            api::identity::institutions::list,
         )
         .add(
             p.clone(),
             "/api/v1/institutions",
             Api,
-            api::institutions::create,
+            api::identity::institutions::create,
         )
         .add(
             g.clone(),
             "/api/v1/institutions/{id}",
             Api,
-            api::institutions::get,
+            api::identity::institutions::get,
         )
         .add(
             u.clone(),
             "/api/v1/institutions/{id}",
             Api,
-            api::institutions::update,
+            api::identity::institutions::update,
         )
         .add(
             g.clone(),
             "/api/v1/institutions/{id}/information-systems",
             Api,
-            api::information_systems::list_for_institution,
+            api::systems::list_for_institution,
         )
         .add(
             p.clone(),
             "/api/v1/institutions/{id}/information-systems",
             Api,
-            api::information_systems::create,
+            api::systems::create,
         )
         .add(
             g.clone(),
             "/api/v1/information-systems",
             Api,
-            api::information_systems::list,
+            api::systems::list,
         )
         .add(
             g.clone(),
             "/api/v1/information-systems/{id}",
             Api,
-            api::information_systems::get,
+            api::systems::get,
         )
         .add(
             u.clone(),
             "/api/v1/information-systems/{id}",
             Api,
-            api::information_systems::update,
+            api::systems::update,
         )
-        .add(g.clone(), "/api/v1/users", Api, api::users::list)
-        .add(p.clone(), "/api/v1/users", Api, api::users::create)
-        .add(g.clone(), "/api/v1/users/{id}", Api, api::users::get)
-        .add(u.clone(), "/api/v1/users/{id}", Api, api::users::update)
+        .add(g.clone(), "/api/v1/users", Api, api::identity::users::list)
+        .add(
+            p.clone(),
+            "/api/v1/users",
+            Api,
+            api::identity::users::create,
+        )
+        .add(
+            g.clone(),
+            "/api/v1/users/{id}",
+            Api,
+            api::identity::users::get,
+        )
+        .add(
+            u.clone(),
+            "/api/v1/users/{id}",
+            Api,
+            api::identity::users::update,
+        )
         .add(
             p.clone(),
             "/api/v1/users/{id}/roles",
             Api,
-            api::users::grant_role,
+            api::identity::users::grant_role,
         )
         .add(
             d.clone(),
             "/api/v1/users/{id}/roles/{role_id}",
             Api,
-            api::users::revoke_role,
+            api::identity::users::revoke_role,
         )
         .add(g.clone(), "/api/v1/audit", Api, api::audit::list)
         .add(
             g.clone(),
             "/api/v1/providers",
             Api,
-            api::catalogue::list_providers,
+            api::federation::list_providers,
         )
         .add(
             p.clone(),
             "/api/v1/providers",
             Api,
-            api::catalogue::create_provider,
+            api::federation::create_provider,
         )
         .add(
             g.clone(),
             "/api/v1/providers/{id}",
             Api,
-            api::catalogue::get_provider,
+            api::federation::get_provider,
         )
         .add(
             u.clone(),
             "/api/v1/providers/{id}",
             Api,
-            api::catalogue::update_provider,
+            api::federation::update_provider,
         )
         .add(
             p.clone(),
             "/api/v1/providers/{id}/sites",
             Api,
-            api::catalogue::add_site,
+            api::federation::add_site,
         )
         .add(
             p.clone(),
             "/api/v1/providers/{id}/certifications",
             Api,
-            api::catalogue::add_certification,
+            api::federation::add_certification,
         )
         .add(
             p.clone(),
@@ -247,31 +262,31 @@ pub fn all() -> Routes {
             g.clone(),
             "/api/v1/orders/{id}/resources",
             Api,
-            api::orders::resources,
+            api::sagas::resources,
         )
         .add(
             p.clone(),
             "/api/v1/orders/{id}/decommission",
             Api,
-            api::orders::decommission,
+            api::sagas::decommission,
         )
         .add(
             p.clone(),
             "/api/v1/orders/{id}/modify",
             Api,
-            api::orders::modify,
+            api::sagas::modify,
         )
         .add(
             g.clone(),
             "/api/v1/providers/{id}/drift",
             Api,
-            api::catalogue::drift,
+            api::background::drift,
         )
         .add(
             g.clone(),
             "/api/v1/reconcilers",
             Api,
-            api::catalogue::reconcilers,
+            api::background::reconcilers,
         )
         .add(
             p.clone(),
@@ -296,114 +311,129 @@ pub fn all() -> Routes {
             g.clone(),
             "/api/v1/agreements",
             Api,
-            api::orders::agreements,
+            api::orders::agreements::agreements,
         )
         .add(
             g.clone(),
             "/api/v1/agreements/reminders",
             Api,
-            api::orders::reminders,
+            api::orders::agreements::reminders,
         )
         .add(
             g.clone(),
             "/api/v1/agreements/{id}",
             Api,
-            api::orders::agreement,
+            api::orders::agreements::agreement,
         )
         .add(
             p.clone(),
             "/api/v1/agreements/{id}/sign",
             Api,
-            api::orders::sign,
+            api::orders::agreements::sign,
         )
         .add(
             g.clone(),
             "/api/v1/institutions/{id}/charges",
             Api,
-            api::costs::charges,
+            api::metering::charges,
         )
         .add(
             g.clone(),
             "/api/v1/institutions/{id}/charges/focus",
             Api,
-            api::costs::charges_focus,
+            api::metering::charges_focus,
         )
         .add(
             g.clone(),
             "/api/v1/institutions/{id}/statement-preview",
             Api,
-            api::costs::preview,
+            api::metering::preview,
         )
         .add(
             g.clone(),
             "/api/v1/institutions/{id}/statements",
             Api,
-            api::costs::statements,
+            api::metering::statements,
         )
-        .add(p.clone(), "/api/v1/statements", Api, api::costs::issue)
+        .add(p.clone(), "/api/v1/statements", Api, api::metering::issue)
         .add(
             g.clone(),
             "/api/v1/statements/{id}",
             Api,
-            api::costs::statement,
+            api::metering::statement,
         )
         .add(
             g.clone(),
             "/api/v1/statements/{id}/export",
             Api,
-            api::costs::export,
+            api::metering::export,
         )
-        .add(p.clone(), "/api/v1/usage/imports", Api, api::costs::import)
-        .add(g.clone(), "/api/v1/usage/imports", Api, api::costs::imports)
-        .add(p.clone(), "/api/v1/usage/collect", Api, api::costs::collect)
+        .add(
+            p.clone(),
+            "/api/v1/usage/imports",
+            Api,
+            api::metering::import,
+        )
+        .add(
+            g.clone(),
+            "/api/v1/usage/imports",
+            Api,
+            api::metering::imports,
+        )
+        .add(
+            p.clone(),
+            "/api/v1/usage/collect",
+            Api,
+            api::metering::collect,
+        )
         .add(
             g.clone(),
             "/api/v1/usage/unmapped",
             Api,
-            api::costs::unmapped,
+            api::metering::unmapped,
         )
         .add(
             p.clone(),
             "/api/v1/usage/unmapped/{id}/resolve",
             Api,
-            api::costs::resolve,
+            api::metering::resolve,
         )
         .add(
             g.clone(),
             "/api/v1/commercial-prices",
             Api,
-            api::costs::commercial_prices,
+            api::metering::commercial_prices,
         )
         .add(
             p.clone(),
             "/api/v1/commercial-prices",
             Api,
-            api::costs::add_commercial_price,
+            api::metering::add_commercial_price,
         )
         .add(
             p.clone(),
             "/api/v1/shared-costs",
             Api,
-            api::costs::shared_cost,
+            api::metering::shared_cost,
         )
         .add(
             g.clone(),
             "/api/v1/institutions/{id}/budgets",
             Api,
-            api::costs::budgets,
+            api::metering::budgets,
         )
-        .add(u.clone(), "/api/v1/budgets", Api, api::costs::set_budget)
+        .add(u.clone(), "/api/v1/budgets", Api, api::metering::set_budget)
         .add(
             g.clone(),
             "/api/v1/costs/providers",
             Api,
-            api::costs::provider_split,
+            api::metering::provider_split,
         )
         .add(
             g.clone(),
             "/api/v1/costs/usage-series",
             Api,
-            api::costs::usage_series,
+            api::metering::usage_series,
         )
         .add(
             g.clone(),
@@ -499,41 +529,76 @@ pub fn all() -> Routes {
             g.clone(),
             "/api/v1/institutions/{id}/quotas",
             Api,
-            api::orders::quotas,
+            api::orders::quotas::quotas,
         )
         .add(
             u.clone(),
             "/api/v1/institutions/{id}/quotas",
             Api,
-            api::orders::set_quota,
+            api::orders::quotas::set_quota,
         )
         .add(
             g.clone(),
             "/api/v1/notifications",
             Api,
-            api::orders::notifications,
+            api::orders::notifications::notifications,
         )
         .add(
             p.clone(),
             "/api/v1/notifications/read",
             Api,
-            api::orders::read_notifications,
+            api::orders::notifications::read_notifications,
         )
-        .add(g.clone(), "/api/v1/tokens", Api, api::tokens::list)
-        .add(d.clone(), "/api/v1/tokens/{id}", Api, api::tokens::revoke)
+        .add(
+            g.clone(),
+            "/api/v1/tokens",
+            Api,
+            api::identity::tokens::list,
+        )
+        .add(
+            d.clone(),
+            "/api/v1/tokens/{id}",
+            Api,
+            api::identity::tokens::revoke,
+        )
         // Portal: signing in
-        .add(g.clone(), "/login", Public, portal::auth::login_page)
-        .add(p.clone(), "/login", Public, portal::auth::login_submit)
-        .add(p.clone(), "/logout", Portal, portal::auth::logout)
-        .add(g.clone(), "/mfa", Portal, portal::auth::mfa_page)
-        .add(p.clone(), "/mfa", Portal, portal::auth::mfa_submit)
-        .add(g.clone(), "/mfa/enrol", Portal, portal::auth::enrol_page)
-        .add(p.clone(), "/mfa/enrol", Portal, portal::auth::enrol_submit)
+        .add(
+            g.clone(),
+            "/login",
+            Public,
+            portal::identity::auth::login_page,
+        )
+        .add(
+            p.clone(),
+            "/login",
+            Public,
+            portal::identity::auth::login_submit,
+        )
+        .add(p.clone(), "/logout", Portal, portal::identity::auth::logout)
+        .add(g.clone(), "/mfa", Portal, portal::identity::auth::mfa_page)
+        .add(
+            p.clone(),
+            "/mfa",
+            Portal,
+            portal::identity::auth::mfa_submit,
+        )
+        .add(
+            g.clone(),
+            "/mfa/enrol",
+            Portal,
+            portal::identity::auth::enrol_page,
+        )
+        .add(
+            p.clone(),
+            "/mfa/enrol",
+            Portal,
+            portal::identity::auth::enrol_submit,
+        )
         .add(
             g.clone(),
             "/lang/{lang}",
             Public,
-            portal::auth::switch_language,
+            portal::identity::auth::switch_language,
         )
         // Portal: pages
         .add(g.clone(), "/", Portal, portal::home::home)
@@ -541,37 +606,37 @@ pub fn all() -> Routes {
             g.clone(),
             "/institutions",
             Portal,
-            portal::institutions::list,
+            portal::identity::institutions::list,
         )
         .add(
             g.clone(),
             "/institutions/new",
             Portal,
-            portal::institutions::new_form,
+            portal::identity::institutions::new_form,
         )
         .add(
             p.clone(),
             "/institutions",
             Portal,
-            portal::institutions::create,
+            portal::identity::institutions::create,
         )
         .add(
             g.clone(),
             "/institutions/{id}",
             Portal,
-            portal::institutions::detail,
+            portal::identity::institutions::detail,
         )
         .add(
             g.clone(),
             "/institutions/{id}/edit",
             Portal,
-            portal::institutions::edit_form,
+            portal::identity::institutions::edit_form,
         )
         .add(
             p.clone(),
             "/institutions/{id}",
             Portal,
-            portal::institutions::update,
+            portal::identity::institutions::update,
         )
         .add(g.clone(), "/systems", Portal, portal::systems::list)
         .add(g.clone(), "/systems/new", Portal, portal::systems::new_form)
@@ -584,21 +649,31 @@ pub fn all() -> Routes {
             portal::systems::edit_form,
         )
         .add(p.clone(), "/systems/{id}", Portal, portal::systems::update)
-        .add(g.clone(), "/users", Portal, portal::users::list)
-        .add(g.clone(), "/users/new", Portal, portal::users::new_form)
-        .add(p.clone(), "/users", Portal, portal::users::create)
-        .add(g.clone(), "/users/{id}", Portal, portal::users::detail)
+        .add(g.clone(), "/users", Portal, portal::identity::users::list)
+        .add(
+            g.clone(),
+            "/users/new",
+            Portal,
+            portal::identity::users::new_form,
+        )
+        .add(p.clone(), "/users", Portal, portal::identity::users::create)
+        .add(
+            g.clone(),
+            "/users/{id}",
+            Portal,
+            portal::identity::users::detail,
+        )
         .add(
             p.clone(),
             "/users/{id}/roles",
             Portal,
-            portal::users::grant_role,
+            portal::identity::users::grant_role,
         )
         .add(
             p.clone(),
             "/users/{id}/roles/{role_id}/revoke",
             Portal,
-            portal::users::revoke_role,
+            portal::identity::users::revoke_role,
         )
         .add(g.clone(), "/audit", Portal, portal::audit::list)
         .add(g.clone(), "/catalogue", Portal, portal::catalogue::search)
@@ -612,13 +687,13 @@ pub fn all() -> Routes {
             g.clone(),
             "/providers",
             Portal,
-            portal::catalogue::providers,
+            portal::federation::providers,
         )
         .add(
             g.clone(),
             "/providers/{id}",
             Portal,
-            portal::catalogue::provider,
+            portal::federation::provider,
         )
         .add(
             g.clone(),
@@ -645,20 +720,20 @@ pub fn all() -> Routes {
             p.clone(),
             "/orders/{id}/decommission",
             Portal,
-            portal::orders::decommission,
+            portal::sagas::decommission,
         )
         .add(
             p.clone(),
             "/orders/{id}/modify",
             Portal,
-            portal::orders::modify,
+            portal::sagas::modify,
         )
-        .add(g.clone(), "/costs", Portal, portal::costs::page)
+        .add(g.clone(), "/costs", Portal, portal::metering::page)
         .add(
             g.clone(),
             "/costs/statements/{id}",
             Portal,
-            portal::costs::statement,
+            portal::metering::statement,
         )
         .add(g.clone(), "/embassy", Portal, portal::embassy::registry)
         .add(
@@ -701,7 +776,7 @@ pub fn all() -> Routes {
             g.clone(),
             "/providers/{id}/drift",
             Portal,
-            portal::orders::drift,
+            portal::background::drift,
         )
         .add(
             p.clone(),
@@ -709,50 +784,65 @@ pub fn all() -> Routes {
             Portal,
             portal::catalogue::sync,
         )
-        .add(g.clone(), "/operations", Portal, portal::orders::operations)
+        .add(
+            g.clone(),
+            "/operations",
+            Portal,
+            portal::background::operations,
+        )
         .add(g.clone(), "/approvals", Portal, portal::orders::inbox)
-        .add(g.clone(), "/agreements", Portal, portal::orders::agreements)
+        .add(
+            g.clone(),
+            "/agreements",
+            Portal,
+            portal::orders::agreements::agreements,
+        )
         .add(
             g.clone(),
             "/agreements/{id}",
             Portal,
-            portal::orders::agreement,
+            portal::orders::agreements::agreement,
         )
         .add(
             p.clone(),
             "/agreements/{id}/sign",
             Portal,
-            portal::orders::sign,
+            portal::orders::agreements::sign,
         )
         .add(
             g.clone(),
             "/notifications",
             Portal,
-            portal::orders::notifications,
+            portal::orders::notifications::notifications,
         )
         .add(
             p.clone(),
             "/notifications/read",
             Portal,
-            portal::orders::read_notifications,
+            portal::orders::notifications::read_notifications,
         )
         .add(
             p.clone(),
             "/institutions/{id}/quotas",
             Portal,
-            portal::orders::set_quota,
+            portal::orders::quotas::set_quota,
         )
-        .add(g.clone(), "/account", Portal, portal::account::page)
+        .add(
+            g.clone(),
+            "/account",
+            Portal,
+            portal::identity::account::page,
+        )
         .add(
             p.clone(),
             "/account/tokens",
             Portal,
-            portal::account::create_token,
+            portal::identity::account::create_token,
         )
         .add(
             p,
             "/account/tokens/{id}/revoke",
             Portal,
-            portal::account::revoke_token,
+            portal::identity::account::revoke_token,
         )
 }

@@ -2,16 +2,17 @@
 //! answer JSON. Each handler carries its OpenAPI description.
 
 pub mod audit;
+pub mod background;
 pub mod catalogue;
-pub mod costs;
+
 pub mod docs;
 pub mod embassy;
-pub mod information_systems;
-pub mod institutions;
-pub mod me;
+pub mod federation;
+pub mod identity;
+pub mod metering;
 pub mod orders;
-pub mod tokens;
-pub mod users;
+pub mod sagas;
+pub mod systems;
 
 use axum::Json;
 use axum::http::StatusCode;

@@ -8,19 +8,20 @@
 //! [`PortalForm`], which checks the token before the handler runs, so a
 //! handler cannot forget.
 
-pub mod account;
 pub mod assets;
 pub mod audit;
-pub mod auth;
+pub mod background;
 pub mod catalogue;
-pub mod costs;
+
 pub mod embassy;
+pub mod federation;
 pub mod home;
-pub mod institutions;
+pub mod identity;
+pub mod metering;
 pub mod orders;
+pub mod sagas;
 pub mod systems;
 mod ui;
-pub mod users;
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
@@ -28,7 +29,7 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
-use makonis_app::authn::Stage;
+use makonis_app::identity::authn::Stage;
 use makonis_app::{App, Error, OpContext};
 use makonis_types::FieldError;
 use makonis_types::user::User;
@@ -65,6 +66,12 @@ pub fn safe_next(next: Option<&str>) -> String {
         Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
         _ => "/".to_owned(),
     }
+}
+
+/// A record id from the path; one that is not an id is a record not found.
+pub(crate) fn parse_id<T: std::str::FromStr>(portal: &Portal, raw: &str) -> Result<T, Response> {
+    raw.parse()
+        .map_err(|_| portal.fail(Error::NotFound { kind: "record" }))
 }
 
 fn encode(text: &str) -> String {

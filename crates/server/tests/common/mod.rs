@@ -10,7 +10,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use http_body_util::BodyExt;
-use makonis_app::authn::current_totp_code;
+use makonis_app::identity::authn::current_totp_code;
 use makonis_app::secrets::SecretBox;
 use makonis_app::{App, AppConfig, OpContext};
 use makonis_db::testing::TestDatastore;
