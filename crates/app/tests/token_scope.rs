@@ -129,6 +129,16 @@ async fn read_tokens_neither_decide_nor_cancel_orders() {
         };
 
         let owner_token = read_token(app, "parzinis@vid.gov.lv").await;
+        // Reading what waits for its owner is what a read token is for.
+        assert!(
+            app.approvals_inbox(&owner_token)
+                .await
+                .unwrap()
+                .iter()
+                .any(|d| d.order.id == id),
+            "{}",
+            t.label()
+        );
         assert_read_only(
             app.decide_order(&owner_token, id, &approve).await,
             "approve",

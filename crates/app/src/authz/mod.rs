@@ -140,13 +140,12 @@ pub fn token_permits(ctx: &OpContext, action: Action) -> Result<()> {
 
 /// The bare decision, without the choice of error.
 pub fn can(ctx: &OpContext, action: Action, kind: Kind, scope: Scope) -> bool {
+    if token_permits(ctx, action).is_err() {
+        return false;
+    }
     let roles = match &ctx.actor {
         Actor::Anonymous => return false,
         Actor::System => return true,
-        Actor::User {
-            token_scope: Some(TokenScope::Read),
-            ..
-        } if action != Action::Read => return false,
         Actor::User { roles, .. } => roles,
     };
     // The catalogue and the provider registry are open to every signed-in
@@ -178,19 +177,16 @@ pub fn can(ctx: &OpContext, action: Action, kind: Kind, scope: Scope) -> bool {
 /// Allows the call or says why not: 401 for nobody, 404 where the actor may
 /// not know the target exists, 403 where they may see it but not do this.
 pub fn authorize(ctx: &OpContext, action: Action, kind: Kind, scope: Scope) -> Result<()> {
-    if matches!(ctx.actor, Actor::Anonymous) {
-        return Err(Error::Unauthenticated);
-    }
     if can(ctx, action, kind, scope) {
         return Ok(());
     }
-    if let Actor::User {
-        token_scope: Some(TokenScope::Read),
-        ..
-    } = ctx.actor
-        && can(&without_token_limit(ctx), action, kind, scope)
+    // Nobody is 401; a token is refused as such only where its owner could
+    // act, so a read token still learns nothing about other tenants.
+    if let Err(refusal) = token_permits(ctx, action)
+        && (matches!(ctx.actor, Actor::Anonymous)
+            || can(&without_token_limit(ctx), action, kind, scope))
     {
-        return Err(Error::forbidden("this API token is read-only"));
+        return Err(refusal);
     }
     let visible = match scope {
         Scope::Platform => true,

@@ -29,7 +29,6 @@ pub(crate) mod policy;
 pub mod quotas;
 
 pub use approvals::approval_rule;
-pub(crate) use policy::may_take_step;
 pub(crate) use quotas::holding;
 
 use chrono::NaiveDate;

@@ -4,6 +4,7 @@
 use makonis_db::{commit, orders as store};
 use makonis_types::UserId;
 
+use crate::authz::{Action, token_permits};
 use crate::{App, Error, OpContext, Result, now};
 
 impl App {
@@ -18,7 +19,7 @@ impl App {
     }
 
     pub async fn mark_notifications_read(&self, ctx: &OpContext) -> Result<u64> {
-        crate::authz::token_permits(ctx, crate::authz::Action::Update)?;
+        token_permits(ctx, Action::Update)?;
         let me: UserId = ctx.user().ok_or(Error::Unauthenticated)?.id;
         let mut tx = self.datastore().begin().await?;
         let n = store::mark_read(&mut tx, me, now()).await?;

@@ -13,7 +13,7 @@ use makonis_types::roles::Role::*;
 use crate::authz::Action::*;
 use crate::authz::Kind::*;
 use crate::authz::{Action, AreaPolicy, Grant, Kind, Scope, authorize, token_permits};
-use crate::{OpContext, Result};
+use crate::{Error, OpContext, Result};
 
 pub(crate) const POLICY: AreaPolicy = AreaPolicy {
     area: "orders",
@@ -40,23 +40,40 @@ pub(crate) const POLICY: AreaPolicy = AreaPolicy {
     ],
 };
 
-/// Who may take a step of an order of `institution`: an IS owner or the
+/// Who holds a step of an order of `institution`: an IS owner or the
 /// institution's administrator for the institution's steps, a platform
-/// broker for the Broker's. Whether they already decided, or asked
-/// themselves, is the use case's business.
+/// broker for the Broker's. This is the person's part only, so the
+/// approvals inbox (a read) shows a read-only token what waits for its
+/// owner; taking a step goes through [`authorize_step`].
 pub(crate) fn may_take_step(
     ctx: &OpContext,
     step: ApprovalStep,
     institution: InstitutionId,
 ) -> bool {
-    token_permits(ctx, Action::Update).is_ok()
-        && match step {
-            ApprovalStep::Institution | ApprovalStep::SecondInstitution => {
-                ctx.has_institution_role(Role::IsOwner, institution)
-                    || ctx.has_institution_role(Role::InstitutionAdmin, institution)
-            }
-            ApprovalStep::Broker => ctx.has_platform_role(Role::Broker),
+    match step {
+        ApprovalStep::Institution | ApprovalStep::SecondInstitution => {
+            ctx.has_institution_role(Role::IsOwner, institution)
+                || ctx.has_institution_role(Role::InstitutionAdmin, institution)
         }
+        ApprovalStep::Broker => ctx.has_platform_role(Role::Broker),
+    }
+}
+
+/// Taking one of `steps` of an order of `institution` (approving,
+/// rejecting, or enlarging an active order, which needs the institution's
+/// approver): the token first, then the first step the person holds.
+pub(crate) fn authorize_step(
+    ctx: &OpContext,
+    steps: &[ApprovalStep],
+    institution: InstitutionId,
+    refusal: &'static str,
+) -> Result<ApprovalStep> {
+    token_permits(ctx, Action::Update)?;
+    steps
+        .iter()
+        .copied()
+        .find(|step| may_take_step(ctx, *step, institution))
+        .ok_or_else(|| Error::forbidden(refusal))
 }
 
 /// Acting on an order as its requester, or as whoever may `action` the

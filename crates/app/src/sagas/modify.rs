@@ -30,10 +30,9 @@ use serde::{Deserialize, Serialize};
 use steno::{ActionError, ActionFunc};
 
 use crate::audit::{self, Change};
-use crate::authz::{Action, token_permits};
+use crate::authz::Action;
 use crate::orders::holding;
-use crate::orders::may_take_step;
-use crate::orders::policy::authorize_on_order;
+use crate::orders::policy::{authorize_on_order, authorize_step};
 use crate::sagas::{
     Ctx, Params, ProvisionSaga, StepFailure, driver_failure, fail, nothing_to_undo, provider_of,
 };
@@ -77,12 +76,12 @@ impl App {
         v.finish()?;
         let increase = input.quantity > order.quantity;
         if increase {
-            token_permits(ctx, Action::Update)?;
-            if !may_take_step(ctx, ApprovalStep::Institution, order.institution_id) {
-                return Err(Error::forbidden(
-                    "only an IS owner or institution administrator may enlarge an order",
-                ));
-            }
+            authorize_step(
+                ctx,
+                &[ApprovalStep::Institution],
+                order.institution_id,
+                "only an IS owner or institution administrator may enlarge an order",
+            )?;
         } else {
             authorize_on_order(ctx, &order, Action::Update)?;
         }
