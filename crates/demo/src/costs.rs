@@ -12,14 +12,14 @@
 //! already past its first threshold.
 
 use chrono::{Duration, Utc};
+use makonis_app::Result;
+use makonis_app::metering::SYSTEM_TAG;
 use makonis_metering::focus::{ChargeCategory, ChargeFrequency, FocusRecord, ServiceCategory};
 use makonis_types::catalogue::{BillingUnit, OfferingKind};
 use makonis_types::metering::*;
 use rust_decimal::Decimal;
 
-use crate::Seeder;
-use makonis_app::metering::SYSTEM_TAG;
-use makonis_app::{OpContext, Result};
+use crate::{Seeder, sys_ctx};
 
 /// (provider, institution, system, service, category, unit, quantity per month, unit price)
 type BillLine = (
@@ -240,7 +240,7 @@ impl Seeder {
     /// for last month is issued.
     pub(crate) async fn seed_demo_sim_usage(&self, state: &std::path::Path) -> Result<()> {
         use makonis_types::order::{Decision, DecisionInput, NewOrderInput, OrderState};
-        let sys = OpContext::system("demo-seed");
+        let sys = sys_ctx();
         let member = self.demo_person("darbinieks@pmlp.gov.lv").await?;
         let admin = self.demo_person("admin@pmlp.gov.lv").await?;
         let broker = self.demo_person("brokeris@vdaa.gov.lv").await?;
@@ -369,7 +369,7 @@ impl Seeder {
     }
 
     pub(crate) async fn seed_demo_costs(&self, state: Option<&std::path::Path>) -> Result<()> {
-        let sys = OpContext::system("demo-seed");
+        let sys = sys_ctx();
         let today = Utc::now().date_naive();
         for (sku, kind, vcpu, ram, unit, price) in [
             (

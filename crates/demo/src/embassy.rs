@@ -1,12 +1,10 @@
 //! The data embassy: EDS and MIS replicated to an eligible site abroad.
 
+use makonis_app::Result;
+use makonis_types::federation::{CertificationInput, CertificationKind, SiteInput};
 use makonis_types::paging::PageRequest;
 
-use makonis_types::federation::{CertificationInput, CertificationKind, SiteInput};
-
-use crate::Seeder;
-use crate::sys_ctx;
-use makonis_app::Result;
+use crate::{Seeder, sys_ctx};
 
 /// (IS code, age of its latest primary snapshot in minutes): EDS is fresh,
 /// MIS's backups stopped three hours ago, so the registry shows an alert.

@@ -1,8 +1,8 @@
 //! The federation: providers, sites, certifications, offerings and price
 //! lists.
 
+use makonis_app::{OpContext, Result};
 use makonis_types::InstitutionId;
-
 use makonis_types::catalogue::{
     BillingUnit, OfferingInput, OfferingKind, PriceItem, PriceListInput, ServiceTier, Sla,
     SupportHours,
@@ -13,7 +13,6 @@ use makonis_types::federation::{
 };
 
 use crate::Seeder;
-use makonis_app::{OpContext, Result};
 
 /// (short name, name, institution, kind, platform)
 const PROVIDERS: &[(&str, &str, Option<&str>, ProviderKind, PlatformFamily)] = &[

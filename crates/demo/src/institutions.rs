@@ -3,6 +3,7 @@
 //! thirty information systems, and one user for every role with a TOTP
 //! second factor. `seed_demo` here runs every other part in order.
 
+use makonis_app::{OpContext, Result};
 use makonis_types::InstitutionId;
 use makonis_types::information_system::{
     DataClassification as D, InformationSystemInput, Lifecycle, SecurityCategory as C,
@@ -13,9 +14,7 @@ use makonis_types::roles::{NewRoleAssignment, Role};
 use makonis_types::user::NewUserInput;
 use serde::{Deserialize, Serialize};
 
-use crate::Seeder;
-use crate::sys_ctx;
-use makonis_app::{OpContext, Result};
+use crate::{Seeder, sys_ctx};
 
 /// The password of every demo account. Demo only: never use it elsewhere.
 pub const DEMO_PASSWORD: &str = "demo-parole-2026";
@@ -631,7 +630,7 @@ impl Seeder {
     /// Seeds the demo federation unless the database already holds
     /// institutions. Returns the demo logins when it seeded.
     pub async fn seed_demo(&self) -> Result<Option<Vec<DemoLogin>>> {
-        let ctx = OpContext::system("demo-seed");
+        let ctx = sys_ctx();
         if self
             .app
             .list_institutions(

@@ -5,6 +5,7 @@
 //! real catalogue sync and get a price list from their sizes. Running it
 //! again only syncs again.
 
+use makonis_app::{Error, OpContext, Result};
 use makonis_drivers::openstack::LocalPeer;
 use makonis_types::catalogue::{
     CatalogueSyncInput, CatalogueSyncReport, PriceItem, PriceListInput,
@@ -15,7 +16,6 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use crate::Seeder;
-use makonis_app::{Error, OpContext, Result};
 
 /// The short name the local OpenStack is registered under.
 pub const LOCAL_OPENSTACK: &str = "LVRTC-OS";

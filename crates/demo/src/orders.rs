@@ -1,19 +1,17 @@
 //! Two orders as the seeded people would place them.
 
+use makonis_app::Result;
+use makonis_types::catalogue::OfferingKind;
 use makonis_types::paging::PageRequest;
 
-use makonis_types::catalogue::OfferingKind;
-
-use crate::Seeder;
-use crate::sys_ctx;
-use makonis_app::{OpContext, Result};
+use crate::{Seeder, sys_ctx};
 
 impl Seeder {
     /// Two orders as the seeded people would place them: VID's member orders
     /// VMs for EDS (category A: waits for four eyes) and for NRS (approved
     /// by the IS owner, so a draft agreement with LVRTC waits for signatures).
     pub(crate) async fn seed_demo_orders(&self) -> Result<()> {
-        let sys = OpContext::system("demo-seed");
+        let sys = sys_ctx();
         let member = self.demo_person("darbinieks@vid.gov.lv").await?;
         let owner = self.demo_person("parzinis@vid.gov.lv").await?;
         let find_system = |code: &'static str| async move {

@@ -9,10 +9,8 @@ use serde::Serialize;
 
 use crate::audit::{self, Change};
 use crate::authz::{Action, Kind, Scope, authorize};
-use crate::embassy::RepositorySecrets;
-use crate::embassy::SECRETS_CONTEXT;
-use crate::embassy::backends::open_pair;
-use crate::embassy::backends::open_repo;
+use crate::embassy::backends::{open_pair, open_repo};
+use crate::embassy::{RepositorySecrets, SECRETS_CONTEXT};
 use crate::{App, Error, OpContext, Result, now};
 
 /// A site's EMB-1 verdict.

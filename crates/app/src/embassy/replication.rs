@@ -11,8 +11,7 @@ use makonis_types::information_system::InformationSystem;
 use makonis_types::roles::Role;
 
 use crate::authz::Action;
-use crate::embassy::backends::open_pair;
-use crate::embassy::backends::open_repo;
+use crate::embassy::backends::{open_pair, open_repo};
 use crate::embassy::seconds;
 use crate::{App, Error, OpContext, Result, now};
 

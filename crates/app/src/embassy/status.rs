@@ -11,9 +11,7 @@ use makonis_types::information_system::InformationSystem;
 use serde::Serialize;
 
 use crate::authz::{Action, Kind, Scope, can};
-use crate::embassy::SiteEligibility;
-use crate::embassy::can_read_any_embassy;
-use crate::embassy::seconds;
+use crate::embassy::{SiteEligibility, can_read_any_embassy, seconds};
 use crate::{Actor, App, Error, OpContext, Result, now};
 
 /// A protected system as the embassy registry shows it.

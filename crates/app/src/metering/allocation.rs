@@ -12,8 +12,7 @@ use rust_decimal::Decimal;
 
 use crate::audit::{self, Change};
 use crate::authz::{Action, Kind, Scope, authorize};
-use crate::metering::CURRENCY;
-use crate::metering::allocate_by_largest_remainder;
+use crate::metering::{CURRENCY, allocate_by_largest_remainder};
 use crate::{App, Error, OpContext, Result, now};
 
 impl App {

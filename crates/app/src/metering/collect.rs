@@ -16,10 +16,7 @@ use rust_decimal::Decimal;
 
 use crate::audit::{self, Change};
 use crate::authz::{Action, Scope};
-use crate::metering::CURRENCY;
-use crate::metering::commercial_equivalent;
-use crate::metering::service_category;
-use crate::metering::to_billing_quantity;
+use crate::metering::{CURRENCY, commercial_equivalent, service_category, to_billing_quantity};
 use crate::{App, Error, OpContext, Result, now};
 
 /// How far back collection looks the first time it meets a provider.

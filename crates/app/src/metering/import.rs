@@ -18,8 +18,7 @@ use makonis_types::{FieldError, InformationSystemId, InstitutionId};
 
 use crate::audit::{self, Change};
 use crate::authz::{Action, Scope};
-use crate::metering::CURRENCY;
-use crate::metering::SYSTEM_TAG;
+use crate::metering::{CURRENCY, SYSTEM_TAG};
 use crate::{App, Error, OpContext, Result, now};
 
 /// Who a bill line or usage record belongs to.

@@ -10,15 +10,10 @@ use makonis_types::order::{OrderId, OrderState};
 use steno::{ActionError, ActionFunc};
 
 use crate::audit::{self, Change};
-use crate::sagas::Ctx;
-use crate::sagas::DECOMMISSION_SAGA;
-use crate::sagas::Params;
-use crate::sagas::ProvisionSaga;
-use crate::sagas::StepFailure;
-use crate::sagas::driver_failure;
-use crate::sagas::fail;
-use crate::sagas::nothing_to_undo;
-use crate::sagas::provider_of;
+use crate::sagas::{
+    Ctx, DECOMMISSION_SAGA, Params, ProvisionSaga, StepFailure, driver_failure, fail,
+    nothing_to_undo, provider_of,
+};
 use crate::{App, Error, OpContext, Result, now};
 
 impl App {

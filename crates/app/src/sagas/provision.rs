@@ -9,14 +9,9 @@ use makonis_types::order::{OrderId, OrderState};
 use steno::{ActionError, ActionFunc};
 
 use crate::audit::{self, Change};
-use crate::sagas::Ctx;
-use crate::sagas::PROVISION_SAGA;
-use crate::sagas::Params;
-use crate::sagas::ProvisionSaga;
-use crate::sagas::driver_failure;
-use crate::sagas::fail;
-use crate::sagas::nothing_to_undo;
-use crate::sagas::provider_of;
+use crate::sagas::{
+    Ctx, PROVISION_SAGA, Params, ProvisionSaga, driver_failure, fail, nothing_to_undo, provider_of,
+};
 use crate::{App, Error, OpContext, Result, now};
 
 impl App {

@@ -10,9 +10,8 @@ use axum::extract::Path;
 use axum::response::{IntoResponse, Response};
 use maud::html;
 
-use crate::portal::Portal;
-use crate::portal::parse_id;
 use crate::portal::ui::layout;
+use crate::portal::{Portal, parse_id};
 
 pub async fn drift(portal: Portal, Path(raw): Path<String>) -> Response {
     let lang = portal.lang;

@@ -12,9 +12,8 @@ use makonis_types::federation::{CertificationStatus, ProviderId};
 use maud::{Markup, html};
 
 use crate::i18n::Lang;
-use crate::portal::Portal;
-use crate::portal::parse_id;
 use crate::portal::ui::{csrf_field, layout};
+use crate::portal::{Portal, parse_id};
 use crate::today;
 
 pub async fn providers(portal: Portal) -> Response {

@@ -11,23 +11,22 @@
 //! `db/src/datastore`, `server/src/api` and `server/src/portal`.
 //! Requirements: FED-5, FED-6.
 
-use makonis_types::metering::Statement;
-use maud::{DOCTYPE, html};
-use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 
 use axum::extract::{Path, RawQuery};
 use axum::response::{IntoResponse, Response};
 use makonis_app::metering::CostGrouping;
 use makonis_types::InstitutionId;
+use makonis_types::metering::Statement;
 use makonis_types::metering::{Month, StatementId};
 use maud::Markup;
+use maud::{DOCTYPE, html};
+use rust_decimal::Decimal;
 
 use crate::extract::parse_query;
 use crate::i18n::Lang;
-use crate::portal::Portal;
-use crate::portal::parse_id;
 use crate::portal::ui::layout;
+use crate::portal::{Portal, parse_id};
 
 fn money(d: Decimal) -> String {
     format!("{:.2}", d.round_dp(2))
