@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 use crate::api::ApiResult;
 use crate::error::ErrorBody;
 use crate::extract::{ApiCtx, ApiJson, IdPath};
+use crate::today;
 
 #[utoipa::path(get, path = "/api/v1/agreements", tag = "agreements",
     responses((status = 200, body = Vec<Agreement>), (status = 401, body = ErrorBody)))]
@@ -19,12 +20,9 @@ pub async fn agreements(ctx: ApiCtx) -> ApiResult<Json<Vec<Agreement>>> {
 #[utoipa::path(get, path = "/api/v1/agreements/reminders", tag = "agreements",
     responses((status = 200, body = Vec<Agreement>), (status = 401, body = ErrorBody)))]
 pub async fn reminders(ctx: ApiCtx) -> ApiResult<Json<Vec<Agreement>>> {
-    ctx.run(
-        ctx.app
-            .agreement_reminders(&ctx.op, chrono::Utc::now().date_naive()),
-    )
-    .await
-    .map(Json)
+    ctx.run(ctx.app.agreement_reminders(&ctx.op, today()))
+        .await
+        .map(Json)
 }
 
 #[utoipa::path(get, path = "/api/v1/agreements/{id}", tag = "agreements", params(("id" = String, Path)),
